@@ -1,0 +1,1 @@
+"""ledgerql: a double-entry accounting ledger served as a GraphQL API."""

@@ -1,0 +1,79 @@
+"""The /graphql endpoint: authenticates, then hands the request to Strawberry.
+
+GET from a browser serves GraphiQL without a key (the user sets the key header
+in GraphiQL); every operation, GET or POST, needs a key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from app.ledger.errors import LedgerError
+from app.ledger.tenants import Principal, authenticate
+from db.engine import Database
+from graphql_schema.context import Context
+from graphql_schema.schema import schema
+
+HTTP_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "RATE_LIMITED": 429,
+    "BAD_USER_INPUT": 400,
+}
+
+
+def api_key_of(request: Request) -> str | None:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key")
+
+
+async def principal_of(request: Request, db: Database) -> Principal:
+    return await authenticate(db, api_key_of(request), request.headers.get("x-tenant") or None)
+
+
+def error_response(error: LedgerError) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
+        status_code=HTTP_STATUS.get(error.code, 400),
+        headers={"WWW-Authenticate": "Bearer"} if error.code == "UNAUTHENTICATED" else None,
+    )
+
+
+class LedgerGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(
+            db=request.app.state.db, authenticated=getattr(request.state, "principal", None)
+        )
+
+
+class GraphQLEndpoint:
+    """ASGI app for /graphql: authentication in front of Strawberry's view."""
+
+    def __init__(self) -> None:
+        self.view = LedgerGraphQL(schema, graphql_ide="graphiql")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            await self.view(scope, receive, send)
+            return
+        if request.method not in ("GET", "POST"):
+            await Response(status_code=405, headers={"Allow": "GET, POST"})(scope, receive, send)
+            return
+        try:
+            principal = await principal_of(request, request.app.state.db)
+        except LedgerError as error:
+            await error_response(error)(scope, receive, send)
+            return
+        request.state.principal = principal
+        await self.view(scope, receive, send)

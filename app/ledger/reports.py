@@ -1,0 +1,425 @@
+"""Reading the books: accounts, balances, entries, general ledger, trial balance.
+
+Balances come from the maintained tables (``account_balances`` for now,
+``balance_days`` for a past date), never from scanning journal lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger.accounts import net_of
+from app.ledger.errors import BadInput, NotFound
+from app.ledger.money import check_currency
+from app.ledger.posting import EntryView, load_entries
+from db.engine import Database
+from db.tables import Account, AccountBalance, BalanceDay, Event, JournalEntry, JournalLine
+
+MAX_PAGE = 500
+T = TypeVar("T")
+
+
+def encode_cursor(*parts: object) -> str:
+    text = "|".join(str(part) for part in parts)
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def decode_cursor(cursor: str, kinds: tuple[type, ...], field: str = "after") -> tuple[Any, ...]:
+    """The parts of a cursor made by ``encode_cursor``, converted to ``kinds``."""
+    try:
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        if len(parts) != len(kinds):
+            raise ValueError
+        return tuple(
+            dt.date.fromisoformat(part) if kind is dt.date else kind(part)
+            for part, kind in zip(parts, kinds, strict=True)
+        )
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("the cursor is not valid", field=field) from None
+
+
+def check_page_size(first: int) -> int:
+    if first < 1 or first > MAX_PAGE:
+        raise BadInput(f"first must be between 1 and {MAX_PAGE}", field="first")
+    return first
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_next: bool
+    cursors: list[str]
+
+
+@dataclass(frozen=True)
+class Balance:
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    net_minor: int
+
+
+# ---------------------------------------------------------------- accounts
+
+
+async def find_account(session: AsyncSession, tenant_id: int, code: str, field: str = "code") -> Account:
+    account = await session.scalar(
+        select(Account).where(Account.tenant_id == tenant_id, Account.code == code)
+    )
+    if account is None:
+        raise NotFound(f"account {code} does not exist", field=field)
+    return account
+
+
+async def get_account(db: Database, tenant_id: int, code: str) -> Account | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(Account).where(Account.tenant_id == tenant_id, Account.code == code)
+        )
+
+
+async def list_accounts(
+    db: Database,
+    tenant_id: int,
+    *,
+    type: str | None = None,
+    active: bool | None = None,
+    first: int = 100,
+    after: str | None = None,
+) -> Page[Account]:
+    """Accounts ordered by code, keyset-paginated on the code."""
+    check_page_size(first)
+    query = select(Account).where(Account.tenant_id == tenant_id)
+    if type is not None:
+        query = query.where(Account.type == type)
+    if active is True:
+        query = query.where(Account.deactivated_at.is_(None))  # type: ignore[union-attr]
+    elif active is False:
+        query = query.where(Account.deactivated_at.is_not(None))  # type: ignore[union-attr]
+    if after:
+        (code,) = decode_cursor(after, (str,))
+        query = query.where(Account.code > code)
+    async with db.read() as session:
+        rows = list((await session.scalars(query.order_by(Account.code).limit(first + 1))).all())  # type: ignore[arg-type]
+    items = rows[:first]
+    return Page(items, len(rows) > first, [encode_cursor(item.code) for item in items])
+
+
+async def account_balances(
+    db: Database,
+    account: Account,
+    *,
+    as_of: dt.date | None = None,
+    currency: str | None = None,
+) -> list[Balance]:
+    """The balance of ``account`` per currency, now or at the end of ``as_of``."""
+    assert account.id is not None
+    totals = await balances_by_account(
+        db, account.tenant_id, as_of=as_of, currency=currency, account_ids=[account.id]
+    )
+    return [
+        Balance(cur, debit, credit, net_of(account.type, debit, credit))
+        for (_, cur), (debit, credit) in sorted(totals.items())
+    ]
+
+
+async def balances_by_account(
+    db: Database,
+    tenant_id: int,
+    *,
+    as_of: dt.date | None = None,
+    currency: str | None = None,
+    account_ids: list[int] | None = None,
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Posted (debit, credit) totals per (account id, currency)."""
+    if currency is not None:
+        check_currency(currency)
+    if as_of is None:
+        table: Any = AccountBalance
+        query = select(
+            table.account_id, table.currency, table.debit_minor, table.credit_minor
+        ).where(table.tenant_id == tenant_id)
+    else:
+        table = BalanceDay
+        query = (
+            select(
+                table.account_id,
+                table.currency,
+                func.sum(table.debit_minor),
+                func.sum(table.credit_minor),
+            )
+            .where(table.tenant_id == tenant_id, table.day <= as_of)
+            .group_by(table.account_id, table.currency)
+        )
+    if currency is not None:
+        query = query.where(table.currency == currency)
+    if account_ids is not None:
+        query = query.where(table.account_id.in_(account_ids))
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    # asyncpg returns SUM(bigint) as Decimal: make every total an int.
+    return {(row[0], row[1]): (int(row[2] or 0), int(row[3] or 0)) for row in rows}
+
+
+# ---------------------------------------------------------------- entries
+
+
+async def get_entry(db: Database, tenant_id: int, entry_id: int) -> EntryView | None:
+    async with db.read() as session:
+        found = await load_entries(session, tenant_id, [entry_id])
+    return found[0] if found else None
+
+
+async def list_entries(
+    db: Database,
+    tenant_id: int,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    account_code: str | None = None,
+    first: int = 50,
+    after: str | None = None,
+) -> Page[EntryView]:
+    """Entries ordered by (date, id), keyset-paginated."""
+    check_page_size(first)
+    query = select(JournalEntry.id, JournalEntry.date).where(JournalEntry.tenant_id == tenant_id)
+    if date_from:
+        query = query.where(JournalEntry.date >= date_from)
+    if date_to:
+        query = query.where(JournalEntry.date <= date_to)
+    async with db.read() as session:
+        if account_code:
+            account = await find_account(session, tenant_id, account_code, "accountCode")
+            query = query.where(
+                JournalEntry.id.in_(  # type: ignore[union-attr]
+                    select(JournalLine.entry_id).where(JournalLine.account_id == account.id)
+                )
+            )
+        if after:
+            date, entry_id = decode_cursor(after, (dt.date, int))
+            query = query.where(
+                or_(
+                    JournalEntry.date > date,
+                    and_(JournalEntry.date == date, JournalEntry.id > entry_id),  # type: ignore[arg-type,operator]
+                )
+            )
+        rows = (
+            await session.execute(
+                query.order_by(JournalEntry.date, JournalEntry.id).limit(first + 1)  # type: ignore[arg-type]
+            )
+        ).all()
+        page = rows[:first]
+        entries = await load_entries(session, tenant_id, [row[0] for row in page])
+    return Page(entries, len(rows) > first, [encode_cursor(row[1], row[0]) for row in page])
+
+
+# ---------------------------------------------------------------- general ledger
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    line_id: int
+    entry_id: int
+    entry_number: str
+    date: dt.date
+    memo: str
+    description: str | None
+    debit_minor: int
+    credit_minor: int
+    running_minor: int
+
+
+@dataclass(frozen=True)
+class GeneralLedger:
+    account: Account
+    currency: str
+    opening_minor: int
+    closing_minor: int | None  # set on the last page only
+    page: Page[LedgerLine]
+
+
+async def _sum_days(
+    session: AsyncSession, account_id: int, currency: str, before: dt.date
+) -> tuple[int, int]:
+    row = (
+        await session.execute(
+            select(func.sum(BalanceDay.debit_minor), func.sum(BalanceDay.credit_minor)).where(
+                BalanceDay.account_id == account_id,
+                BalanceDay.currency == currency,
+                BalanceDay.day < before,
+            )
+        )
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def general_ledger(
+    db: Database,
+    tenant_id: int,
+    account_code: str,
+    *,
+    currency: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    first: int = 100,
+    after: str | None = None,
+    default_currency: str,
+) -> GeneralLedger:
+    """Lines of one account with a running balance, keyset-paginated on (date, line id).
+
+    The balance before a page is the day movements before the cursor's date plus
+    the lines of that date up to the cursor: no scan of earlier lines.
+    """
+    check_page_size(first)
+    async with db.read() as session:
+        account = await find_account(session, tenant_id, account_code, "accountCode")
+        assert account.id is not None
+        cur = check_currency(currency or account.currency or default_currency)
+        start = date_from or dt.date.min
+        opening = net_of(account.type, *await _sum_days(session, account.id, cur, start))
+        query = (
+            select(JournalLine, JournalEntry.number, JournalEntry.memo)
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)  # type: ignore[arg-type]
+            .where(JournalLine.account_id == account.id, JournalLine.currency == cur)
+        )
+        if date_from:
+            query = query.where(JournalLine.date >= date_from)
+        if date_to:
+            query = query.where(JournalLine.date <= date_to)
+        running = opening
+        if after:
+            date, line_id = decode_cursor(after, (dt.date, int))
+            query = query.where(
+                tuple_(JournalLine.date, JournalLine.id) > tuple_(date, line_id)
+            )
+            debit, credit = await _sum_days(session, account.id, cur, date)
+            same_day = (
+                await session.execute(
+                    select(
+                        func.sum(JournalLine.debit_minor), func.sum(JournalLine.credit_minor)
+                    ).where(
+                        JournalLine.account_id == account.id,
+                        JournalLine.currency == cur,
+                        JournalLine.date == date,
+                        JournalLine.id <= line_id,  # type: ignore[operator]
+                    )
+                )
+            ).one()
+            running = net_of(
+                account.type, debit + int(same_day[0] or 0), credit + int(same_day[1] or 0)
+            )
+            if date_from and date < date_from:
+                raise BadInput("the cursor is before the start of the range", field="after")
+        rows = (
+            await session.execute(
+                query.order_by(JournalLine.date, JournalLine.id).limit(first + 1)  # type: ignore[arg-type]
+            )
+        ).all()
+    items: list[LedgerLine] = []
+    for line, number, memo in rows[:first]:
+        assert line.id is not None
+        running += net_of(account.type, line.debit_minor, line.credit_minor)
+        items.append(
+            LedgerLine(
+                line_id=line.id,
+                entry_id=line.entry_id,
+                entry_number=number,
+                date=line.date,
+                memo=memo,
+                description=line.description,
+                debit_minor=line.debit_minor,
+                credit_minor=line.credit_minor,
+                running_minor=running,
+            )
+        )
+    has_next = len(rows) > first
+    return GeneralLedger(
+        account=account,
+        currency=cur,
+        opening_minor=opening,
+        closing_minor=None if has_next else running,
+        page=Page(items, has_next, [encode_cursor(i.date, i.line_id) for i in items]),
+    )
+
+
+# ---------------------------------------------------------------- trial balance
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    account: Account
+    currency: str
+    debit_minor: int
+    credit_minor: int
+
+
+@dataclass(frozen=True)
+class TrialBalanceTotal:
+    currency: str
+    debit_minor: int
+    credit_minor: int
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    as_of: dt.date | None
+    rows: list[TrialBalanceRow]
+    totals: list[TrialBalanceTotal]
+
+    @property
+    def balanced(self) -> bool:
+        return all(total.debit_minor == total.credit_minor for total in self.totals)
+
+
+async def trial_balance(
+    db: Database, tenant_id: int, *, as_of: dt.date | None = None, currency: str | None = None
+) -> TrialBalance:
+    """Posted debit and credit totals per account and currency, with totals per currency."""
+    totals = await balances_by_account(db, tenant_id, as_of=as_of, currency=currency)
+    async with db.read() as session:
+        accounts = {
+            account.id: account
+            for account in await session.scalars(
+                select(Account).where(Account.tenant_id == tenant_id)
+            )
+        }
+    rows = [
+        TrialBalanceRow(accounts[account_id], cur, debit, credit)
+        for (account_id, cur), (debit, credit) in totals.items()
+        if debit or credit
+    ]
+    rows.sort(key=lambda row: (row.currency, row.account.code))
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        sums[row.currency][0] += row.debit_minor
+        sums[row.currency][1] += row.credit_minor
+    return TrialBalance(
+        as_of=as_of,
+        rows=rows,
+        totals=[TrialBalanceTotal(cur, d, c) for cur, (d, c) in sorted(sums.items())],
+    )
+
+
+# ---------------------------------------------------------------- events
+
+
+async def list_events(
+    db: Database, tenant_id: int, *, first: int = 100, after: str | None = None
+) -> Page[Event]:
+    """Events oldest first, keyset-paginated on their id."""
+    check_page_size(first)
+    query = select(Event).where(Event.tenant_id == tenant_id)
+    if after:
+        (event_id,) = decode_cursor(after, (int,))
+        query = query.where(Event.id > event_id)  # type: ignore[operator]
+    async with db.read() as session:
+        rows = list((await session.scalars(query.order_by(Event.id).limit(first + 1))).all())  # type: ignore[arg-type]
+    items = rows[:first]
+    return Page(items, len(rows) > first, [encode_cursor(item.id) for item in items])

@@ -1,0 +1,172 @@
+"""Tenants, their owners and API keys.
+
+A key is ``lq_<key_id>_<secret>``. Only sha256(secret) is stored: the secret is
+random (256 bits), so a fast hash is enough and keeps authentication cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
+from app.ledger.money import check_currency
+from db.engine import Database
+from db.tables import ApiKey, Journal, Tenant, User, utcnow
+
+DEFAULT_JOURNAL_CODE = "GENERAL"
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, and on which tenant's books."""
+
+    user_id: int
+    key_id: str
+    tenant_id: int
+    tenant_slug: str
+    base_currency: str
+    read_only: bool
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    key: str  # shown once, never stored
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str, str]:
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return key_id, secret, f"lq_{key_id}_{secret}"
+
+
+def check_slug(slug: str) -> str:
+    if not _SLUG.match(slug):
+        raise BadInput(
+            f"tenant slug {slug!r} must be lower-case letters, digits and dashes", field="slug"
+        )
+    return slug
+
+
+async def _issue_key(
+    session: AsyncSession, *, user_id: int, tenant_id: int | None, read_only: bool
+) -> IssuedKey:
+    key_id, secret, key = _new_key()
+    session.add(
+        ApiKey(
+            key_id=key_id,
+            secret_hash=_hash(secret),
+            user_id=user_id,
+            tenant_id=tenant_id,
+            read_only=read_only,
+        )
+    )
+    await session.flush()
+    return IssuedKey(key_id=key_id, key=key)
+
+
+async def create_tenant(
+    db: Database, *, slug: str, name: str, currency: str, owner: str | None = None
+) -> tuple[Tenant, IssuedKey]:
+    """A tenant with its default journal, its owner (created when new) and a first key."""
+    check_slug(slug)
+    check_currency(currency)
+    if not name.strip():
+        raise BadInput("name must not be empty", field="name")
+    owner_name = owner or slug
+    async with db.write() as session:
+        if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            raise Conflict(f"tenant {slug!r} already exists", field="slug")
+        user = await session.scalar(select(User).where(User.name == owner_name))
+        if user is None:
+            user = User(name=owner_name)
+            session.add(user)
+            await session.flush()
+        assert user.id is not None
+        tenant = Tenant(slug=slug, name=name, owner_user_id=user.id, base_currency=currency)
+        session.add(tenant)
+        await session.flush()
+        assert tenant.id is not None
+        session.add(Journal(tenant_id=tenant.id, code=DEFAULT_JOURNAL_CODE, name="General journal"))
+        issued = await _issue_key(session, user_id=user.id, tenant_id=None, read_only=False)
+    return tenant, issued
+
+
+async def create_key(
+    db: Database, *, slug: str, restrict: bool = False, read_only: bool = False
+) -> IssuedKey:
+    """A new key for the owner of ``slug``; ``restrict`` limits it to that tenant."""
+    async with db.write() as session:
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise NotFound(f"tenant {slug!r} does not exist", field="slug")
+        return await _issue_key(
+            session,
+            user_id=tenant.owner_user_id,
+            tenant_id=tenant.id if restrict else None,
+            read_only=read_only,
+        )
+
+
+async def revoke_key(db: Database, key_id: str) -> None:
+    async with db.write() as session:
+        key = await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        if key is None:
+            raise NotFound(f"key {key_id!r} does not exist", field="key_id")
+        if key.revoked_at is None:
+            key.revoked_at = utcnow()
+
+
+async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -> Principal:
+    """The principal of ``key`` on the tenant it selects; never another user's tenant."""
+    if not key:
+        raise Unauthenticated("an API key is required: Authorization: Bearer <key> or X-API-Key")
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "lq":
+        raise Unauthenticated("the API key is not valid")
+    _, key_id, secret = parts
+    async with db.read() as session:
+        row = await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        if (
+            row is None
+            or row.revoked_at is not None
+            or not hmac.compare_digest(row.secret_hash, _hash(secret))
+        ):
+            raise Unauthenticated("the API key is not valid or has been revoked")
+        query = select(Tenant).where(Tenant.owner_user_id == row.user_id)
+        if row.tenant_id is not None:
+            query = query.where(Tenant.id == row.tenant_id)
+        if tenant_slug:
+            query = query.where(Tenant.slug == tenant_slug)
+        tenants = list((await session.scalars(query.limit(2))).all())
+    if not tenants:
+        raise Forbidden(
+            f"this key has no access to tenant {tenant_slug!r}"
+            if tenant_slug
+            else "this key has no tenant"
+        )
+    if len(tenants) > 1:
+        raise BadInput("this key reaches several tenants: choose one with the X-Tenant header")
+    tenant = tenants[0]
+    assert tenant.id is not None
+    return Principal(
+        user_id=row.user_id,
+        key_id=key_id,
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        base_currency=tenant.base_currency,
+        read_only=row.read_only,
+    )
+

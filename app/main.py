@@ -1,0 +1,47 @@
+"""Composition root: the Starlette application, its routes and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from app.graphql_app import GraphQLEndpoint
+from app.settings import Settings
+from db.engine import Database
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
+        Route("/health", health),
+    ]
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Starlette:
+    """The application; pass ``db`` to share an existing Database (tests, benchmarks)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = db is None
+        app.state.db = db or Database(settings.database_url)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.db.dispose()
+
+    app = Starlette(routes=routes(), lifespan=lifespan)
+    if db is not None:
+        # Usable without running the lifespan (httpx.ASGITransport does not run it).
+        app.state.db = db
+    return app

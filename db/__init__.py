@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, async engines and sessions, Alembic migrations."""

@@ -1,0 +1,195 @@
+"""SQLModel tables of ledgerql.
+
+Money columns are ``BigInteger`` minor units (cents for EUR, yen for JPY):
+SQLite has no decimal type and would store a ``Numeric`` as a REAL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; BIGINT keeps PostgreSQL ids 64-bit.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id_column() -> Column[int]:
+    return Column(BigId, primary_key=True, autoincrement=True)
+
+
+def _minor_column() -> Column[int]:
+    return Column(BigInteger, nullable=False, default=0)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    name: str = Field(max_length=200, unique=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    slug: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=200)
+    owner_user_id: int = Field(foreign_key="users.id", sa_type=BigInteger, index=True)
+    base_currency: str = Field(max_length=3)
+    journal_prefix: str = Field(max_length=20, default="JE")
+    lock_date: dt.date | None = None
+    # Next journal number; incremented in the posting transaction.
+    entry_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    # Public part of the key, shown in listings and used to revoke it.
+    key_id: str = Field(max_length=40, unique=True)
+    # sha256 of the secret part; the secret itself is shown once and never stored.
+    secret_hash: str = Field(max_length=64)
+    user_id: int = Field(foreign_key="users.id", sa_type=BigInteger, index=True)
+    tenant_id: int | None = Field(default=None, foreign_key="tenants.id", sa_type=BigInteger)
+    read_only: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked_at: dt.datetime | None = None
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("tenant_id", "code", name="uq_accounts_tenant_code"),)
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, index=True)
+    code: str = Field(max_length=50)
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=20)
+    category: str | None = Field(default=None, max_length=100)
+    parent_id: int | None = Field(default=None, foreign_key="accounts.id", sa_type=BigInteger)
+    currency: str | None = Field(default=None, max_length=3)
+    program_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    deactivated_at: dt.datetime | None = None
+
+
+class Journal(SQLModel, table=True):
+    __tablename__ = "journals"
+    __table_args__ = (UniqueConstraint("tenant_id", "code", name="uq_journals_tenant_code"),)
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, index=True)
+    code: str = Field(max_length=50)
+    name: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class JournalEntry(SQLModel, table=True):
+    __tablename__ = "journal_entries"
+    __table_args__ = (Index("ix_journal_entries_tenant_date", "tenant_id", "date", "id"),)
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    journal_id: int = Field(foreign_key="journals.id", sa_type=BigInteger)
+    number: str = Field(max_length=60)
+    date: dt.date
+    memo: str = Field(max_length=500)
+    currency: str = Field(max_length=3)
+    status: str = Field(max_length=12, default="POSTED")
+    source: str = Field(max_length=30, default="graphql")
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    reversal_of_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
+    reversed_by_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
+    # Vendor metadata (Pismo ids, attachments...) as a JSON document.
+    metadata_json: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class JournalLine(SQLModel, table=True):
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        # General ledger pages are keyset scans on (account, date, id).
+        Index("ix_journal_lines_account_date", "account_id", "date", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    entry_id: int = Field(foreign_key="journal_entries.id", sa_type=BigInteger, index=True)
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    account_id: int = Field(foreign_key="accounts.id", sa_type=BigInteger)
+    # Copy of the entry date so ledger pages need no join.
+    date: dt.date
+    currency: str = Field(max_length=3)
+    debit_minor: int = Field(default=0, sa_column=_minor_column())
+    credit_minor: int = Field(default=0, sa_column=_minor_column())
+    description: str | None = Field(default=None, max_length=500)
+    line_no: int = 0
+
+
+class AccountBalance(SQLModel, table=True):
+    """Running totals per account and currency, updated in each posting transaction."""
+
+    __tablename__ = "account_balances"
+
+    account_id: int = Field(foreign_key="accounts.id", sa_type=BigInteger, primary_key=True)
+    currency: str = Field(max_length=3, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, index=True)
+    debit_minor: int = Field(default=0, sa_column=_minor_column())
+    credit_minor: int = Field(default=0, sa_column=_minor_column())
+
+
+class BalanceDay(SQLModel, table=True):
+    """Movements per account, currency and day: a balance as of a date sums these rows.
+
+    A backdated entry adds to its own day, so every later as-of balance stays right
+    without rewriting any other row.
+    """
+
+    __tablename__ = "balance_days"
+    __table_args__ = (Index("ix_balance_days_tenant_day", "tenant_id", "day"),)
+
+    account_id: int = Field(foreign_key="accounts.id", sa_type=BigInteger, primary_key=True)
+    currency: str = Field(max_length=3, primary_key=True)
+    day: dt.date = Field(primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    debit_minor: int = Field(default=0, sa_column=_minor_column())
+    credit_minor: int = Field(default=0, sa_column=_minor_column())
+
+
+class Event(SQLModel, table=True):
+    """Outbox: one row per posting, written in the posting's transaction."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_tenant_id", "tenant_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    type: str = Field(max_length=60)
+    entry_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
+    payload_json: str
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A claimed idempotency key; the unique constraint makes concurrent claims race-free."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "scope", "key", name="uq_idempotency_tenant_scope_key"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_id_column())
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    scope: str = Field(max_length=30)
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    entry_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
+    created_at: dt.datetime = Field(default_factory=utcnow)

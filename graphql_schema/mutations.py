@@ -1,0 +1,149 @@
+"""Mutations: each translates its input, calls the ledger core, and returns a payload."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from app.ledger import accounts, posting
+from app.ledger.errors import BadInput
+from graphql_schema.context import Info
+from graphql_schema.errors import UserError, attempt
+from graphql_schema.inputs import CreateAccountInput, CreateJournalInput, PostJournalEntryInput
+from graphql_schema.types import Account, Journal, JournalEntry
+
+MAX_BATCH = 500
+
+
+def entry_id(value: strawberry.ID, field: str = "id") -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadInput(f"{value!r} is not a journal entry id", field=field) from None
+    if not 0 < number < 2**63:
+        raise BadInput(f"{value!r} is not a journal entry id", field=field)
+    return number
+
+
+@strawberry.type
+class AccountPayload:
+    account: Account | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class JournalPayload:
+    journal: Journal | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class PostJournalEntryPayload:
+    entry: JournalEntry | None
+    replayed: bool = strawberry.field(
+        description="True when the idempotency key matched an earlier, identical request."
+    )
+    errors: list[UserError]
+
+
+@strawberry.type
+class ReverseJournalEntryPayload:
+    entry: JournalEntry | None = strawberry.field(description="The reversal entry.")
+    errors: list[UserError]
+
+
+def entry_payload(result: posting.PostResult | None, errors: list[UserError]) -> PostJournalEntryPayload:
+    return PostJournalEntryPayload(
+        entry=JournalEntry.of(result.entry) if result else None,
+        replayed=bool(result and result.replayed),
+        errors=errors,
+    )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
+        ctx = info.context
+
+        async def run() -> Account:
+            return Account.of(await accounts.create_account(ctx.db, ctx.writable_tenant(), input.to_core()))
+
+        account, errors = await attempt(run())
+        return AccountPayload(account=account, errors=errors)
+
+    @strawberry.mutation
+    async def deactivate_account(self, info: Info, code: str) -> AccountPayload:
+        ctx = info.context
+
+        async def run() -> Account:
+            return Account.of(await accounts.deactivate_account(ctx.db, ctx.writable_tenant(), code))
+
+        account, errors = await attempt(run())
+        return AccountPayload(account=account, errors=errors)
+
+    @strawberry.mutation
+    async def create_journal(self, info: Info, input: CreateJournalInput) -> JournalPayload:
+        ctx = info.context
+
+        async def run() -> Journal:
+            row = await accounts.create_journal(
+                ctx.db, ctx.writable_tenant(), code=input.code, name=input.name
+            )
+            return Journal(id=strawberry.ID(str(row.id)), code=row.code, name=row.name)
+
+        journal, errors = await attempt(run())
+        return JournalPayload(journal=journal, errors=errors)
+
+    @strawberry.mutation
+    async def post_journal_entry(
+        self, info: Info, input: PostJournalEntryInput
+    ) -> PostJournalEntryPayload:
+        ctx = info.context
+
+        async def run() -> posting.PostResult:
+            return await posting.post_entry(ctx.db, ctx.writable_tenant(), input.to_core())
+
+        return entry_payload(*await attempt(run()))
+
+    @strawberry.mutation(
+        description="Posts several entries. atomic (default true): all or none; "
+        "else each input stands alone. One result per input, in order."
+    )
+    async def post_journal_entries(
+        self, info: Info, inputs: list[PostJournalEntryInput], atomic: bool = True
+    ) -> list[PostJournalEntryPayload]:
+        ctx = info.context
+        if len(inputs) > MAX_BATCH:
+            error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
+            return [entry_payload(None, [UserError.of(error)])]
+
+        async def run() -> list[posting.BulkItem]:
+            return await posting.post_entries(
+                ctx.db, ctx.writable_tenant(), [i.to_core() for i in inputs], atomic=atomic
+            )
+
+        items, errors = await attempt(run())
+        if items is None:
+            return [entry_payload(None, errors) for _ in inputs]
+        return [
+            entry_payload(item.result, [UserError.of(item.error)] if item.error else [])
+            for item in items
+        ]
+
+    @strawberry.mutation(description="Posts the mirror entry and marks the original REVERSED.")
+    async def reverse_journal_entry(
+        self, info: Info, id: strawberry.ID, date: dt.date | None = None, memo: str | None = None
+    ) -> ReverseJournalEntryPayload:
+        ctx = info.context
+
+        async def run() -> posting.PostResult:
+            return await posting.reverse_entry(
+                ctx.db, ctx.writable_tenant(), entry_id(id), date=date, memo=memo
+            )
+
+        result, errors = await attempt(run())
+        return ReverseJournalEntryPayload(
+            entry=JournalEntry.of(result.entry) if result else None, errors=errors
+        )

@@ -1,0 +1,321 @@
+"""GraphQL output types; each is built from a ledger-core record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Generic, TypeVar
+
+import strawberry
+
+from app.ledger import reports
+from app.ledger.accounts import net_of
+from app.ledger.money import from_minor
+from app.ledger.posting import EntryView, LineView
+from db.tables import Account as AccountRow
+from db.tables import Event as EventRow
+from graphql_schema.context import Info
+from graphql_schema.scalars import Money
+
+N = TypeVar("N")
+
+
+@strawberry.enum
+class AccountType(Enum):
+    ASSET = "ASSET"
+    LIABILITY = "LIABILITY"
+    EQUITY = "EQUITY"
+    INCOME = "INCOME"
+    EXPENSE = "EXPENSE"
+
+
+@strawberry.enum
+class EntryStatus(Enum):
+    POSTED = "POSTED"
+    SCHEDULED = "SCHEDULED"
+    REVERSED = "REVERSED"
+
+
+def money(minor: int, currency: str) -> Money:
+    return Money(from_minor(minor, currency))
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    nodes: list[N]
+    page_info: PageInfo
+
+    @classmethod
+    def of(cls, nodes: list[N], page: reports.Page[object]) -> Connection[N]:
+        return cls(
+            edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            nodes=nodes,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+        )
+
+
+@strawberry.type
+class Balance:
+    currency: str
+    debit: Money = strawberry.field(description="Total posted debits.")
+    credit: Money = strawberry.field(description="Total posted credits.")
+    net: Money = strawberry.field(
+        description="Balance in the account's normal direction: debit - credit for "
+        "ASSET and EXPENSE, credit - debit for the others."
+    )
+
+    @classmethod
+    def of(cls, balance: reports.Balance) -> Balance:
+        cur = balance.currency
+        return cls(
+            currency=cur,
+            debit=money(balance.debit_minor, cur),
+            credit=money(balance.credit_minor, cur),
+            net=money(balance.net_minor, cur),
+        )
+
+
+@strawberry.type
+class Account:
+    id: strawberry.ID
+    code: str
+    name: str
+    type: AccountType
+    category: str | None
+    currency: str | None = strawberry.field(description="Set when the account takes only this currency.")
+    program_id: int | None = strawberry.field(description="Pismo program of the account, if any.")
+    created_at: dt.datetime
+    deactivated_at: dt.datetime | None
+    _row: strawberry.Private[AccountRow]
+
+    @strawberry.field
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @strawberry.field(description="Balance in one currency (default: the account's, else the tenant's).")
+    async def balance(
+        self, info: Info, as_of: dt.date | None = None, currency: str | None = None
+    ) -> Balance:
+        cur = currency or self.currency or info.context.principal.base_currency
+        found = await reports.account_balances(
+            info.context.db, self._row, as_of=as_of, currency=cur
+        )
+        return Balance.of(found[0] if found else reports.Balance(cur, 0, 0, 0))
+
+    @strawberry.field(description="Balances in every currency the account holds.")
+    async def balances(self, info: Info, as_of: dt.date | None = None) -> list[Balance]:
+        found = await reports.account_balances(info.context.db, self._row, as_of=as_of)
+        return [Balance.of(balance) for balance in found]
+
+    @classmethod
+    def of(cls, row: AccountRow) -> Account:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            code=row.code,
+            name=row.name,
+            type=AccountType(row.type),
+            category=row.category,
+            currency=row.currency,
+            program_id=row.program_id,
+            created_at=row.created_at,
+            deactivated_at=row.deactivated_at,
+            _row=row,
+        )
+
+
+@strawberry.type
+class Journal:
+    id: strawberry.ID
+    code: str
+    name: str
+
+
+@strawberry.type
+class JournalLine:
+    id: strawberry.ID
+    account_code: str
+    currency: str
+    debit: Money
+    credit: Money
+    description: str | None
+
+    @classmethod
+    def of(cls, line: LineView) -> JournalLine:
+        return cls(
+            id=strawberry.ID(str(line.id)),
+            account_code=line.account_code,
+            currency=line.currency,
+            debit=money(line.debit_minor, line.currency),
+            credit=money(line.credit_minor, line.currency),
+            description=line.description,
+        )
+
+
+@strawberry.type
+class JournalEntry:
+    id: strawberry.ID
+    number: str = strawberry.field(description="PREFIX-YYYY-MM-DD-NNNN, numbered per tenant.")
+    date: dt.date
+    memo: str
+    currency: str
+    status: EntryStatus
+    source: str
+    journal_code: str
+    idempotency_key: str | None
+    reversal_of_id: strawberry.ID | None
+    reversed_by_id: strawberry.ID | None
+    created_at: dt.datetime
+    lines: list[JournalLine]
+
+    @classmethod
+    def of(cls, view: EntryView) -> JournalEntry:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            number=view.number,
+            date=view.date,
+            memo=view.memo,
+            currency=view.currency,
+            status=EntryStatus(view.status),
+            source=view.source,
+            journal_code=view.journal_code,
+            idempotency_key=view.idempotency_key,
+            reversal_of_id=strawberry.ID(str(view.reversal_of_id)) if view.reversal_of_id else None,
+            reversed_by_id=strawberry.ID(str(view.reversed_by_id)) if view.reversed_by_id else None,
+            created_at=view.created_at,
+            lines=[JournalLine.of(line) for line in view.lines],
+        )
+
+
+@strawberry.type
+class LedgerLine:
+    entry_id: strawberry.ID
+    entry_number: str
+    date: dt.date
+    memo: str
+    description: str | None
+    debit: Money
+    credit: Money
+    running_balance: Money
+
+
+@strawberry.type
+class GeneralLedger:
+    account: Account
+    currency: str
+    opening_balance: Money = strawberry.field(description="Net balance before `from`.")
+    closing_balance: Money | None = strawberry.field(
+        description="Net balance after the last line; set on the last page only."
+    )
+    lines: Connection[LedgerLine]
+
+    @classmethod
+    def of(cls, ledger: reports.GeneralLedger) -> GeneralLedger:
+        cur = ledger.currency
+        nodes = [
+            LedgerLine(
+                entry_id=strawberry.ID(str(line.entry_id)),
+                entry_number=line.entry_number,
+                date=line.date,
+                memo=line.memo,
+                description=line.description,
+                debit=money(line.debit_minor, cur),
+                credit=money(line.credit_minor, cur),
+                running_balance=money(line.running_minor, cur),
+            )
+            for line in ledger.page.items
+        ]
+        return cls(
+            account=Account.of(ledger.account),
+            currency=cur,
+            opening_balance=money(ledger.opening_minor, cur),
+            closing_balance=(
+                money(ledger.closing_minor, cur) if ledger.closing_minor is not None else None
+            ),
+            lines=Connection.of(nodes, ledger.page),  # type: ignore[arg-type]
+        )
+
+
+@strawberry.type
+class TrialBalanceRow:
+    account: Account
+    currency: str
+    debit: Money = strawberry.field(description="Total posted debits of the account.")
+    credit: Money = strawberry.field(description="Total posted credits of the account.")
+    net: Money
+
+
+@strawberry.type
+class CurrencyTotal:
+    currency: str
+    debit: Money
+    credit: Money
+
+
+@strawberry.type
+class TrialBalance:
+    as_of: dt.date | None
+    rows: list[TrialBalanceRow]
+    totals: list[CurrencyTotal] = strawberry.field(description="Grand totals per currency.")
+    balanced: bool = strawberry.field(description="True when debits equal credits in every currency.")
+
+    @classmethod
+    def of(cls, report: reports.TrialBalance) -> TrialBalance:
+        return cls(
+            as_of=report.as_of,
+            rows=[
+                TrialBalanceRow(
+                    account=Account.of(row.account),
+                    currency=row.currency,
+                    debit=money(row.debit_minor, row.currency),
+                    credit=money(row.credit_minor, row.currency),
+                    net=money(
+                        net_of(row.account.type, row.debit_minor, row.credit_minor), row.currency
+                    ),
+                )
+                for row in report.rows
+            ],
+            totals=[
+                CurrencyTotal(
+                    currency=total.currency,
+                    debit=money(total.debit_minor, total.currency),
+                    credit=money(total.credit_minor, total.currency),
+                )
+                for total in report.totals
+            ],
+            balanced=report.balanced,
+        )
+
+
+@strawberry.type
+class LedgerEvent:
+    id: strawberry.ID
+    type: str
+    entry_id: strawberry.ID | None
+    payload: str = strawberry.field(description="The event document, as JSON text.")
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: EventRow) -> LedgerEvent:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            type=row.type,
+            entry_id=strawberry.ID(str(row.entry_id)) if row.entry_id else None,
+            payload=row.payload_json,
+            created_at=row.created_at,
+        )
