@@ -1,0 +1,82 @@
+"""GraphQL documents and small builders shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import GraphQLClient
+
+CREATE_ACCOUNT = """
+mutation($input: CreateAccountInput!) {
+  createAccount(input: $input) {
+    account { id code name type currency active }
+    errors { code field message }
+  }
+}"""
+
+POST_ENTRY = """
+mutation($input: PostJournalEntryInput!) {
+  postJournalEntry(input: $input) {
+    entry { id number date memo currency status lines { accountCode currency debit credit description } }
+    replayed
+    errors { code field message }
+  }
+}"""
+
+TRIAL_BALANCE = """
+query($asOf: Date, $currency: String) {
+  trialBalance(asOf: $asOf, currency: $currency) {
+    balanced
+    totals { currency debit credit }
+    rows { account { code } currency debit credit net }
+  }
+}"""
+
+BALANCE = """
+query($code: String!, $asOf: Date, $currency: String) {
+  account(code: $code) { balance(asOf: $asOf, currency: $currency) { currency debit credit net } }
+}"""
+
+STANDARD_CHART = [
+    ("1000", "Cash", "ASSET"),
+    ("1100", "Receivables", "ASSET"),
+    ("2000", "Payables", "LIABILITY"),
+    ("3000", "Equity", "EQUITY"),
+    ("4000", "Sales", "INCOME"),
+    ("5000", "Rent", "EXPENSE"),
+]
+
+
+async def create_accounts(
+    gql: GraphQLClient, chart: list[tuple[str, str, str]] = STANDARD_CHART
+) -> None:
+    for code, name, kind in chart:
+        data = await gql(CREATE_ACCOUNT, {"input": {"code": code, "name": name, "type": kind}})
+        assert data["createAccount"]["errors"] == [], data
+
+
+def entry(
+    debit: str,
+    credit: str,
+    amount: str,
+    *,
+    date: str = "2026-01-15",
+    memo: str = "test entry",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A two-line entry input: ``amount`` from ``credit`` to ``debit``."""
+    return {
+        "date": date,
+        "memo": memo,
+        "lines": [
+            {"accountCode": debit, "debit": amount},
+            {"accountCode": credit, "credit": amount},
+        ],
+        **extra,
+    }
+
+
+async def post(gql: GraphQLClient, input: dict[str, Any]) -> dict[str, Any]:
+    data = await gql(POST_ENTRY, {"input": input})
+    result: dict[str, Any] = data["postJournalEntry"]
+    return result
