@@ -61,7 +61,9 @@ def migrate() -> None:
 
 
 @main.command()
-@click.option("--host", default=None, help="Interface to bind (default LEDGERQL_HOST or 127.0.0.1).")
+@click.option(
+    "--host", default=None, help="Interface to bind (default LEDGERQL_HOST or 127.0.0.1)."
+)
 @click.option("--port", type=int, default=None, help="Port (default LEDGERQL_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
     """Apply migrations, then serve the API with uvicorn."""
@@ -88,7 +90,9 @@ def tenant() -> None:
 @click.argument("slug")
 @click.option("--name", required=True, help="Display name of the organisation.")
 @click.option("--currency", required=True, help="Base currency, ISO 4217 (e.g. EUR).")
-@click.option("--owner", default=None, help="Owner user name (created when new; default: the slug).")
+@click.option(
+    "--owner", default=None, help="Owner user name (created when new; default: the slug)."
+)
 def tenant_create(slug: str, name: str, currency: str, owner: str | None) -> None:
     """Create a tenant and print an API key for it."""
     created, issued = _run(

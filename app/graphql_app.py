@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from app.graphiql import graphiql_html
 from app.ledger.errors import LedgerError
 from app.ledger.tenants import Principal, authenticate
 from db.engine import Database
@@ -54,6 +55,10 @@ class LedgerGraphQL(GraphQL[Context, None]):
         return Context(
             db=request.app.state.db, authenticated=getattr(request.state, "principal", None)
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Strawberry's GraphiQL page, loading its assets from /static instead of unpkg.com."""
+        return HTMLResponse(graphiql_html(request.scope.get("root_path", "")))
 
 
 class GraphQLEndpoint:

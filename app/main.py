@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from app.graphiql import STATIC_DIR, STATIC_PATH
 from app.graphql_app import GraphQLEndpoint
 from app.settings import Settings
 from db.engine import Database
@@ -23,6 +25,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
         Route("/health", health),
+        Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),  # GraphiQL assets
     ]
 
 

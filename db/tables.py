@@ -107,8 +107,12 @@ class JournalEntry(SQLModel, table=True):
     status: str = Field(max_length=12, default="POSTED")
     source: str = Field(max_length=30, default="graphql")
     idempotency_key: str | None = Field(default=None, max_length=200)
-    reversal_of_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
-    reversed_by_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
+    reversal_of_id: int | None = Field(
+        default=None, foreign_key="journal_entries.id", sa_type=BigInteger
+    )
+    reversed_by_id: int | None = Field(
+        default=None, foreign_key="journal_entries.id", sa_type=BigInteger
+    )
     # Vendor metadata (Pismo ids, attachments...) as a JSON document.
     metadata_json: str | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)

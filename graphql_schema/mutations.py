@@ -53,7 +53,9 @@ class ReverseJournalEntryPayload:
     errors: list[UserError]
 
 
-def entry_payload(result: posting.PostResult | None, errors: list[UserError]) -> PostJournalEntryPayload:
+def entry_payload(
+    result: posting.PostResult | None, errors: list[UserError]
+) -> PostJournalEntryPayload:
     return PostJournalEntryPayload(
         entry=JournalEntry.of(result.entry) if result else None,
         replayed=bool(result and result.replayed),
@@ -68,7 +70,9 @@ class Mutation:
         ctx = info.context
 
         async def run() -> Account:
-            return Account.of(await accounts.create_account(ctx.db, ctx.writable_tenant(), input.to_core()))
+            return Account.of(
+                await accounts.create_account(ctx.db, ctx.writable_tenant(), input.to_core())
+            )
 
         account, errors = await attempt(run())
         return AccountPayload(account=account, errors=errors)
@@ -78,7 +82,9 @@ class Mutation:
         ctx = info.context
 
         async def run() -> Account:
-            return Account.of(await accounts.deactivate_account(ctx.db, ctx.writable_tenant(), code))
+            return Account.of(
+                await accounts.deactivate_account(ctx.db, ctx.writable_tenant(), code)
+            )
 
         account, errors = await attempt(run())
         return AccountPayload(account=account, errors=errors)

@@ -56,7 +56,9 @@ class Query:
         view = await reports.get_entry(info.context.db, info.context.tenant_id, entry_id(id))
         return JournalEntry.of(view) if view else None
 
-    @strawberry.field(description="Entries ordered by date then id; `accountCode` keeps those touching it.")
+    @strawberry.field(
+        description="Entries ordered by date then id; `accountCode` keeps those touching it."
+    )
     async def journal_entries(
         self,
         info: Info,
@@ -101,7 +103,9 @@ class Query:
         )
         return GeneralLedger.of(ledger)
 
-    @strawberry.field(description="Posted totals per account and currency, now or at the end of asOf.")
+    @strawberry.field(
+        description="Posted totals per account and currency, now or at the end of asOf."
+    )
     async def trial_balance(
         self, info: Info, as_of: dt.date | None = None, currency: str | None = None
     ) -> TrialBalance:

@@ -98,7 +98,9 @@ class Account:
     name: str
     type: AccountType
     category: str | None
-    currency: str | None = strawberry.field(description="Set when the account takes only this currency.")
+    currency: str | None = strawberry.field(
+        description="Set when the account takes only this currency."
+    )
     program_id: int | None = strawberry.field(description="Pismo program of the account, if any.")
     created_at: dt.datetime
     deactivated_at: dt.datetime | None
@@ -108,7 +110,9 @@ class Account:
     def active(self) -> bool:
         return self.deactivated_at is None
 
-    @strawberry.field(description="Balance in one currency (default: the account's, else the tenant's).")
+    @strawberry.field(
+        description="Balance in one currency (default: the account's, else the tenant's)."
+    )
     async def balance(
         self, info: Info, as_of: dt.date | None = None, currency: str | None = None
     ) -> Balance:
@@ -272,7 +276,9 @@ class TrialBalance:
     as_of: dt.date | None
     rows: list[TrialBalanceRow]
     totals: list[CurrencyTotal] = strawberry.field(description="Grand totals per currency.")
-    balanced: bool = strawberry.field(description="True when debits equal credits in every currency.")
+    balanced: bool = strawberry.field(
+        description="True when debits equal credits in every currency."
+    )
 
     @classmethod
     def of(cls, report: reports.TrialBalance) -> TrialBalance:

@@ -89,7 +89,9 @@ class TenantFixture:
     key_id: str
 
 
-async def make_tenant(db: Database, currency: str = "USD", owner: str | None = None) -> TenantFixture:
+async def make_tenant(
+    db: Database, currency: str = "USD", owner: str | None = None
+) -> TenantFixture:
     """A new tenant with a unique slug: tests share a database and never see each other."""
     slug = f"t-{uuid.uuid4().hex[:10]}"
     tenant, issued = await create_tenant(

@@ -13,7 +13,9 @@ from tests.helpers import TRIAL_BALANCE, create_accounts, entry, post
 QUERY = {"query": "{ accounts { nodes { code } } }"}
 
 
-async def test_missing_unknown_and_malformed_keys_are_401(client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+async def test_missing_unknown_and_malformed_keys_are_401(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
     for headers in (
         {},
         {"Authorization": "Bearer lq_000000000000_nope"},
@@ -32,7 +34,9 @@ async def test_both_header_forms_work(client: httpx.AsyncClient, tenant: TenantF
         assert response.json() == {"data": {"accounts": {"nodes": []}}}
 
 
-async def test_revoked_key_is_401(db: Database, client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+async def test_revoked_key_is_401(
+    db: Database, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
     await revoke_key(db, tenant.key_id)
     response = await client.post("/graphql", json=QUERY, headers={"X-API-Key": tenant.key})
     assert response.status_code == 401
@@ -61,7 +65,9 @@ async def test_other_tenant_sees_nothing(db: Database, client: httpx.AsyncClient
     assert response.status_code == 403
 
 
-async def test_x_tenant_selects_among_owned_tenants(db: Database, client: httpx.AsyncClient) -> None:
+async def test_x_tenant_selects_among_owned_tenants(
+    db: Database, client: httpx.AsyncClient
+) -> None:
     owner = f"owner-{id(client)}-{db.dialect}"
     first = await make_tenant(db, owner=owner)
     second = await make_tenant(db, owner=owner, currency="EUR")
@@ -71,7 +77,9 @@ async def test_x_tenant_selects_among_owned_tenants(db: Database, client: httpx.
     assert "X-Tenant" in ambiguous.json()["errors"][0]["message"]
     response = await client.post(
         "/graphql",
-        json={"query": "mutation { createAccount(input: {code: \"1\", name: \"a\", type: ASSET}) { errors { code } } }"},
+        json={
+            "query": 'mutation { createAccount(input: {code: "1", name: "a", type: ASSET}) { errors { code } } }'
+        },
         headers={**both, "X-Tenant": second.slug},
     )
     assert response.json()["data"]["createAccount"]["errors"] == []
@@ -88,10 +96,14 @@ async def test_x_tenant_selects_among_owned_tenants(db: Database, client: httpx.
     assert refused.status_code == 403
 
 
-async def test_read_only_key_cannot_write(db: Database, client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+async def test_read_only_key_cannot_write(
+    db: Database, client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
     reader = await create_key(db, slug=tenant.slug, read_only=True)
     gql = GraphQLClient(client, reader.key)
-    data = await gql('mutation { createAccount(input: {code: "1", name: "a", type: ASSET}) { account { id } errors { code } } }')
+    data = await gql(
+        'mutation { createAccount(input: {code: "1", name: "a", type: ASSET}) { account { id } errors { code } } }'
+    )
     assert data["createAccount"] == {"account": None, "errors": [{"code": "FORBIDDEN"}]}
     assert (await gql("{ accounts { nodes { code } } }"))["accounts"]["nodes"] == []
 

@@ -30,7 +30,9 @@ async def busy_db(db_url: str) -> AsyncIterator[Database]:
 async def _books(db: Database) -> int:
     tenant = await make_tenant(db)
     for code, kind in (("1000", "ASSET"), ("4000", "INCOME")):
-        await accounts.create_account(db, tenant.id, accounts.AccountInput(code=code, name=code, type=kind))
+        await accounts.create_account(
+            db, tenant.id, accounts.AccountInput(code=code, name=code, type=kind)
+        )
     return tenant.id
 
 
@@ -48,14 +50,22 @@ def _entry(key: str | None, amount: str = "1.00") -> posting.EntryInput:
 
 async def _count_entries(db: Database, tenant_id: int) -> int:
     async with db.read() as session:
-        return int(await session.scalar(select(func.count()).where(JournalEntry.tenant_id == tenant_id)) or 0)
+        return int(
+            await session.scalar(select(func.count()).where(JournalEntry.tenant_id == tenant_id))
+            or 0
+        )
 
 
 async def _assert_balances_match_lines(db: Database, tenant_id: int) -> None:
     async with db.read() as session:
         rows = (
             await session.execute(
-                select(JournalLine.account_id, JournalLine.currency, func.sum(JournalLine.debit_minor), func.sum(JournalLine.credit_minor))
+                select(
+                    JournalLine.account_id,
+                    JournalLine.currency,
+                    func.sum(JournalLine.debit_minor),
+                    func.sum(JournalLine.credit_minor),
+                )
                 .where(JournalLine.tenant_id == tenant_id)
                 .group_by(JournalLine.account_id, JournalLine.currency)
             )
@@ -67,7 +77,9 @@ async def _assert_balances_match_lines(db: Database, tenant_id: int) -> None:
 async def test_fifty_racers_ten_keys_make_ten_entries(busy_db: Database) -> None:
     tenant_id = await _books(busy_db)
     keys = [f"key-{i % 10}" for i in range(50)]
-    results = await asyncio.gather(*(posting.post_entry(busy_db, tenant_id, _entry(k)) for k in keys))
+    results = await asyncio.gather(
+        *(posting.post_entry(busy_db, tenant_id, _entry(k)) for k in keys)
+    )
     assert await _count_entries(busy_db, tenant_id) == 10
     assert sum(not r.replayed for r in results) == 10
     ids_by_key: dict[str, set[int]] = {}
@@ -81,14 +93,20 @@ async def test_fifty_racers_ten_keys_make_ten_entries(busy_db: Database) -> None
 
 async def test_concurrent_posts_lose_no_update(busy_db: Database) -> None:
     tenant_id = await _books(busy_db)
-    await asyncio.gather(*(posting.post_entry(busy_db, tenant_id, _entry(None, "1.01")) for _ in range(50)))
+    await asyncio.gather(
+        *(posting.post_entry(busy_db, tenant_id, _entry(None, "1.01")) for _ in range(50))
+    )
     assert await _count_entries(busy_db, tenant_id) == 50
     totals = await reports.balances_by_account(busy_db, tenant_id)
     assert sorted(totals.values()) == [(0, 5050), (5050, 0)]
     await _assert_balances_match_lines(busy_db, tenant_id)
     numbers = set()
     async with busy_db.read() as session:
-        numbers = set(await session.scalars(select(JournalEntry.number).where(JournalEntry.tenant_id == tenant_id)))
+        numbers = set(
+            await session.scalars(
+                select(JournalEntry.number).where(JournalEntry.tenant_id == tenant_id)
+            )
+        )
     assert len(numbers) == 50  # journal numbers are unique under concurrency
 
 
@@ -115,5 +133,7 @@ async def test_conflicting_bodies_on_one_key_post_once(busy_db: Database) -> Non
     )
     posted = [o for o in outcomes if isinstance(o, posting.PostResult)]
     assert len(posted) == 1 and not posted[0].replayed
-    assert all(isinstance(o, LedgerError) and o.code == "CONFLICT" for o in outcomes if o not in posted)
+    assert all(
+        isinstance(o, LedgerError) and o.code == "CONFLICT" for o in outcomes if o not in posted
+    )
     assert await _count_entries(busy_db, tenant_id) == 1

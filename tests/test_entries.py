@@ -57,19 +57,51 @@ def _lines(*lines: tuple[str, str | None, str | None]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"lines": _lines(("1000", "10.00", None), ("4000", None, "9.99"))}, "lines", "does not balance"),
-        ({"lines": _lines(("1000", "3.005", None), ("4000", None, "3.005"))}, "lines.0.debit", "more decimals"),
-        ({"lines": _lines(("9999", "1.00", None), ("4000", None, "1.00"))}, "lines.0.accountCode", "does not exist"),
+        (
+            {"lines": _lines(("1000", "10.00", None), ("4000", None, "9.99"))},
+            "lines",
+            "does not balance",
+        ),
+        (
+            {"lines": _lines(("1000", "3.005", None), ("4000", None, "3.005"))},
+            "lines.0.debit",
+            "more decimals",
+        ),
+        (
+            {"lines": _lines(("9999", "1.00", None), ("4000", None, "1.00"))},
+            "lines.0.accountCode",
+            "does not exist",
+        ),
         ({"memo": "   "}, "memo", "memo must not be empty"),
         ({"memo": ""}, "memo", "memo must not be empty"),
         ({"lines": _lines(("1000", "1.00", None))}, "lines", "at least two lines"),
-        ({"lines": _lines(("1000", "1.00", "1.00"), ("4000", None, "1.00"))}, "lines.0", "either a debit or a credit"),
-        ({"lines": _lines(("1000", None, None), ("4000", None, "1.00"))}, "lines.0", "either a debit or a credit"),
-        ({"lines": _lines(("1000", "-1.00", None), ("4000", "1.00", None))}, "lines.0.debit", "greater than zero"),
-        ({"lines": _lines(("1000", "0", None), ("4000", None, "0"))}, "lines.0.debit", "greater than zero"),
+        (
+            {"lines": _lines(("1000", "1.00", "1.00"), ("4000", None, "1.00"))},
+            "lines.0",
+            "either a debit or a credit",
+        ),
+        (
+            {"lines": _lines(("1000", None, None), ("4000", None, "1.00"))},
+            "lines.0",
+            "either a debit or a credit",
+        ),
+        (
+            {"lines": _lines(("1000", "-1.00", None), ("4000", "1.00", None))},
+            "lines.0.debit",
+            "greater than zero",
+        ),
+        (
+            {"lines": _lines(("1000", "0", None), ("4000", None, "0"))},
+            "lines.0.debit",
+            "greater than zero",
+        ),
         ({"currency": "ZZZ"}, "currency", "unknown currency"),
         ({"journalCode": "NOPE"}, "journalCode", "journal NOPE does not exist"),
-        ({"lines": _lines(("1000", "92233720368547758.08", None), ("4000", None, "1"))}, "lines.0.debit", "too large"),
+        (
+            {"lines": _lines(("1000", "92233720368547758.08", None), ("4000", None, "1"))},
+            "lines.0.debit",
+            "too large",
+        ),
     ],
 )
 async def test_bad_entry_is_refused_and_writes_nothing(
@@ -86,7 +118,7 @@ async def test_bad_entry_is_refused_and_writes_nothing(
 
 async def test_deactivated_account_is_refused(books: GraphQLClient) -> None:
     data = await books(
-        "mutation { deactivateAccount(code: \"5000\") { account { active } errors { code } } }"
+        'mutation { deactivateAccount(code: "5000") { account { active } errors { code } } }'
     )
     assert data["deactivateAccount"] == {"account": {"active": False}, "errors": []}
     result = await post(books, entry("5000", "1000", "5.00"))
@@ -96,15 +128,28 @@ async def test_deactivated_account_is_refused(books: GraphQLClient) -> None:
 
 
 async def test_float_amount_is_refused_by_the_scalar(books: GraphQLClient) -> None:
-    response = await books.raw(POST_ENTRY, {"input": {**entry("1000", "4000", "1"), "lines": [
-        {"accountCode": "1000", "debit": 0.1}, {"accountCode": "4000", "credit": 0.1}]}})
+    response = await books.raw(
+        POST_ENTRY,
+        {
+            "input": {
+                **entry("1000", "4000", "1"),
+                "lines": [
+                    {"accountCode": "1000", "debit": 0.1},
+                    {"accountCode": "4000", "credit": 0.1},
+                ],
+            }
+        },
+    )
     body = response.json()
     assert body["errors"] and "not a float" in body["errors"][0]["message"]
     await nothing_written(books)
 
 
 async def test_currency_restricted_account(books: GraphQLClient) -> None:
-    data = await books(CREATE_ACCOUNT, {"input": {"code": "1010", "name": "EUR bank", "type": "ASSET", "currency": "EUR"}})
+    data = await books(
+        CREATE_ACCOUNT,
+        {"input": {"code": "1010", "name": "EUR bank", "type": "ASSET", "currency": "EUR"}},
+    )
     assert data["createAccount"]["account"]["currency"] == "EUR"
     result = await post(books, entry("1010", "3000", "5.00"))
     assert result["errors"][0]["field"] == "lines.0.accountCode"
@@ -130,13 +175,18 @@ async def test_multi_currency_entry_balances_per_currency(books: GraphQLClient) 
 
 
 async def test_duplicate_account_code_is_a_conflict(books: GraphQLClient) -> None:
-    data = await books(CREATE_ACCOUNT, {"input": {"code": "1000", "name": "Again", "type": "ASSET"}})
+    data = await books(
+        CREATE_ACCOUNT, {"input": {"code": "1000", "name": "Again", "type": "ASSET"}}
+    )
     assert data["createAccount"]["errors"][0]["code"] == "CONFLICT"
     assert data["createAccount"]["errors"][0]["field"] == "code"
 
 
 async def test_unknown_parent_account(books: GraphQLClient) -> None:
-    data = await books(CREATE_ACCOUNT, {"input": {"code": "1200", "name": "Sub", "type": "ASSET", "parentCode": "77"}})
+    data = await books(
+        CREATE_ACCOUNT,
+        {"input": {"code": "1200", "name": "Sub", "type": "ASSET", "parentCode": "77"}},
+    )
     assert data["createAccount"]["errors"][0]["field"] == "parentCode"
 
 
@@ -157,7 +207,9 @@ async def test_idempotency_replay_and_conflict(books: GraphQLClient) -> None:
 async def test_reversal_restores_balances_and_cannot_repeat(books: GraphQLClient) -> None:
     posted = await post(books, entry("5000", "1000", "80.00", date="2026-02-01"))
     entry_id = posted["entry"]["id"]
-    reversed_ = (await books(REVERSE, {"id": entry_id, "date": "2026-02-03"}))["reverseJournalEntry"]
+    reversed_ = (await books(REVERSE, {"id": entry_id, "date": "2026-02-03"}))[
+        "reverseJournalEntry"
+    ]
     assert reversed_["errors"] == []
     mirror = reversed_["entry"]
     assert mirror["reversalOfId"] == entry_id and mirror["date"] == "2026-02-03"
@@ -176,7 +228,7 @@ async def test_reversal_restores_balances_and_cannot_repeat(books: GraphQLClient
     missing = (await books(REVERSE, {"id": "999999999"}))["reverseJournalEntry"]
     assert missing["errors"][0]["code"] == "NOT_FOUND"
     early = await post(books, entry("5000", "1000", "1.00", date="2026-03-01"))
-    before = (await books(REVERSE, {"id": early["entry"]["id"], "date": "2026-02-01"}))
+    before = await books(REVERSE, {"id": early["entry"]["id"], "date": "2026-02-01"})
     assert before["reverseJournalEntry"]["errors"][0]["field"] == "date"
 
 
@@ -184,7 +236,12 @@ async def test_backdated_entry_keeps_as_of_balances_right(books: GraphQLClient) 
     await post(books, entry("1000", "3000", "100.00", date="2026-03-10"))
     await post(books, entry("1000", "3000", "50.00", date="2026-03-20"))
     await post(books, entry("5000", "1000", "30.00", date="2026-03-05"))  # backdated
-    expected = {"2026-03-04": "0.00", "2026-03-05": "-30.00", "2026-03-10": "70.00", "2026-03-31": "120.00"}
+    expected = {
+        "2026-03-04": "0.00",
+        "2026-03-05": "-30.00",
+        "2026-03-10": "70.00",
+        "2026-03-31": "120.00",
+    }
     for as_of, net in expected.items():
         balance = (await books(BALANCE, {"code": "1000", "asOf": as_of}))["account"]["balance"]
         assert balance["net"] == net, as_of
@@ -228,9 +285,21 @@ async def test_journal_entries_filters_and_pages(books: GraphQLClient) -> None:
     for day in range(1, 6):
         await post(books, entry("1000", "4000", "1.00", date=f"2026-05-0{day}", memo=f"m{day}"))
     await post(books, entry("5000", "2000", "1.00", date="2026-05-03", memo="rent"))
-    page = (await books(ENTRIES, {"first": 2, "from": "2026-05-02", "to": "2026-05-04"}))["journalEntries"]
+    page = (await books(ENTRIES, {"first": 2, "from": "2026-05-02", "to": "2026-05-04"}))[
+        "journalEntries"
+    ]
     assert [n["memo"] for n in page["nodes"]] == ["m2", "m3"]
-    rest = (await books(ENTRIES, {"first": 10, "from": "2026-05-02", "to": "2026-05-04", "after": page["pageInfo"]["endCursor"]}))["journalEntries"]
+    rest = (
+        await books(
+            ENTRIES,
+            {
+                "first": 10,
+                "from": "2026-05-02",
+                "to": "2026-05-04",
+                "after": page["pageInfo"]["endCursor"],
+            },
+        )
+    )["journalEntries"]
     assert [n["memo"] for n in rest["nodes"]] == ["rent", "m4"]
     assert rest["pageInfo"]["hasNextPage"] is False
     by_account = (await books(ENTRIES, {"first": 10, "account": "5000"}))["journalEntries"]
@@ -244,12 +313,16 @@ async def test_bulk_atomic_and_not(books: GraphQLClient) -> None:
     }"""
     good = entry("1000", "4000", "1.00")
     bad = entry("1000", "4000", "1.001")
-    atomic = (await books(mutation, {"inputs": [good, bad, good], "atomic": True}))["postJournalEntries"]
+    atomic = (await books(mutation, {"inputs": [good, bad, good], "atomic": True}))[
+        "postJournalEntries"
+    ]
     assert [r["entry"] for r in atomic] == [None, None, None]
     assert atomic[1]["errors"][0]["field"] == "inputs.1.lines.0.debit"
     assert "inputs.1 failed" in atomic[0]["errors"][0]["message"]
     await nothing_written(books)
-    loose = (await books(mutation, {"inputs": [good, bad, good], "atomic": False}))["postJournalEntries"]
+    loose = (await books(mutation, {"inputs": [good, bad, good], "atomic": False}))[
+        "postJournalEntries"
+    ]
     assert [r["entry"] is not None for r in loose] == [True, False, True]
     balance = (await books(BALANCE, {"code": "1000"}))["account"]["balance"]
     assert balance["debit"] == "2.00"

@@ -69,7 +69,10 @@ def test_format_minor_uses_currency_exponent() -> None:
     assert format_minor(-250, "USD") == "-2.50"
 
 
-@given(minor=st.integers(min_value=1, max_value=MAX_MINOR), currency=st.sampled_from(["EUR", "JPY", "BHD", "USD"]))
+@given(
+    minor=st.integers(min_value=1, max_value=MAX_MINOR),
+    currency=st.sampled_from(["EUR", "JPY", "BHD", "USD"]),
+)
 def test_round_trip(minor: int, currency: str) -> None:
     assert to_minor(format_minor(minor, currency), currency) == minor
     assert to_minor(from_minor(minor, currency), currency) == minor

@@ -45,18 +45,26 @@ PROPERTY_SETTINGS = settings(
 def balanced_entry(draw: st.DrawFn) -> posting.EntryInput:
     """1-3 currencies; in each, debits on some accounts and credits summing to the same."""
     lines: list[posting.LineInput] = []
-    for currency in draw(st.lists(st.sampled_from(sorted(CURRENCIES)), min_size=1, max_size=3, unique=True)):
+    for currency in draw(
+        st.lists(st.sampled_from(sorted(CURRENCIES)), min_size=1, max_size=3, unique=True)
+    ):
         scale = 10 ** CURRENCIES[currency]
         debits = draw(st.lists(st.integers(1, 10**9), min_size=1, max_size=3))
         total = sum(debits)
-        cuts = sorted(set(draw(st.lists(st.integers(1, total - 1), max_size=2)))) if total > 1 else []
+        cuts = (
+            sorted(set(draw(st.lists(st.integers(1, total - 1), max_size=2)))) if total > 1 else []
+        )
         credits = [b - a for a, b in zip([0, *cuts], [*cuts, total], strict=True) if b > a]
         for minor in debits:
             code = draw(st.sampled_from(CHART))[0]
-            lines.append(posting.LineInput(account_code=code, debit=_text(minor, scale), currency=currency))
+            lines.append(
+                posting.LineInput(account_code=code, debit=_text(minor, scale), currency=currency)
+            )
         for minor in credits:
             code = draw(st.sampled_from(CHART))[0]
-            lines.append(posting.LineInput(account_code=code, credit=_text(minor, scale), currency=currency))
+            lines.append(
+                posting.LineInput(account_code=code, credit=_text(minor, scale), currency=currency)
+            )
     order = draw(st.permutations(range(len(lines))))
     return posting.EntryInput(
         date=START + dt.timedelta(days=draw(st.integers(0, 60))),
@@ -76,13 +84,22 @@ def _text(minor: int, scale: int) -> str:
 async def _new_books(db: Database) -> int:
     tenant = await make_tenant(db)
     for code, kind in CHART:
-        await accounts.create_account(db, tenant.id, accounts.AccountInput(code=code, name=code, type=kind))
+        await accounts.create_account(
+            db, tenant.id, accounts.AccountInput(code=code, name=code, type=kind)
+        )
     return tenant.id
 
 
-async def _line_sums(db: Database, tenant_id: int, as_of: dt.date | None = None) -> dict[tuple[int, str], tuple[int, int]]:
+async def _line_sums(
+    db: Database, tenant_id: int, as_of: dt.date | None = None
+) -> dict[tuple[int, str], tuple[int, int]]:
     query = (
-        select(JournalLine.account_id, JournalLine.currency, func.sum(JournalLine.debit_minor), func.sum(JournalLine.credit_minor))
+        select(
+            JournalLine.account_id,
+            JournalLine.currency,
+            func.sum(JournalLine.debit_minor),
+            func.sum(JournalLine.credit_minor),
+        )
         .where(JournalLine.tenant_id == tenant_id)
         .group_by(JournalLine.account_id, JournalLine.currency)
     )
@@ -93,7 +110,9 @@ async def _line_sums(db: Database, tenant_id: int, as_of: dt.date | None = None)
     return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows if r[2] or r[3]}
 
 
-def _nonzero(totals: dict[tuple[int, str], tuple[int, int]]) -> dict[tuple[int, str], tuple[int, int]]:
+def _nonzero(
+    totals: dict[tuple[int, str], tuple[int, int]],
+) -> dict[tuple[int, str], tuple[int, int]]:
     return {key: value for key, value in totals.items() if value != (0, 0)}
 
 
@@ -145,7 +164,9 @@ async def test_reversal_restores_every_balance(
 
 @PROPERTY_SETTINGS
 @given(entry=balanced_entry(), skew=st.integers(1, 10**6))
-async def test_unbalanced_entry_writes_nothing(db: Database, entry: posting.EntryInput, skew: int) -> None:
+async def test_unbalanced_entry_writes_nothing(
+    db: Database, entry: posting.EntryInput, skew: int
+) -> None:
     tenant_id = await _new_books(db)
     first = entry.lines[0]
     amount = first.debit if first.debit is not None else first.credit
@@ -157,7 +178,9 @@ async def test_unbalanced_entry_writes_nothing(db: Database, entry: posting.Entr
         credit=_text(minor + skew, scale) if first.credit is not None else None,
         currency=first.currency,
     )
-    bad = posting.EntryInput(date=entry.date, memo="bad", lines=[skewed, *entry.lines[1:]], currency="USD")
+    bad = posting.EntryInput(
+        date=entry.date, memo="bad", lines=[skewed, *entry.lines[1:]], currency="USD"
+    )
     try:
         await posting.post_entry(db, tenant_id, bad)
     except LedgerError as error:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, NotFound
 from app.ledger.money import check_currency
@@ -66,7 +66,9 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
         check_currency(data.currency)
     async with db.write() as session:
         existing = await session.scalar(
-            select(Account.id).where(Account.tenant_id == tenant_id, Account.code == code)
+            select(col(Account.id)).where(
+                col(Account.tenant_id) == tenant_id, col(Account.code) == code
+            )
         )
         if existing is not None:
             raise Conflict(f"account {code} already exists", field="code")
@@ -74,7 +76,7 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
         if data.parent_code:
             parent = await session.scalar(
                 select(Account).where(
-                    Account.tenant_id == tenant_id, Account.code == data.parent_code
+                    col(Account.tenant_id) == tenant_id, col(Account.code) == data.parent_code
                 )
             )
             if parent is None:
@@ -104,7 +106,7 @@ async def deactivate_account(db: Database, tenant_id: int, code: str) -> Account
     """Stops the account taking postings; its history and balances stay."""
     async with db.write() as session:
         account = await session.scalar(
-            select(Account).where(Account.tenant_id == tenant_id, Account.code == code)
+            select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
         )
         if account is None:
             raise NotFound(f"account {code} does not exist", field="code")
@@ -118,7 +120,9 @@ async def create_journal(db: Database, tenant_id: int, *, code: str, name: str) 
     name = _required_text(name, "name", 200)
     async with db.write() as session:
         existing = await session.scalar(
-            select(Journal.id).where(Journal.tenant_id == tenant_id, Journal.code == code)
+            select(col(Journal.id)).where(
+                col(Journal.tenant_id) == tenant_id, col(Journal.code) == code
+            )
         )
         if existing is not None:
             raise Conflict(f"journal {code} already exists", field="code")

@@ -29,7 +29,9 @@ def exponent(code: str) -> int:
     try:
         currency = Currency(code)
     except ValueError:
-        raise BadInput(f"unknown currency {code!r}: expected an ISO 4217 code such as EUR") from None
+        raise BadInput(
+            f"unknown currency {code!r}: expected an ISO 4217 code such as EUR"
+        ) from None
     if currency.exponent is None:
         raise BadInput(f"currency {code} has no minor unit and cannot hold amounts")
     return int(currency.exponent)
@@ -38,7 +40,9 @@ def exponent(code: str) -> int:
 def check_currency(code: str, *, field: str = "currency") -> str:
     """``code`` if it is a supported ISO 4217 currency, else BadInput naming ``field``."""
     if not isinstance(code, str) or code != code.upper():
-        raise BadInput(f"unknown currency {code!r}: expected an upper-case ISO 4217 code", field=field)
+        raise BadInput(
+            f"unknown currency {code!r}: expected an upper-case ISO 4217 code", field=field
+        )
     try:
         exponent(code)
     except BadInput as error:
@@ -48,8 +52,8 @@ def check_currency(code: str, *, field: str = "currency") -> str:
 
 def parse_decimal(value: object) -> Decimal:
     """A finite Decimal from a decimal string, an int or a Decimal; floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
-        raise BadInput("amount must be a decimal string such as \"10.50\", not a float")
+    if isinstance(value, bool | float):
+        raise BadInput('amount must be a decimal string such as "10.50", not a float')
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
@@ -79,9 +83,7 @@ def to_minor(value: object, currency: str, *, allow_zero: bool = False) -> int:
     digits = exponent(currency)
     scaled = amount.scaleb(digits, context=_EXACT)
     if scaled != scaled.to_integral_value():
-        raise BadInput(
-            f"amount {amount} has more decimals than {currency} allows ({digits})"
-        )
+        raise BadInput(f"amount {amount} has more decimals than {currency} allows ({digits})")
     minor = int(scaled)
     if minor > MAX_MINOR:
         raise BadInput(f"amount {amount} {currency} is too large (at most 2^63-1 minor units)")
@@ -91,8 +93,10 @@ def to_minor(value: object, currency: str, *, allow_zero: bool = False) -> int:
 def from_minor(minor: int, currency: str) -> Decimal:
     """The decimal amount of ``minor`` units, with exactly the currency's decimals."""
     digits = exponent(currency)
-    return Decimal(minor).scaleb(-digits, context=_EXACT).quantize(
-        Decimal(1).scaleb(-digits), context=_EXACT
+    return (
+        Decimal(minor)
+        .scaleb(-digits, context=_EXACT)
+        .quantize(Decimal(1).scaleb(-digits), context=_EXACT)
     )
 
 

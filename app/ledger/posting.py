@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.money import check_currency, format_minor, to_minor
@@ -174,25 +175,25 @@ async def _load_accounts(
     session: AsyncSession, tenant_id: int, lines: Sequence[LineInput]
 ) -> tuple[dict[str, Account], dict[int, Account]]:
     codes = {line.account_code for line in lines if line.account_code}
-    ids = {line.account_id for line in lines if line.account_id is not None and not line.account_code}
+    ids = {
+        line.account_id for line in lines if line.account_id is not None and not line.account_code
+    }
     by_code: dict[str, Account] = {}
     by_id: dict[int, Account] = {}
     if codes:
         rows = await session.scalars(
-            select(Account).where(Account.tenant_id == tenant_id, Account.code.in_(codes))  # type: ignore[attr-defined]
+            select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code).in_(codes))
         )
         by_code = {account.code: account for account in rows}
     if ids:
         rows = await session.scalars(
-            select(Account).where(Account.tenant_id == tenant_id, Account.id.in_(ids))  # type: ignore[union-attr]
+            select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.id).in_(ids))
         )
         by_id = {account.id: account for account in rows if account.id is not None}
     return by_code, by_id
 
 
-async def _prepare(
-    session: AsyncSession, tenant: Tenant, data: EntryInput
-) -> _Prepared:
+async def _prepare(session: AsyncSession, tenant: Tenant, data: EntryInput) -> _Prepared:
     memo = _check_memo(data.memo)
     if not isinstance(data.date, dt.date):
         raise BadInput("date must be a date (YYYY-MM-DD)", field="date")
@@ -241,9 +242,7 @@ async def _prepare(
                 f"description is longer than {MAX_MEMO} characters", field=f"{where}.description"
             )
         assert account.id is not None
-        prepared.append(
-            _Line(account.id, account.code, line_currency, debit, credit, description)
-        )
+        prepared.append(_Line(account.id, account.code, line_currency, debit, credit, description))
     _check_balanced(prepared)
     return _Prepared(
         date=data.date,
@@ -306,7 +305,11 @@ async def _add_to_balances(
     ]
     for table, rows, index in (
         (AccountBalance, balance_rows, ["account_id", "currency"]),
-        (BalanceDay, [{**row, "day": date} for row in balance_rows], ["account_id", "currency", "day"]),
+        (
+            BalanceDay,
+            [{**row, "day": date} for row in balance_rows],
+            ["account_id", "currency", "day"],
+        ),
     ):
         stmt = _dialect_insert(session, table).values(rows)
         stmt = stmt.on_conflict_do_update(
@@ -337,22 +340,24 @@ async def _claim_key(
             request_hash=request_hash,
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "scope", "key"])
-        .returning(IdempotencyRecord.id)
+        .returning(col(IdempotencyRecord.id))
     )
     if (await session.execute(stmt)).first() is not None:
         return None
     return await session.scalar(
         select(IdempotencyRecord).where(
-            IdempotencyRecord.tenant_id == tenant_id,
-            IdempotencyRecord.scope == data.idempotency_scope,
-            IdempotencyRecord.key == data.idempotency_key,
+            col(IdempotencyRecord.tenant_id) == tenant_id,
+            col(IdempotencyRecord.scope) == data.idempotency_scope,
+            col(IdempotencyRecord.key) == data.idempotency_key,
         )
     )
 
 
 async def _journal_id(session: AsyncSession, tenant_id: int, code: str) -> int:
     journal_id = await session.scalar(
-        select(Journal.id).where(Journal.tenant_id == tenant_id, Journal.code == code)
+        select(col(Journal.id)).where(
+            col(Journal.tenant_id) == tenant_id, col(Journal.code) == code
+        )
     )
     if journal_id is None:
         raise BadInput(f"journal {code} does not exist", field="journalCode")
@@ -374,9 +379,9 @@ async def _write_entry(
     seq_row = (
         await session.execute(
             update(Tenant)
-            .where(Tenant.id == tenant_id)  # type: ignore[arg-type]
-            .values(entry_seq=Tenant.entry_seq + 1)
-            .returning(Tenant.entry_seq, Tenant.journal_prefix)
+            .where(col(Tenant.id) == tenant_id)
+            .values(entry_seq=col(Tenant.entry_seq) + 1)
+            .returning(col(Tenant.entry_seq), col(Tenant.journal_prefix))
         )
     ).one()
     number = f"{seq_row.journal_prefix}-{prepared.date.isoformat()}-{seq_row.entry_seq:04d}"
@@ -395,7 +400,7 @@ async def _write_entry(
             reversal_of_id=reversal_of_id,
             metadata_json=json.dumps(metadata, default=str) if metadata else None,
         )
-        .returning(JournalEntry.id)
+        .returning(col(JournalEntry.id))
     )
     assert entry_id is not None
     await session.execute(
@@ -485,9 +490,9 @@ async def post_in(session: AsyncSession, tenant_id: int, data: EntryInput) -> Po
         await session.execute(
             update(IdempotencyRecord)
             .where(
-                IdempotencyRecord.tenant_id == tenant_id,  # type: ignore[arg-type]
-                IdempotencyRecord.scope == data.idempotency_scope,  # type: ignore[arg-type]
-                IdempotencyRecord.key == data.idempotency_key,  # type: ignore[arg-type]
+                col(IdempotencyRecord.tenant_id) == tenant_id,
+                col(IdempotencyRecord.scope) == data.idempotency_scope,
+                col(IdempotencyRecord.key) == data.idempotency_key,
             )
             .values(entry_id=entry_id)
         )
@@ -562,7 +567,9 @@ async def reverse_entry(
         tenant = await _tenant(session, tenant_id)
         original = await load_entry(session, tenant_id, entry_id)
         if original.reversal_of_id is not None:
-            raise Conflict(f"entry {entry_id} is itself a reversal; post a new entry instead", field="id")
+            raise Conflict(
+                f"entry {entry_id} is itself a reversal; post a new entry instead", field="id"
+            )
         on = date or max(original.date, dt.date.today())
         if on < original.date:
             raise BadInput("a reversal cannot be dated before the entry it reverses", field="date")
@@ -572,10 +579,11 @@ async def reverse_entry(
             )
         claimed = await session.execute(
             update(JournalEntry)
-            .where(JournalEntry.id == entry_id, JournalEntry.status == "POSTED")  # type: ignore[arg-type]
+            .where(col(JournalEntry.id) == entry_id, col(JournalEntry.status) == "POSTED")
             .values(status="REVERSED")
+            .returning(col(JournalEntry.id))
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if claimed.first() is None:
             raise Conflict(f"entry {entry_id} is already reversed", field="id")
         prepared = _Prepared(
             date=on,
@@ -606,7 +614,7 @@ async def reverse_entry(
         )
         await session.execute(
             update(JournalEntry)
-            .where(JournalEntry.id == entry_id)  # type: ignore[arg-type]
+            .where(col(JournalEntry.id) == entry_id)
             .values(reversed_by_id=reversal_id)
         )
         return PostResult(await load_entry(session, tenant_id, reversal_id))
@@ -623,17 +631,17 @@ async def load_entries(
         return []
     rows = (
         await session.execute(
-            select(JournalEntry, Journal.code)
-            .join(Journal, Journal.id == JournalEntry.journal_id)  # type: ignore[arg-type]
-            .where(JournalEntry.tenant_id == tenant_id, JournalEntry.id.in_(entry_ids))  # type: ignore[union-attr]
+            select(JournalEntry, col(Journal.code))
+            .join(Journal, col(Journal.id) == col(JournalEntry.journal_id))
+            .where(col(JournalEntry.tenant_id) == tenant_id, col(JournalEntry.id).in_(entry_ids))
         )
     ).all()
     line_rows = (
         await session.execute(
-            select(JournalLine, Account.code)
-            .join(Account, Account.id == JournalLine.account_id)  # type: ignore[arg-type]
-            .where(JournalLine.entry_id.in_(entry_ids))  # type: ignore[attr-defined]
-            .order_by(JournalLine.entry_id, JournalLine.line_no)  # type: ignore[arg-type]
+            select(JournalLine, col(Account.code))
+            .join(Account, col(Account.id) == col(JournalLine.account_id))
+            .where(col(JournalLine.entry_id).in_(entry_ids))
+            .order_by(col(JournalLine.entry_id), col(JournalLine.line_no))
         )
     ).all()
     lines: dict[int, list[LineView]] = defaultdict(list)

@@ -10,10 +10,11 @@ import base64
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from app.ledger.accounts import net_of
 from app.ledger.errors import BadInput, NotFound
@@ -69,9 +70,11 @@ class Balance:
 # ---------------------------------------------------------------- accounts
 
 
-async def find_account(session: AsyncSession, tenant_id: int, code: str, field: str = "code") -> Account:
+async def find_account(
+    session: AsyncSession, tenant_id: int, code: str, field: str = "code"
+) -> Account:
     account = await session.scalar(
-        select(Account).where(Account.tenant_id == tenant_id, Account.code == code)
+        select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
     )
     if account is None:
         raise NotFound(f"account {code} does not exist", field=field)
@@ -81,7 +84,7 @@ async def find_account(session: AsyncSession, tenant_id: int, code: str, field: 
 async def get_account(db: Database, tenant_id: int, code: str) -> Account | None:
     async with db.read() as session:
         return await session.scalar(
-            select(Account).where(Account.tenant_id == tenant_id, Account.code == code)
+            select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
         )
 
 
@@ -96,18 +99,20 @@ async def list_accounts(
 ) -> Page[Account]:
     """Accounts ordered by code, keyset-paginated on the code."""
     check_page_size(first)
-    query = select(Account).where(Account.tenant_id == tenant_id)
+    query = select(Account).where(col(Account.tenant_id) == tenant_id)
     if type is not None:
-        query = query.where(Account.type == type)
+        query = query.where(col(Account.type) == type)
     if active is True:
-        query = query.where(Account.deactivated_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(Account.deactivated_at).is_(None))
     elif active is False:
-        query = query.where(Account.deactivated_at.is_not(None))  # type: ignore[union-attr]
+        query = query.where(col(Account.deactivated_at).is_not(None))
     if after:
         (code,) = decode_cursor(after, (str,))
-        query = query.where(Account.code > code)
+        query = query.where(col(Account.code) > code)
     async with db.read() as session:
-        rows = list((await session.scalars(query.order_by(Account.code).limit(first + 1))).all())  # type: ignore[arg-type]
+        rows = list(
+            (await session.scalars(query.order_by(col(Account.code)).limit(first + 1))).all()
+        )
     items = rows[:first]
     return Page(items, len(rows) > first, [encode_cursor(item.code) for item in items])
 
@@ -189,34 +194,38 @@ async def list_entries(
 ) -> Page[EntryView]:
     """Entries ordered by (date, id), keyset-paginated."""
     check_page_size(first)
-    query = select(JournalEntry.id, JournalEntry.date).where(JournalEntry.tenant_id == tenant_id)
+    query = select(col(JournalEntry.id), col(JournalEntry.date)).where(
+        col(JournalEntry.tenant_id) == tenant_id
+    )
     if date_from:
-        query = query.where(JournalEntry.date >= date_from)
+        query = query.where(col(JournalEntry.date) >= date_from)
     if date_to:
-        query = query.where(JournalEntry.date <= date_to)
+        query = query.where(col(JournalEntry.date) <= date_to)
     async with db.read() as session:
         if account_code:
             account = await find_account(session, tenant_id, account_code, "accountCode")
             query = query.where(
-                JournalEntry.id.in_(  # type: ignore[union-attr]
-                    select(JournalLine.entry_id).where(JournalLine.account_id == account.id)
+                col(JournalEntry.id).in_(
+                    select(col(JournalLine.entry_id)).where(
+                        col(JournalLine.account_id) == account.id
+                    )
                 )
             )
         if after:
             date, entry_id = decode_cursor(after, (dt.date, int))
             query = query.where(
                 or_(
-                    JournalEntry.date > date,
-                    and_(JournalEntry.date == date, JournalEntry.id > entry_id),  # type: ignore[arg-type,operator]
+                    col(JournalEntry.date) > date,
+                    and_(col(JournalEntry.date) == date, col(JournalEntry.id) > entry_id),
                 )
             )
         rows = (
             await session.execute(
-                query.order_by(JournalEntry.date, JournalEntry.id).limit(first + 1)  # type: ignore[arg-type]
+                query.order_by(col(JournalEntry.date), col(JournalEntry.id)).limit(first + 1)
             )
         ).all()
         page = rows[:first]
-        entries = await load_entries(session, tenant_id, [row[0] for row in page])
+        entries = await load_entries(session, tenant_id, [cast(int, row[0]) for row in page])
     return Page(entries, len(rows) > first, [encode_cursor(row[1], row[0]) for row in page])
 
 
@@ -250,10 +259,12 @@ async def _sum_days(
 ) -> tuple[int, int]:
     row = (
         await session.execute(
-            select(func.sum(BalanceDay.debit_minor), func.sum(BalanceDay.credit_minor)).where(
-                BalanceDay.account_id == account_id,
-                BalanceDay.currency == currency,
-                BalanceDay.day < before,
+            select(
+                func.sum(col(BalanceDay.debit_minor)), func.sum(col(BalanceDay.credit_minor))
+            ).where(
+                col(BalanceDay.account_id) == account_id,
+                col(BalanceDay.currency) == currency,
+                col(BalanceDay.day) < before,
             )
         )
     ).one()
@@ -285,30 +296,31 @@ async def general_ledger(
         start = date_from or dt.date.min
         opening = net_of(account.type, *await _sum_days(session, account.id, cur, start))
         query = (
-            select(JournalLine, JournalEntry.number, JournalEntry.memo)
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)  # type: ignore[arg-type]
-            .where(JournalLine.account_id == account.id, JournalLine.currency == cur)
+            select(JournalLine, col(JournalEntry.number), col(JournalEntry.memo))
+            .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+            .where(col(JournalLine.account_id) == account.id, col(JournalLine.currency) == cur)
         )
         if date_from:
-            query = query.where(JournalLine.date >= date_from)
+            query = query.where(col(JournalLine.date) >= date_from)
         if date_to:
-            query = query.where(JournalLine.date <= date_to)
+            query = query.where(col(JournalLine.date) <= date_to)
         running = opening
         if after:
             date, line_id = decode_cursor(after, (dt.date, int))
             query = query.where(
-                tuple_(JournalLine.date, JournalLine.id) > tuple_(date, line_id)
+                tuple_(col(JournalLine.date), col(JournalLine.id)) > tuple_(date, line_id)
             )
             debit, credit = await _sum_days(session, account.id, cur, date)
             same_day = (
                 await session.execute(
                     select(
-                        func.sum(JournalLine.debit_minor), func.sum(JournalLine.credit_minor)
+                        func.sum(col(JournalLine.debit_minor)),
+                        func.sum(col(JournalLine.credit_minor)),
                     ).where(
-                        JournalLine.account_id == account.id,
-                        JournalLine.currency == cur,
-                        JournalLine.date == date,
-                        JournalLine.id <= line_id,  # type: ignore[operator]
+                        col(JournalLine.account_id) == account.id,
+                        col(JournalLine.currency) == cur,
+                        col(JournalLine.date) == date,
+                        col(JournalLine.id) <= line_id,
                     )
                 )
             ).one()
@@ -319,7 +331,7 @@ async def general_ledger(
                 raise BadInput("the cursor is before the start of the range", field="after")
         rows = (
             await session.execute(
-                query.order_by(JournalLine.date, JournalLine.id).limit(first + 1)  # type: ignore[arg-type]
+                query.order_by(col(JournalLine.date), col(JournalLine.id)).limit(first + 1)
             )
         ).all()
     items: list[LedgerLine] = []
@@ -387,7 +399,7 @@ async def trial_balance(
         accounts = {
             account.id: account
             for account in await session.scalars(
-                select(Account).where(Account.tenant_id == tenant_id)
+                select(Account).where(col(Account.tenant_id) == tenant_id)
             )
         }
     rows = [
@@ -415,11 +427,11 @@ async def list_events(
 ) -> Page[Event]:
     """Events oldest first, keyset-paginated on their id."""
     check_page_size(first)
-    query = select(Event).where(Event.tenant_id == tenant_id)
+    query = select(Event).where(col(Event.tenant_id) == tenant_id)
     if after:
         (event_id,) = decode_cursor(after, (int,))
-        query = query.where(Event.id > event_id)  # type: ignore[operator]
+        query = query.where(col(Event.id) > event_id)
     async with db.read() as session:
-        rows = list((await session.scalars(query.order_by(Event.id).limit(first + 1))).all())  # type: ignore[arg-type]
+        rows = list((await session.scalars(query.order_by(col(Event.id)).limit(first + 1))).all())
     items = rows[:first]
     return Page(items, len(rows) > first, [encode_cursor(item.id) for item in items])

@@ -12,8 +12,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 from app.ledger.money import check_currency
@@ -87,9 +87,9 @@ async def create_tenant(
         raise BadInput("name must not be empty", field="name")
     owner_name = owner or slug
     async with db.write() as session:
-        if await session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        if await session.scalar(select(col(Tenant.id)).where(col(Tenant.slug) == slug)) is not None:
             raise Conflict(f"tenant {slug!r} already exists", field="slug")
-        user = await session.scalar(select(User).where(User.name == owner_name))
+        user = await session.scalar(select(User).where(col(User.name) == owner_name))
         if user is None:
             user = User(name=owner_name)
             session.add(user)
@@ -109,7 +109,7 @@ async def create_key(
 ) -> IssuedKey:
     """A new key for the owner of ``slug``; ``restrict`` limits it to that tenant."""
     async with db.write() as session:
-        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+        tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
         if tenant is None:
             raise NotFound(f"tenant {slug!r} does not exist", field="slug")
         return await _issue_key(
@@ -122,7 +122,7 @@ async def create_key(
 
 async def revoke_key(db: Database, key_id: str) -> None:
     async with db.write() as session:
-        key = await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        key = await session.scalar(select(ApiKey).where(col(ApiKey.key_id) == key_id))
         if key is None:
             raise NotFound(f"key {key_id!r} does not exist", field="key_id")
         if key.revoked_at is None:
@@ -138,18 +138,18 @@ async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -
         raise Unauthenticated("the API key is not valid")
     _, key_id, secret = parts
     async with db.read() as session:
-        row = await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+        row = await session.scalar(select(ApiKey).where(col(ApiKey.key_id) == key_id))
         if (
             row is None
             or row.revoked_at is not None
             or not hmac.compare_digest(row.secret_hash, _hash(secret))
         ):
             raise Unauthenticated("the API key is not valid or has been revoked")
-        query = select(Tenant).where(Tenant.owner_user_id == row.user_id)
+        query = select(Tenant).where(col(Tenant.owner_user_id) == row.user_id)
         if row.tenant_id is not None:
-            query = query.where(Tenant.id == row.tenant_id)
+            query = query.where(col(Tenant.id) == row.tenant_id)
         if tenant_slug:
-            query = query.where(Tenant.slug == tenant_slug)
+            query = query.where(col(Tenant.slug) == tenant_slug)
         tenants = list((await session.scalars(query.limit(2))).all())
     if not tenants:
         raise Forbidden(
@@ -169,4 +169,3 @@ async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -
         base_currency=tenant.base_currency,
         read_only=row.read_only,
     )
-
