@@ -1,0 +1,104 @@
+"""GraphiQL works offline: the page loads every asset from ledgerql itself, unchanged."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app import graphiql
+from app.main import create_app
+from db.engine import Database
+
+HTML = {"Accept": "text/html"}
+
+
+class Assets(HTMLParser):
+    """The URLs of a page's scripts and stylesheets, with their integrity hashes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        url = attributes.get("src") if tag == "script" else attributes.get("href")
+        if tag in ("script", "link") and url:
+            self.urls[url] = attributes.get("integrity")
+
+
+def assets_of(html: str) -> dict[str, str | None]:
+    parser = Assets()
+    parser.feed(html)
+    return {url: sri for url, sri in parser.urls.items() if not url.startswith("data:")}
+
+
+def sha384(content: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode()
+
+
+@pytest.fixture
+def fresh_page_cache() -> Iterator[None]:
+    graphiql.graphiql_html.cache_clear()
+    yield
+    graphiql.graphiql_html.cache_clear()
+
+
+async def test_graphiql_page_needs_no_key_and_no_internet(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers=HTML)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "unpkg.com" not in response.text
+    urls = assets_of(response.text)
+    assert len(urls) == 7, urls
+    for url in urls:
+        assert url.startswith("/static/graphiql/"), url
+    assert "defaultHeaders:" in response.text
+    assert "Bearer <your key>" in response.text
+
+
+async def test_graphiql_assets_are_served_unchanged(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers=HTML)
+    for url, integrity in assets_of(page.text).items():
+        response = await client.get(url)
+        assert response.status_code == 200, url
+        kind = "text/css" if url.endswith(".css") else "text/javascript"
+        assert response.headers["content-type"].startswith(kind), url
+        assert integrity is not None, url
+        assert sha384(response.content) == integrity, url
+
+
+async def test_graphql_operations_still_need_a_key(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    response = await client.get("/graphql", params={"query": "{ __typename }"})
+    assert response.status_code == 401
+
+
+async def test_graphiql_honours_root_path(db: Database, fresh_page_cache: None) -> None:
+    transport = httpx.ASGITransport(app=create_app(db=db), root_path="/ledger")
+    async with httpx.AsyncClient(transport=transport, base_url="http://ledgerql.test") as http:
+        page = await http.get("/ledger/graphql", headers=HTML)
+        assert page.status_code == 200
+        urls = assets_of(page.text)
+        assert urls
+        for url in urls:
+            assert url.startswith("/ledger/static/graphiql/"), url
+            assert (await http.get(url)).status_code == 200, url
+
+
+def test_missing_assets_fall_back_to_unpkg(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    fresh_page_cache: None,
+) -> None:
+    monkeypatch.setattr(graphiql, "ASSETS_DIR", tmp_path)
+    assert graphiql.graphiql_html() == graphiql.builtin_html()
+    assert "GraphiQL assets not vendored" in caplog.text
