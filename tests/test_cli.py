@@ -1,0 +1,114 @@
+"""The ledgerql command line, run as a user would, against both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.main import create_app
+from db.engine import Database
+
+KEY_LINE = re.compile(r"^api_key: (lq_\S+)$", re.M)
+KEY_ID_LINE = re.compile(r"^key_id: (\S+)$", re.M)
+
+
+def _invoke_sync(url: str, *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def _invoke(url: str, *args: str) -> str:
+    """Runs the command in a thread: it runs its own event loop, as it does from a shell."""
+    return await asyncio.to_thread(_invoke_sync, url, *args)
+
+
+async def _status(
+    url: str, key: str, query: str = "{ accounts { nodes { code } } }"
+) -> tuple[int, dict[str, object]]:
+    db = Database(url)
+    try:
+        transport = httpx.ASGITransport(app=create_app(db=db))
+        async with httpx.AsyncClient(transport=transport, base_url="http://cli.test") as http:
+            response = await http.post(
+                "/graphql", json={"query": query}, headers={"X-API-Key": key}
+            )
+            return response.status_code, response.json()
+    finally:
+        await db.dispose()
+
+
+async def test_tenant_create_key_create_and_revoke(db_url: str) -> None:
+    slug = f"cli-{uuid.uuid4().hex[:8]}"
+    output = await _invoke(
+        db_url, "tenant", "create", slug, "--name", "CLI Co", "--currency", "EUR"
+    )
+    key = KEY_LINE.search(output)
+    assert key, output
+    status, _ = await _status(db_url, key.group(1))
+    assert status == 200
+    second = await _invoke(db_url, "key", "create", slug, "--read-only")
+    second_key, second_id = KEY_LINE.search(second), KEY_ID_LINE.search(second)
+    assert second_key and second_id
+    status, body = await _status(
+        db_url,
+        second_key.group(1),
+        'mutation { createJournal(input: {code: "X", name: "x"}) { errors { code } } }',
+    )
+    assert status == 200 and body["data"] == {"createJournal": {"errors": [{"code": "FORBIDDEN"}]}}
+    await _invoke(db_url, "key", "revoke", second_id.group(1))
+    status, _ = await _status(db_url, second_key.group(1))
+    assert status == 401
+    status, _ = await _status(db_url, key.group(1))
+    assert status == 200
+
+
+def test_cli_errors_are_clean(db_url: str) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(
+        main,
+        ["tenant", "create", "Bad Slug", "--name", "x", "--currency", "EUR"],
+        env={"DATABASE_URL": db_url},
+    )
+    assert bad.exit_code == 1 and "slug" in bad.output
+    bad = runner.invoke(
+        main,
+        ["tenant", "create", "okslug", "--name", "x", "--currency", "EURO"],
+        env={"DATABASE_URL": db_url},
+    )
+    assert bad.exit_code == 1 and "currency" in bad.output
+    bad = runner.invoke(main, ["key", "revoke", "nope"], env={"DATABASE_URL": db_url})
+    assert bad.exit_code == 1 and "does not exist" in bad.output
+
+
+async def test_demo_on_a_new_database_gives_a_working_key(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    output = await _invoke(url, "demo")  # migrates the new database first
+    key = KEY_LINE.search(output)
+    assert key, output
+    status, body = await _status(
+        url, key.group(1), "{ trialBalance { balanced totals { debit credit } } }"
+    )
+    assert status == 200
+    assert body["data"] == {
+        "trialBalance": {"balanced": True, "totals": [{"debit": "16510.45", "credit": "16510.45"}]}
+    }
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["migrate", "--help"]])
+def test_console_script_is_installed(args: list[str]) -> None:
+    script = Path(sys.executable).parent / "ledgerql"
+    completed = subprocess.run(
+        [str(script), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Usage" in completed.stdout
