@@ -202,6 +202,12 @@ async def test_idempotency_replay_and_conflict(books: GraphQLClient) -> None:
     assert different["errors"][0]["field"] == "idempotencyKey"
     balance = (await books(BALANCE, {"code": "1000"}))["account"]["balance"]
     assert balance["debit"] == "12.34"
+    # "12.340" means the same amount: still a replay, even once the account is deactivated.
+    await books('mutation { deactivateAccount(code: "4000") { errors { code } } }')
+    later = await post(books, entry("1000", "4000", "12.340", idempotencyKey="inv-1"))
+    assert later["replayed"] is True and later["entry"]["id"] == first["entry"]["id"]
+    blank = await post(books, entry("1000", "3000", "1.00", idempotencyKey=" "))
+    assert blank["errors"][0]["field"] == "idempotencyKey"
 
 
 async def test_reversal_restores_balances_and_cannot_repeat(books: GraphQLClient) -> None:

@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
-from app.ledger.money import check_currency, format_minor, to_minor
+from app.ledger.money import check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from db.engine import Database
 from db.tables import (
@@ -35,6 +35,7 @@ from db.tables import (
     JournalEntry,
     JournalLine,
     Tenant,
+    utcnow,
 )
 
 MAX_LINES = 1000
@@ -253,18 +254,34 @@ async def _prepare(session: AsyncSession, tenant: Tenant, data: EntryInput) -> _
     )
 
 
-def _request_hash(prepared: _Prepared, data: EntryInput) -> str:
-    """A digest of what the entry means, so a replay with equal meaning matches."""
+def _amount_key(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return str(parse_decimal(value).normalize())
+    except LedgerError:
+        return repr(value)
+
+
+def _request_hash(data: EntryInput) -> str:
+    """A digest of what the request asks for, so a replay with equal meaning matches."""
     document = {
-        "date": prepared.date.isoformat(),
-        "memo": prepared.memo,
-        "currency": prepared.currency,
-        "journal": prepared.journal_code,
+        "date": data.date.isoformat() if isinstance(data.date, dt.date) else repr(data.date),
+        "memo": (data.memo or "").strip(),
+        "currency": data.currency,
+        "journal": data.journal_code,
         "source": data.source,
         "metadata": data.metadata,
         "lines": [
-            [line.account_id, line.currency, line.debit_minor, line.credit_minor, line.description]
-            for line in prepared.lines
+            [
+                line.account_code,
+                line.account_id,
+                line.currency,
+                _amount_key(line.debit),
+                _amount_key(line.credit),
+                (line.description or "").strip() or None,
+            ]
+            for line in data.lines
         ],
     }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
@@ -374,7 +391,8 @@ async def _write_entry(
     metadata: Mapping[str, Any] | None,
     event_type: str,
     reversal_of_id: int | None = None,
-) -> int:
+) -> EntryView:
+    """Writes the entry, its lines, balances and event; returns the entry as written."""
     journal_id = await _journal_id(session, tenant_id, prepared.journal_code)
     seq_row = (
         await session.execute(
@@ -385,6 +403,7 @@ async def _write_entry(
         )
     ).one()
     number = f"{seq_row.journal_prefix}-{prepared.date.isoformat()}-{seq_row.entry_seq:04d}"
+    created_at = utcnow()
     entry_id = await session.scalar(
         insert(JournalEntry)
         .values(
@@ -399,12 +418,13 @@ async def _write_entry(
             idempotency_key=idempotency_key,
             reversal_of_id=reversal_of_id,
             metadata_json=json.dumps(metadata, default=str) if metadata else None,
+            created_at=created_at,
         )
         .returning(col(JournalEntry.id))
     )
     assert entry_id is not None
-    await session.execute(
-        insert(JournalLine),
+    line_ids = await session.scalars(
+        insert(JournalLine).returning(col(JournalLine.id), sort_by_parameter_order=True),
         [
             {
                 "entry_id": entry_id,
@@ -447,7 +467,35 @@ async def _write_entry(
             payload_json=json.dumps(payload, default=str),
         )
     )
-    return int(entry_id)
+    return EntryView(
+        id=int(entry_id),
+        tenant_id=tenant_id,
+        number=number,
+        date=prepared.date,
+        memo=prepared.memo,
+        currency=prepared.currency,
+        status="POSTED",
+        source=source,
+        journal_code=prepared.journal_code,
+        idempotency_key=idempotency_key,
+        reversal_of_id=reversal_of_id,
+        reversed_by_id=None,
+        metadata=metadata,
+        created_at=created_at,
+        lines=[
+            LineView(
+                id=cast(int, line_id),
+                account_id=line.account_id,
+                account_code=line.account_code,
+                currency=line.currency,
+                debit_minor=line.debit_minor,
+                credit_minor=line.credit_minor,
+                description=line.description,
+                line_no=index,
+            )
+            for index, (line_id, line) in enumerate(zip(line_ids, prepared.lines, strict=True))
+        ],
+    )
 
 
 async def _tenant(session: AsyncSession, tenant_id: int) -> Tenant:
@@ -458,35 +506,26 @@ async def _tenant(session: AsyncSession, tenant_id: int) -> Tenant:
 
 
 async def post_in(session: AsyncSession, tenant_id: int, data: EntryInput) -> PostResult:
-    """Posts ``data`` inside the caller's write transaction."""
+    """Posts ``data`` inside the caller's write transaction.
+
+    The idempotency key is claimed before the input is checked, so a replay
+    returns the original entry even if, say, an account was deactivated since.
+    """
     tenant = await _tenant(session, tenant_id)
-    prepared = await _prepare(session, tenant, data)
-    request_hash = _request_hash(prepared, data) if data.idempotency_key else ""
-    if data.idempotency_key:
-        if len(data.idempotency_key) > 200:
-            raise BadInput("idempotency key is longer than 200 characters", field="idempotencyKey")
-        earlier = await _claim_key(session, tenant_id, data, request_hash)
+    if data.idempotency_key is not None:
+        earlier = await _claim(session, tenant_id, data)
         if earlier is not None:
-            if not data.replay_allowed:
-                raise Conflict(
-                    f"key {data.idempotency_key!r} was already used", field="idempotencyKey"
-                )
-            if earlier.request_hash != request_hash or earlier.entry_id is None:
-                raise Conflict(
-                    f"idempotency key {data.idempotency_key!r} was used for a different entry",
-                    field="idempotencyKey",
-                )
-            return PostResult(await load_entry(session, tenant_id, earlier.entry_id), True)
-    entry_id = await _write_entry(
+            return PostResult(await load_entry(session, tenant_id, earlier), True)
+    view = await _write_entry(
         session,
         tenant_id,
-        prepared,
+        await _prepare(session, tenant, data),
         source=data.source,
         idempotency_key=data.idempotency_key,
         metadata=data.metadata,
         event_type=data.event_type,
     )
-    if data.idempotency_key:
+    if data.idempotency_key is not None:
         await session.execute(
             update(IdempotencyRecord)
             .where(
@@ -494,9 +533,27 @@ async def post_in(session: AsyncSession, tenant_id: int, data: EntryInput) -> Po
                 col(IdempotencyRecord.scope) == data.idempotency_scope,
                 col(IdempotencyRecord.key) == data.idempotency_key,
             )
-            .values(entry_id=entry_id)
+            .values(entry_id=view.id)
         )
-    return PostResult(await load_entry(session, tenant_id, entry_id), False)
+    return PostResult(view, False)
+
+
+async def _claim(session: AsyncSession, tenant_id: int, data: EntryInput) -> int | None:
+    """Claims ``data.idempotency_key``: None when new, else the id of the entry to replay."""
+    key = data.idempotency_key or ""
+    if not key.strip() or len(key) > 200:
+        raise BadInput("idempotency key must be 1 to 200 characters", field="idempotencyKey")
+    request_hash = _request_hash(data)
+    earlier = await _claim_key(session, tenant_id, data, request_hash)
+    if earlier is None:
+        return None
+    if not data.replay_allowed:
+        raise Conflict(f"key {key!r} was already used", field="idempotencyKey")
+    if earlier.request_hash != request_hash or earlier.entry_id is None:
+        raise Conflict(
+            f"idempotency key {key!r} was used for a different entry", field="idempotencyKey"
+        )
+    return earlier.entry_id
 
 
 async def post_entry(db: Database, tenant_id: int, data: EntryInput) -> PostResult:
@@ -602,7 +659,7 @@ async def reverse_entry(
                 for line in original.lines
             ],
         )
-        reversal_id = await _write_entry(
+        reversal = await _write_entry(
             session,
             tenant_id,
             prepared,
@@ -615,9 +672,9 @@ async def reverse_entry(
         await session.execute(
             update(JournalEntry)
             .where(col(JournalEntry.id) == entry_id)
-            .values(reversed_by_id=reversal_id)
+            .values(reversed_by_id=reversal.id)
         )
-        return PostResult(await load_entry(session, tenant_id, reversal_id))
+        return PostResult(reversal)
 
 
 # ---------------------------------------------------------------- reading
