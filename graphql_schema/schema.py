@@ -8,9 +8,11 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from app.ledger.errors import LedgerError
 from graphql_schema.mutations import Mutation
+from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
 from graphql_schema.scalars import SCALAR_MAP
 
@@ -50,8 +52,8 @@ class LedgerErrors(MaskErrors):
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", (Query, PismoQuery)),
+        mutation=merge_types("Mutation", (Mutation, PismoMutation)),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             # Parsing and validating a document costs more than most resolvers:
