@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from app.graphiql import STATIC_DIR, STATIC_PATH
 from app.graphql_app import GraphQLEndpoint
+from app.rest import pismo as pismo_rest
 from app.settings import Settings
 from db.engine import Database
 
@@ -25,6 +26,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
         Route("/health", health),
+        *pismo_rest.routes,
         Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),  # GraphiQL assets
     ]
 
