@@ -340,3 +340,17 @@ async def test_events_written_with_each_posting(books: GraphQLClient) -> None:
     events = (await books(EVENTS))["events"]["nodes"]
     assert [e["type"] for e in events] == ["journal_entry.posted", "journal_entry.reversed"]
     assert events[0]["entryId"] == posted["entry"]["id"]
+
+
+async def test_balance_past_2_63_is_refused_and_nothing_written(books: GraphQLClient) -> None:
+    biggest = "92233720368547758.07"  # 2^63-1 cents
+    first = await post(books, entry("1000", "3000", biggest))
+    assert first["errors"] == []
+    second = await post(books, entry("1000", "4000", "0.01"))
+    assert second["entry"] is None
+    assert second["errors"][0]["field"] == "lines"
+    assert "past 9223372036854775807 minor units" in second["errors"][0]["message"]
+    balance = (await books(BALANCE, {"code": "1000"}))["account"]["balance"]
+    assert balance["debit"] == biggest
+    report = (await books(TRIAL_BALANCE))["trialBalance"]
+    assert [row["account"]["code"] for row in report["rows"]] == ["1000", "3000"]

@@ -249,11 +249,6 @@ async def test_amounts_follow_the_program_currency(
     assert await counts(gql) == (2, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="posting.py does not check that a balance stays below 2^63: PostgreSQL raises "
-    "'bigint out of range' (a 500), SQLite silently turns the sum into a REAL",
-)
 async def test_a_balance_past_2_63_is_refused(
     client: httpx.AsyncClient, tenant: TenantFixture, gql: GraphQLClient
 ) -> None:

@@ -18,11 +18,12 @@ from typing import Any, cast
 from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
-from app.ledger.money import check_currency, format_minor, parse_decimal, to_minor
+from app.ledger.money import MAX_MINOR, check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from db.engine import Database
 from db.tables import (
@@ -297,7 +298,7 @@ def _dialect_insert(session: AsyncSession, table: Any) -> Any:
 
 
 async def _add_to_balances(
-    session: AsyncSession, tenant_id: int, date: dt.date, lines: Iterable[_Line]
+    session: AsyncSession, tenant_id: int, date: dt.date, lines: Sequence[_Line]
 ) -> None:
     """Adds the lines to the maintained balances and to the day's movements.
 
@@ -335,8 +336,28 @@ async def _add_to_balances(
                 "debit_minor": table.debit_minor + stmt.excluded.debit_minor,
                 "credit_minor": table.credit_minor + stmt.excluded.credit_minor,
             },
-        )
-        await session.execute(stmt)
+        ).returning(table.account_id, table.currency, table.debit_minor, table.credit_minor)
+        try:
+            totals_after = (await session.execute(stmt)).all()
+        except DBAPIError as error:
+            # PostgreSQL refuses a BIGINT past 2^63-1 (SQLSTATE 22003, numeric out of range).
+            if getattr(error.orig, "sqlstate", None) != "22003":
+                raise
+            raise BadInput(
+                f"the entry would take a balance past {MAX_MINOR} minor units", field="lines"
+            ) from None
+        for account_id, currency, debit_total, credit_total in totals_after:
+            # SQLite turns an integer sum past 2^63-1 into a REAL instead of failing.
+            if not all(
+                isinstance(total, int) and total <= MAX_MINOR
+                for total in (debit_total, credit_total)
+            ):
+                code = next(line.account_code for line in lines if line.account_id == account_id)
+                raise BadInput(
+                    f"the entry would take the {currency} balance of account {code} "
+                    f"past {MAX_MINOR} minor units",
+                    field="lines",
+                )
 
 
 async def _claim_key(
