@@ -22,7 +22,6 @@ class CreateAccountInput:
     currency: str | None = strawberry.field(
         default=None, description="Restrict the account to this ISO 4217 currency."
     )
-    program_id: int | None = None
 
     def to_core(self) -> AccountInput:
         return AccountInput(
@@ -32,7 +31,6 @@ class CreateAccountInput:
             category=self.category,
             parent_code=self.parent_code,
             currency=self.currency,
-            program_id=self.program_id,
         )
 
 

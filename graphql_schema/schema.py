@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from app.ledger.errors import LedgerError
 from graphql_schema.mutations import Mutation
@@ -50,8 +51,21 @@ class LedgerErrors(MaskErrors):
         return masked
 
 
+class LedgerSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Client mistakes (bad syntax, a float for Money) are not server errors.
+
+        Strawberry logs every error with a traceback at ERROR; unexpected exceptions
+        are already logged by LedgerErrors, so the rest is kept for debugging only.
+        """
+        for error in errors:
+            logger.debug("GraphQL error: %s", error.message)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return LedgerSchema(
         query=merge_types("Query", (Query, PismoQuery)),
         mutation=merge_types("Mutation", (Mutation, PismoMutation)),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
