@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -376,14 +376,7 @@ async def _event_type(
     return row
 
 
-async def _insert_reference(
-    session: AsyncSession, row: PismoProgram | PismoEntryType | PismoEventType, what: str
-) -> None:
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:  # a concurrent create of the same id won the race
-        raise Conflict(f"{what} already exists", field="id") from None
+Reference = TypeVar("Reference", PismoProgram, PismoEntryType, PismoEventType)
 
 
 def _next(top: int | None, what: str) -> int:
@@ -393,30 +386,52 @@ def _next(top: int | None, what: str) -> int:
     return number
 
 
+async def _create_reference(
+    db: Database,
+    tenant_id: int,
+    model: type[Reference],
+    pismo_id: Any,
+    wanted: int | None,
+    what: str,
+    build: Callable[[int], Reference],
+) -> Reference:
+    """Inserts ``build(id)``: ``wanted``, or the tenant's highest ``pismo_id`` plus one."""
+    async with db.write() as session:
+        if wanted is None:
+            top = await session.scalar(
+                select(func.max(pismo_id)).where(col(model.tenant_id) == tenant_id)
+            )
+            wanted = _next(top, what)
+        else:
+            taken = await session.scalar(
+                select(col(model.id)).where(col(model.tenant_id) == tenant_id, pismo_id == wanted)
+            )
+            if taken is not None:
+                raise Conflict(f"{what} {wanted} already exists", field="id")
+        row = build(wanted)
+        session.add(row)
+        try:
+            await session.flush()
+        except IntegrityError:  # a concurrent create of the same id won the race
+            raise Conflict(f"{what} {wanted} already exists", field="id") from None
+    return row
+
+
 async def create_program(db: Database, tenant_id: int, data: ProgramInput) -> PismoProgram:
     name = _text(data.name, field="name", what="name", max_length=MAX_NAME)
     currency = check_currency(data.currency)
     wanted = _optional_id(data.id, field="id", what="program id")
-    async with db.write() as session:
-        if wanted is None:
-            top = await session.scalar(
-                select(func.max(col(PismoProgram.program_id))).where(
-                    col(PismoProgram.tenant_id) == tenant_id
-                )
-            )
-            wanted = _next(top, "program")
-        elif (
-            await session.scalar(
-                select(col(PismoProgram.id)).where(
-                    col(PismoProgram.tenant_id) == tenant_id, col(PismoProgram.program_id) == wanted
-                )
-            )
-            is not None
-        ):
-            raise Conflict(f"program {wanted} already exists", field="id")
-        row = PismoProgram(tenant_id=tenant_id, program_id=wanted, name=name, currency=currency)
-        await _insert_reference(session, row, f"program {wanted}")
-    return row
+    return await _create_reference(
+        db,
+        tenant_id,
+        PismoProgram,
+        col(PismoProgram.program_id),
+        wanted,
+        "program",
+        lambda number: PismoProgram(
+            tenant_id=tenant_id, program_id=number, name=name, currency=currency
+        ),
+    )
 
 
 async def create_entry_type(db: Database, tenant_id: int, data: TypeInput) -> PismoEntryType:
@@ -424,27 +439,17 @@ async def create_entry_type(db: Database, tenant_id: int, data: TypeInput) -> Pi
         data.description, field="description", what="description", max_length=MAX_NAME
     )
     wanted = _optional_id(data.id, field="id", what="entry type id")
-    async with db.write() as session:
-        if wanted is None:
-            top = await session.scalar(
-                select(func.max(col(PismoEntryType.entry_type_id))).where(
-                    col(PismoEntryType.tenant_id) == tenant_id
-                )
-            )
-            wanted = _next(top, "entry type")
-        elif (
-            await session.scalar(
-                select(col(PismoEntryType.id)).where(
-                    col(PismoEntryType.tenant_id) == tenant_id,
-                    col(PismoEntryType.entry_type_id) == wanted,
-                )
-            )
-            is not None
-        ):
-            raise Conflict(f"entry type {wanted} already exists", field="id")
-        row = PismoEntryType(tenant_id=tenant_id, entry_type_id=wanted, description=description)
-        await _insert_reference(session, row, f"entry type {wanted}")
-    return row
+    return await _create_reference(
+        db,
+        tenant_id,
+        PismoEntryType,
+        col(PismoEntryType.entry_type_id),
+        wanted,
+        "entry type",
+        lambda number: PismoEntryType(
+            tenant_id=tenant_id, entry_type_id=number, description=description
+        ),
+    )
 
 
 async def create_event_type(db: Database, tenant_id: int, data: TypeInput) -> PismoEventType:
@@ -452,27 +457,17 @@ async def create_event_type(db: Database, tenant_id: int, data: TypeInput) -> Pi
         data.description, field="description", what="description", max_length=MAX_NAME
     )
     wanted = _optional_id(data.id, field="id", what="event type id")
-    async with db.write() as session:
-        if wanted is None:
-            top = await session.scalar(
-                select(func.max(col(PismoEventType.event_type_id))).where(
-                    col(PismoEventType.tenant_id) == tenant_id
-                )
-            )
-            wanted = _next(top, "event type")
-        elif (
-            await session.scalar(
-                select(col(PismoEventType.id)).where(
-                    col(PismoEventType.tenant_id) == tenant_id,
-                    col(PismoEventType.event_type_id) == wanted,
-                )
-            )
-            is not None
-        ):
-            raise Conflict(f"event type {wanted} already exists", field="id")
-        row = PismoEventType(tenant_id=tenant_id, event_type_id=wanted, description=description)
-        await _insert_reference(session, row, f"event type {wanted}")
-    return row
+    return await _create_reference(
+        db,
+        tenant_id,
+        PismoEventType,
+        col(PismoEventType.event_type_id),
+        wanted,
+        "event type",
+        lambda number: PismoEventType(
+            tenant_id=tenant_id, event_type_id=number, description=description
+        ),
+    )
 
 
 async def list_programs(db: Database, tenant_id: int) -> list[PismoProgram]:
