@@ -1,0 +1,1 @@
+"""Benchmarks of ledgerql; see docs/benchmarks.md."""
