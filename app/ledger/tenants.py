@@ -12,6 +12,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -137,20 +139,37 @@ async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -
     if len(parts) != 3 or parts[0] != "lq":
         raise Unauthenticated("the API key is not valid")
     _, key_id, secret = parts
+    conditions = [
+        col(Tenant.owner_user_id) == col(ApiKey.user_id),
+        or_(col(ApiKey.tenant_id).is_(None), col(Tenant.id) == col(ApiKey.tenant_id)),
+    ]
+    if tenant_slug:
+        conditions.append(col(Tenant.slug) == tenant_slug)
+    query = (
+        # One round trip: the key and the tenants it reaches (none: the outer join's NULLs).
+        sa_select(
+            col(ApiKey.secret_hash),
+            col(ApiKey.revoked_at),
+            col(ApiKey.user_id),
+            col(ApiKey.read_only),
+            col(Tenant.id),
+            col(Tenant.slug),
+            col(Tenant.base_currency),
+        )
+        .select_from(ApiKey)
+        .outerjoin(Tenant, and_(*conditions))
+        .where(col(ApiKey.key_id) == key_id)
+        .limit(2)
+    )
     async with db.read() as session:
-        row = await session.scalar(select(ApiKey).where(col(ApiKey.key_id) == key_id))
-        if (
-            row is None
-            or row.revoked_at is not None
-            or not hmac.compare_digest(row.secret_hash, _hash(secret))
-        ):
-            raise Unauthenticated("the API key is not valid or has been revoked")
-        query = select(Tenant).where(col(Tenant.owner_user_id) == row.user_id)
-        if row.tenant_id is not None:
-            query = query.where(col(Tenant.id) == row.tenant_id)
-        if tenant_slug:
-            query = query.where(col(Tenant.slug) == tenant_slug)
-        tenants = list((await session.scalars(query.limit(2))).all())
+        rows = (await session.execute(query)).all()
+    if (
+        not rows
+        or rows[0].revoked_at is not None
+        or not hmac.compare_digest(rows[0].secret_hash, _hash(secret))
+    ):
+        raise Unauthenticated("the API key is not valid or has been revoked")
+    tenants = [row for row in rows if row.id is not None]
     if not tenants:
         raise Forbidden(
             f"this key has no access to tenant {tenant_slug!r}"
@@ -160,12 +179,11 @@ async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -
     if len(tenants) > 1:
         raise BadInput("this key reaches several tenants: choose one with the X-Tenant header")
     tenant = tenants[0]
-    assert tenant.id is not None
     return Principal(
-        user_id=row.user_id,
+        user_id=tenant.user_id,
         key_id=key_id,
         tenant_id=tenant.id,
         tenant_slug=tenant.slug,
         base_currency=tenant.base_currency,
-        read_only=row.read_only,
+        read_only=tenant.read_only,
     )
