@@ -13,13 +13,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import BigInteger, Date, String, TextClause, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
@@ -28,8 +30,6 @@ from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from db.engine import Database
 from db.tables import (
     Account,
-    AccountBalance,
-    BalanceDay,
     Event,
     IdempotencyRecord,
     Journal,
@@ -297,6 +297,41 @@ def _dialect_insert(session: AsyncSession, table: Any) -> Any:
     return (pg_insert if name == "postgresql" else sqlite_insert)(table)
 
 
+@cache
+def _upsert_sql(table: str, keys: tuple[str, ...], rows: int) -> TextClause:
+    """``INSERT .. ON CONFLICT DO UPDATE SET x = x + excluded.x`` for ``rows`` rows.
+
+    Written as text because SQLAlchemy cannot cache a compiled ON CONFLICT statement
+    (it recompiled both upserts on every posting, a third of the posting's CPU);
+    the syntax is the same on SQLite and PostgreSQL.
+    """
+    columns = (*keys, "tenant_id", "debit_minor", "credit_minor")
+    values = ", ".join(
+        "(" + ", ".join(f":{column}_{i}" for column in columns) + ")" for i in range(rows)
+    )
+    types: dict[str, TypeEngine[Any]] = {
+        "account_id": BigInteger(),
+        "tenant_id": BigInteger(),
+        "currency": String(),
+        "day": Date(),
+        "debit_minor": BigInteger(),
+        "credit_minor": BigInteger(),
+    }
+    return text(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        f"debit_minor = {table}.debit_minor + excluded.debit_minor, "
+        f"credit_minor = {table}.credit_minor + excluded.credit_minor "
+        "RETURNING account_id, currency, debit_minor, credit_minor"
+    ).bindparams(
+        *(
+            bindparam(f"{column}_{i}", type_=types[column])
+            for i in range(rows)
+            for column in columns
+        )
+    )
+
+
 async def _add_to_balances(
     session: AsyncSession, tenant_id: int, date: dt.date, lines: Sequence[_Line]
 ) -> None:
@@ -311,34 +346,25 @@ async def _add_to_balances(
         pair[0] += line.debit_minor
         pair[1] += line.credit_minor
     keys = sorted(totals)
-    balance_rows = [
-        {
-            "account_id": account_id,
-            "currency": currency,
-            "tenant_id": tenant_id,
-            "debit_minor": totals[(account_id, currency)][0],
-            "credit_minor": totals[(account_id, currency)][1],
+    params: dict[str, object] = {}
+    for i, (account_id, currency) in enumerate(keys):
+        debit, credit = totals[(account_id, currency)]
+        params |= {
+            f"account_id_{i}": account_id,
+            f"currency_{i}": currency,
+            f"day_{i}": date,
+            f"tenant_id_{i}": tenant_id,
+            f"debit_minor_{i}": debit,
+            f"credit_minor_{i}": credit,
         }
-        for account_id, currency in keys
-    ]
-    for table, rows, index in (
-        (AccountBalance, balance_rows, ["account_id", "currency"]),
-        (
-            BalanceDay,
-            [{**row, "day": date} for row in balance_rows],
-            ["account_id", "currency", "day"],
-        ),
+    for table, key_columns in (
+        ("account_balances", ("account_id", "currency")),
+        ("balance_days", ("account_id", "currency", "day")),
     ):
-        stmt = _dialect_insert(session, table).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=index,
-            set_={
-                "debit_minor": table.debit_minor + stmt.excluded.debit_minor,
-                "credit_minor": table.credit_minor + stmt.excluded.credit_minor,
-            },
-        ).returning(table.account_id, table.currency, table.debit_minor, table.credit_minor)
         try:
-            totals_after = (await session.execute(stmt)).all()
+            totals_after = (
+                await session.execute(_upsert_sql(table, key_columns, len(keys)), params)
+            ).all()
         except DBAPIError as error:
             # PostgreSQL refuses a BIGINT past 2^63-1 (SQLSTATE 22003, numeric out of range).
             if getattr(error.orig, "sqlstate", None) != "22003":
@@ -444,8 +470,9 @@ async def _write_entry(
         .returning(col(JournalEntry.id))
     )
     assert entry_id is not None
-    line_ids = await session.scalars(
-        insert(JournalLine).returning(col(JournalLine.id), sort_by_parameter_order=True),
+    # Unordered RETURNING lets SQLite batch the rows; line_no matches ids to lines.
+    inserted = await session.execute(
+        insert(JournalLine).returning(col(JournalLine.line_no), col(JournalLine.id)),
         [
             {
                 "entry_id": entry_id,
@@ -461,6 +488,7 @@ async def _write_entry(
             for index, line in enumerate(prepared.lines)
         ],
     )
+    line_ids = {line_no: cast(int, line_id) for line_no, line_id in inserted}
     await _add_to_balances(session, tenant_id, prepared.date, prepared.lines)
     payload = {
         "entry_id": entry_id,
@@ -505,7 +533,7 @@ async def _write_entry(
         created_at=created_at,
         lines=[
             LineView(
-                id=cast(int, line_id),
+                id=line_ids[index],
                 account_id=line.account_id,
                 account_code=line.account_code,
                 currency=line.currency,
@@ -514,7 +542,7 @@ async def _write_entry(
                 description=line.description,
                 line_no=index,
             )
-            for index, (line_id, line) in enumerate(zip(line_ids, prepared.lines, strict=True))
+            for index, line in enumerate(prepared.lines)
         ],
     )
 
