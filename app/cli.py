@@ -11,7 +11,7 @@ import click
 
 from app.ledger import accounts, posting
 from app.ledger.errors import LedgerError
-from app.ledger.tenants import IssuedKey, create_key, create_tenant, revoke_key
+from app.ledger.tenants import IssuedKey, create_key, create_tenant, revoke_key, set_lock_date
 from app.settings import Settings
 from db.engine import Database
 from db.migrate import upgrade
@@ -100,6 +100,21 @@ def tenant_create(slug: str, name: str, currency: str, owner: str | None) -> Non
     )
     click.echo(f"tenant: {created.slug} (base currency {created.base_currency})")
     _print_key(issued)
+
+
+@tenant.command("lock")
+@click.argument("slug")
+@click.option(
+    "--until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Refuse postings dated on or before this day (YYYY-MM-DD); omit to reopen.",
+)
+def tenant_lock(slug: str, until: dt.datetime | None) -> None:
+    """Close the books of SLUG up to a date (the lock date), or reopen them."""
+    lock_date = until.date() if until else None
+    _run(lambda db: set_lock_date(db, slug, lock_date))
+    click.echo(f"lock date of {slug}: {lock_date.isoformat() if lock_date else 'none'}")
 
 
 @main.group()

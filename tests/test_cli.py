@@ -112,3 +112,27 @@ def test_console_script_is_installed(args: list[str]) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "Usage" in completed.stdout
+
+
+async def test_tenant_lock_closes_and_reopens_the_books(db_url: str) -> None:
+    slug = f"lock-{uuid.uuid4().hex[:8]}"
+    output = await _invoke(
+        db_url, "tenant", "create", slug, "--name", "Lock Co", "--currency", "USD"
+    )
+    key = KEY_LINE.search(output)
+    assert key
+    create = 'mutation { a: createAccount(input: {code: "1", name: "a", type: ASSET}) { errors { code } } b: createAccount(input: {code: "2", name: "b", type: EQUITY}) { errors { code } } }'
+    assert (await _status(db_url, key.group(1), create))[0] == 200
+    post = 'mutation { postJournalEntry(input: {date: "2026-03-31", memo: "m", lines: [{accountCode: "1", debit: "1"}, {accountCode: "2", credit: "1"}]}) { errors { field } } }'
+    assert "lock date of " + slug + ": 2026-03-31" in await _invoke(
+        db_url, "tenant", "lock", slug, "--until", "2026-03-31"
+    )
+    _, body = await _status(db_url, key.group(1), post)
+    assert body["data"] == {"postJournalEntry": {"errors": [{"field": "date"}]}}
+    assert "none" in await _invoke(db_url, "tenant", "lock", slug)
+    _, body = await _status(db_url, key.group(1), post)
+    assert body["data"] == {"postJournalEntry": {"errors": []}}
+    bad = CliRunner().invoke(
+        main, ["tenant", "lock", slug, "--until", "31/03/2026"], env={"DATABASE_URL": db_url}
+    )
+    assert bad.exit_code == 2

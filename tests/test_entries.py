@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from tests.conftest import GraphQLClient
+from app.ledger.tenants import set_lock_date
+from db.engine import Database
+from tests.conftest import GraphQLClient, TenantFixture
 from tests.helpers import (
     BALANCE,
     CREATE_ACCOUNT,
@@ -354,3 +357,63 @@ async def test_balance_past_2_63_is_refused_and_nothing_written(books: GraphQLCl
     assert balance["debit"] == biggest
     report = (await books(TRIAL_BALANCE))["trialBalance"]
     assert [row["account"]["code"] for row in report["rows"]] == ["1000", "3000"]
+
+
+async def test_lock_date_refuses_postings_and_reversals_on_closed_days(
+    books: GraphQLClient, db: Database, tenant: TenantFixture
+) -> None:
+    open_entry = await post(books, entry("1000", "3000", "5.00", date="2026-01-31"))
+    await set_lock_date(db, tenant.slug, dt.date(2026, 1, 31))
+    closed = await post(books, entry("1000", "3000", "5.00", date="2026-01-31"))
+    assert closed["errors"][0]["field"] == "date"
+    assert "locked up to 2026-01-31" in closed["errors"][0]["message"]
+    assert (await post(books, entry("1000", "3000", "5.00", date="2026-02-01")))["errors"] == []
+    refused = await books(REVERSE, {"id": open_entry["entry"]["id"], "date": "2026-01-31"})
+    assert refused["reverseJournalEntry"]["errors"][0]["field"] == "date"
+    allowed = await books(REVERSE, {"id": open_entry["entry"]["id"], "date": "2026-02-02"})
+    assert allowed["reverseJournalEntry"]["errors"] == []
+    await set_lock_date(db, tenant.slug, None)
+    assert (await post(books, entry("1000", "3000", "5.00", date="2026-01-15")))["errors"] == []
+
+
+async def test_entries_post_to_a_named_journal(books: GraphQLClient) -> None:
+    created = await books(
+        'mutation { createJournal(input: {code: "SALES", name: "Sales journal"}) { journal { code } errors { code } } }'
+    )
+    assert created["createJournal"] == {"journal": {"code": "SALES"}, "errors": []}
+    again = await books(
+        'mutation { createJournal(input: {code: "SALES", name: "x"}) { journal { code } errors { code field } } }'
+    )
+    assert again["createJournal"]["errors"] == [{"code": "CONFLICT", "field": "code"}]
+    posted = await books(
+        "mutation($input: PostJournalEntryInput!) { postJournalEntry(input: $input) { entry { journalCode number } errors { code } } }",
+        {"input": entry("1100", "4000", "8.00", journalCode="SALES")},
+    )
+    assert posted["postJournalEntry"]["entry"]["journalCode"] == "SALES"
+    assert posted["postJournalEntry"]["entry"]["number"].startswith("JE-2026-01-15-")
+
+
+async def test_accounts_filter_and_pages(books: GraphQLClient) -> None:
+    await books('mutation { deactivateAccount(code: "2000") { errors { code } } }')
+    query = """
+    query($type: AccountType, $active: Boolean, $first: Int!, $after: String) {
+      accounts(type: $type, active: $active, first: $first, after: $after) {
+        nodes { code active } pageInfo { hasNextPage endCursor }
+      }
+    }"""
+    page = (await books(query, {"first": 4}))["accounts"]
+    assert [n["code"] for n in page["nodes"]] == ["1000", "1100", "2000", "3000"]
+    rest = (await books(query, {"first": 4, "after": page["pageInfo"]["endCursor"]}))["accounts"]
+    assert [n["code"] for n in rest["nodes"]] == ["4000", "5000"]
+    assert rest["pageInfo"] == {"hasNextPage": False, "endCursor": rest["pageInfo"]["endCursor"]}
+    assets = (await books(query, {"first": 10, "type": "ASSET"}))["accounts"]["nodes"]
+    assert [n["code"] for n in assets] == ["1000", "1100"]
+    inactive = (await books(query, {"first": 10, "active": False}))["accounts"]["nodes"]
+    assert inactive == [{"code": "2000", "active": False}]
+    too_many = await books.raw(query, {"first": 501})
+    assert too_many.json()["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "first",
+    }
+    missing = await books('{ account(code: "nope") { code } }')
+    assert missing == {"account": None}

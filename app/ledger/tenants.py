@@ -6,6 +6,7 @@ random (256 bits), so a fast hash is enough and keeps authentication cheap.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -129,6 +130,15 @@ async def revoke_key(db: Database, key_id: str) -> None:
             raise NotFound(f"key {key_id!r} does not exist", field="key_id")
         if key.revoked_at is None:
             key.revoked_at = utcnow()
+
+
+async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> None:
+    """Closes the books up to and including ``lock_date`` (None reopens them)."""
+    async with db.write() as session:
+        tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
+        if tenant is None:
+            raise NotFound(f"tenant {slug!r} does not exist", field="slug")
+        tenant.lock_date = lock_date
 
 
 async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -> Principal:
