@@ -335,48 +335,61 @@ def _relabel(error: LedgerError, fields: Mapping[str, str]) -> LedgerError:
 # ---------------------------------------------------------------- reference data
 
 
+Reference = TypeVar("Reference", PismoProgram, PismoEntryType, PismoEventType)
+
+
+async def _find(
+    session: AsyncSession,
+    tenant_id: int,
+    model: type[Reference],
+    pismo_id: Any,
+    wanted: int,
+    what: str,
+    field: str,
+) -> Reference:
+    """The tenant's ``model`` row whose Pismo id is ``wanted``; BadInput naming ``field``."""
+    row = await session.scalar(
+        select(model).where(col(model.tenant_id) == tenant_id, pismo_id == wanted)
+    )
+    if row is None:
+        raise BadInput(f"{what} {wanted} does not exist", field=field)
+    return row
+
+
 async def _program(
     session: AsyncSession, tenant_id: int, program_id: int, field: str
 ) -> PismoProgram:
-    row = await session.scalar(
-        select(PismoProgram).where(
-            col(PismoProgram.tenant_id) == tenant_id, col(PismoProgram.program_id) == program_id
-        )
+    return await _find(
+        session, tenant_id, PismoProgram, col(PismoProgram.program_id), program_id, "program", field
     )
-    if row is None:
-        raise BadInput(f"program {program_id} does not exist", field=field)
-    return row
 
 
 async def _entry_type(
     session: AsyncSession, tenant_id: int, entry_type_id: int, field: str
 ) -> PismoEntryType:
-    row = await session.scalar(
-        select(PismoEntryType).where(
-            col(PismoEntryType.tenant_id) == tenant_id,
-            col(PismoEntryType.entry_type_id) == entry_type_id,
-        )
+    return await _find(
+        session,
+        tenant_id,
+        PismoEntryType,
+        col(PismoEntryType.entry_type_id),
+        entry_type_id,
+        "entry type",
+        field,
     )
-    if row is None:
-        raise BadInput(f"entry type {entry_type_id} does not exist", field=field)
-    return row
 
 
 async def _event_type(
     session: AsyncSession, tenant_id: int, event_type_id: int, field: str
 ) -> PismoEventType:
-    row = await session.scalar(
-        select(PismoEventType).where(
-            col(PismoEventType.tenant_id) == tenant_id,
-            col(PismoEventType.event_type_id) == event_type_id,
-        )
+    return await _find(
+        session,
+        tenant_id,
+        PismoEventType,
+        col(PismoEventType.event_type_id),
+        event_type_id,
+        "event type",
+        field,
     )
-    if row is None:
-        raise BadInput(f"event type {event_type_id} does not exist", field=field)
-    return row
-
-
-Reference = TypeVar("Reference", PismoProgram, PismoEntryType, PismoEventType)
 
 
 def _next(top: int | None, what: str) -> int:
