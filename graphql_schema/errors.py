@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import TypeVar
 
@@ -36,9 +36,13 @@ class UserError:
         return cls(code=ErrorCode(error.code), field=error.field, message=error.message)
 
 
-async def attempt(work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
-    """Runs ``work``; a LedgerError becomes the payload's errors instead of a crash."""
+async def attempt(work: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+    """Calls ``work``; a LedgerError becomes the payload's errors instead of a crash.
+
+    A callable, so that what it evaluates first (e.g. the read-only check of
+    ``writable_tenant()``) fails inside the guard too.
+    """
     try:
-        return await work, []
+        return await work(), []
     except LedgerError as error:
         return None, [UserError.of(error)]

@@ -68,38 +68,30 @@ class Mutation:
     @strawberry.mutation
     async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
         ctx = info.context
-
-        async def run() -> Account:
-            return Account.of(
-                await accounts.create_account(ctx.db, ctx.writable_tenant(), input.to_core())
-            )
-
-        account, errors = await attempt(run())
-        return AccountPayload(account=account, errors=errors)
+        row, errors = await attempt(
+            lambda: accounts.create_account(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
+        return AccountPayload(account=Account.of(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def deactivate_account(self, info: Info, code: str) -> AccountPayload:
         ctx = info.context
-
-        async def run() -> Account:
-            return Account.of(
-                await accounts.deactivate_account(ctx.db, ctx.writable_tenant(), code)
-            )
-
-        account, errors = await attempt(run())
-        return AccountPayload(account=account, errors=errors)
+        row, errors = await attempt(
+            lambda: accounts.deactivate_account(ctx.db, ctx.writable_tenant(), code)
+        )
+        return AccountPayload(account=Account.of(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def create_journal(self, info: Info, input: CreateJournalInput) -> JournalPayload:
         ctx = info.context
-
-        async def run() -> Journal:
-            row = await accounts.create_journal(
+        row, errors = await attempt(
+            lambda: accounts.create_journal(
                 ctx.db, ctx.writable_tenant(), code=input.code, name=input.name
             )
-            return Journal(id=strawberry.ID(str(row.id)), code=row.code, name=row.name)
-
-        journal, errors = await attempt(run())
+        )
+        journal = (
+            Journal(id=strawberry.ID(str(row.id)), code=row.code, name=row.name) if row else None
+        )
         return JournalPayload(journal=journal, errors=errors)
 
     @strawberry.mutation
@@ -107,11 +99,11 @@ class Mutation:
         self, info: Info, input: PostJournalEntryInput
     ) -> PostJournalEntryPayload:
         ctx = info.context
-
-        async def run() -> posting.PostResult:
-            return await posting.post_entry(ctx.db, ctx.writable_tenant(), input.to_core())
-
-        return entry_payload(*await attempt(run()))
+        return entry_payload(
+            *await attempt(
+                lambda: posting.post_entry(ctx.db, ctx.writable_tenant(), input.to_core())
+            )
+        )
 
     @strawberry.mutation(
         description="Posts several entries. atomic (default true): all or none; "
@@ -124,13 +116,11 @@ class Mutation:
         if len(inputs) > MAX_BATCH:
             error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
             return [entry_payload(None, [UserError.of(error)])]
-
-        async def run() -> list[posting.BulkItem]:
-            return await posting.post_entries(
+        items, errors = await attempt(
+            lambda: posting.post_entries(
                 ctx.db, ctx.writable_tenant(), [i.to_core() for i in inputs], atomic=atomic
             )
-
-        items, errors = await attempt(run())
+        )
         if items is None:
             return [entry_payload(None, errors) for _ in inputs]
         return [
@@ -143,13 +133,11 @@ class Mutation:
         self, info: Info, id: strawberry.ID, date: dt.date | None = None, memo: str | None = None
     ) -> ReverseJournalEntryPayload:
         ctx = info.context
-
-        async def run() -> posting.PostResult:
-            return await posting.reverse_entry(
+        result, errors = await attempt(
+            lambda: posting.reverse_entry(
                 ctx.db, ctx.writable_tenant(), entry_id(id), date=date, memo=memo
             )
-
-        result, errors = await attempt(run())
+        )
         return ReverseJournalEntryPayload(
             entry=JournalEntry.of(result.entry) if result else None, errors=errors
         )

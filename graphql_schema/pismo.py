@@ -455,77 +455,59 @@ class PismoMutation:
     @strawberry.mutation
     async def create_program(self, info: Info, input: CreateProgramInput) -> ProgramPayload:
         ctx = info.context
-
-        async def run() -> Program:
-            return Program.of(
-                await pismo.create_program(ctx.db, ctx.writable_tenant(), input.to_core())
-            )
-
-        program, errors = await attempt(run())
-        return ProgramPayload(program=program, errors=errors)
+        row, errors = await attempt(
+            lambda: pismo.create_program(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
+        return ProgramPayload(program=Program.of(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def create_entry_type(self, info: Info, input: CreateEntryTypeInput) -> EntryTypePayload:
         ctx = info.context
-
-        async def run() -> EntryType:
-            row = await pismo.create_entry_type(ctx.db, ctx.writable_tenant(), input.to_core())
-            return EntryType.of(row)
-
-        entry_type, errors = await attempt(run())
-        return EntryTypePayload(entry_type=entry_type, errors=errors)
+        row, errors = await attempt(
+            lambda: pismo.create_entry_type(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
+        return EntryTypePayload(entry_type=EntryType.of(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def create_event_type(self, info: Info, input: CreateEventTypeInput) -> EventTypePayload:
         ctx = info.context
-
-        async def run() -> EventType:
-            row = await pismo.create_event_type(ctx.db, ctx.writable_tenant(), input.to_core())
-            return EventType.of(row)
-
-        event_type, errors = await attempt(run())
-        return EventTypePayload(event_type=event_type, errors=errors)
+        row, errors = await attempt(
+            lambda: pismo.create_event_type(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
+        return EventTypePayload(event_type=EventType.of(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def create_accounting_account(
         self, info: Info, input: CreateAccountingAccountInput
     ) -> AccountingAccountPayload:
         ctx = info.context
-
-        async def run() -> AccountingAccount:
-            row = await pismo.create_accounting_account(
-                ctx.db, ctx.writable_tenant(), input.to_core()
-            )
-            return AccountingAccount.of(row)
-
-        account, errors = await attempt(run())
-        return AccountingAccountPayload(accounting_account=account, errors=errors)
+        row, errors = await attempt(
+            lambda: pismo.create_accounting_account(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
+        return AccountingAccountPayload(
+            accounting_account=AccountingAccount.of(row) if row else None, errors=errors
+        )
 
     @strawberry.mutation
     async def create_accounting_script(
         self, info: Info, input: CreateAccountingScriptInput
     ) -> AccountingScriptPayload:
         ctx = info.context
-
-        async def run() -> AccountingScript:
-            view = await pismo.create_script(ctx.db, ctx.writable_tenant(), input.to_core())
-            return AccountingScript.of(view)
-
-        script, errors = await attempt(run())
-        return AccountingScriptPayload(script=script, errors=errors)
+        view, errors = await attempt(
+            lambda: pismo.create_script(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
+        return AccountingScriptPayload(
+            script=AccountingScript.of(view) if view else None, errors=errors
+        )
 
     @strawberry.mutation
     async def create_accounting_entry(
         self, info: Info, input: CreateAccountingEntryInput
     ) -> AccountingEntryPayload:
         ctx = info.context
-
-        async def run() -> pismo.AccountingEntryResult:
-            return await pismo.create_accounting_entry(
-                ctx.db, ctx.writable_tenant(), input.to_core()
-            )
-
-        result, errors = await attempt(run())
+        result, errors = await attempt(
+            lambda: pismo.create_accounting_entry(ctx.db, ctx.writable_tenant(), input.to_core())
+        )
         return AccountingEntryPayload(
             accounting_entry=AccountingEntry.of(result) if result else None,
             journal_entry=JournalEntry.of(result.entry) if result else None,
@@ -556,11 +538,9 @@ class PismoMutation:
             event_date=event_date,
             tracking_id=tracking_id,
         )
-
-        async def run() -> pismo.AccountingEventResult:
-            return await pismo.post_accounting_event(ctx.db, ctx.writable_tenant(), data)
-
-        result, errors = await attempt(run())
+        result, errors = await attempt(
+            lambda: pismo.post_accounting_event(ctx.db, ctx.writable_tenant(), data)
+        )
         return AccountingEventPayload(
             journal_entry=JournalEntry.of(result.entry) if result else None,
             scripts=[AccountingScript.of(view) for view in result.scripts] if result else [],
