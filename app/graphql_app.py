@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.graphiql import graphiql_html
@@ -19,6 +19,10 @@ from app.ledger.tenants import Principal, authenticate
 from db.engine import Database
 from graphql_schema.context import Context
 from graphql_schema.schema import schema
+
+# A batch of 500 entries of a few lines each is well under this; anything larger is
+# refused before it is parsed, so one request cannot hold the server's memory.
+MAX_BODY_BYTES = 8 << 20
 
 HTTP_STATUS = {
     "UNAUTHENTICATED": 401,
@@ -47,6 +51,34 @@ def error_response(error: LedgerError) -> JSONResponse:
         {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
         status_code=HTTP_STATUS.get(error.code, 400),
         headers={"WWW-Authenticate": "Bearer"} if error.code == "UNAUTHENTICATED" else None,
+    )
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def capped(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises BodyTooLarge once the request body passes ``limit`` bytes."""
+    seen = 0
+
+    async def receive_capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return receive_capped
+
+
+def too_large_response() -> JSONResponse:
+    message = f"the request body is larger than {MAX_BODY_BYTES} bytes"
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
+        status_code=413,
     )
 
 
@@ -81,4 +113,10 @@ class GraphQLEndpoint:
             await error_response(error)(scope, receive, send)
             return
         request.state.principal = principal
-        await self.view(scope, receive, send)
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            await too_large_response()(scope, receive, send)
+            return
+        try:
+            await self.view(scope, capped(receive, MAX_BODY_BYTES), send)
+        except BodyTooLarge:  # a chunked body with no Content-Length; nothing was sent yet
+            await too_large_response()(scope, receive, send)

@@ -119,3 +119,26 @@ async def test_duplicate_tenant_slug_is_a_conflict(db: Database, tenant: TenantF
 
     with pytest.raises(Conflict):
         await create_tenant(db, slug=tenant.slug, name="again", currency="USD")
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient, tenant: TenantFixture) -> None:
+    from app.graphql_app import MAX_BODY_BYTES
+
+    padding = "#" + "x" * (MAX_BODY_BYTES + 10) + "\n"
+    headers = {"X-API-Key": tenant.key, "content-type": "application/json"}
+    body = (
+        '{"query": "' + padding.replace("\n", "\\n") + '{ accounts { nodes { code } } }"}'
+    ).encode()
+    response = await client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 413
+
+    async def chunks():  # no Content-Length: the cap counts the streamed bytes
+        for _ in range(9):
+            yield b" " * (1 << 20)
+
+    streamed = await client.post("/graphql", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+    fine = await client.post(
+        "/graphql", json={"query": "{ accounts { nodes { code } } }"}, headers=headers
+    )
+    assert fine.status_code == 200
