@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# HOST and PORT override LEDGERQL_HOST / LEDGERQL_PORT (defaults 127.0.0.1:8000).
+HOST ?=
+PORT ?=
 
 .PHONY: run test lint install install-test clean
 
@@ -24,7 +25,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(BIN)/ledgerql serve --host $(HOST) --port $(PORT)
+	$(BIN)/ledgerql serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 test: install-test
 	$(BIN)/python -m pytest
