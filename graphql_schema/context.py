@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeAlias
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from app.ledger.errors import Forbidden, Unauthenticated
 from app.ledger.tenants import Principal
 from db.engine import Database
+from graphql_schema.loaders import BalanceKey, Totals, balance_loader
 
 
 @dataclass
@@ -27,6 +30,11 @@ class Context:
     @property
     def tenant_id(self) -> int:
         return self.principal.tenant_id
+
+    @cached_property
+    def balances(self) -> DataLoader[BalanceKey, Totals]:
+        """Batches the balance look-ups of one request into one query per (asOf, currency)."""
+        return balance_loader(self.db, self.tenant_id)
 
     def writable_tenant(self) -> int:
         """The tenant to write to; a read-only key is refused."""

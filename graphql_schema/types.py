@@ -117,15 +117,17 @@ class Account:
         self, info: Info, as_of: dt.date | None = None, currency: str | None = None
     ) -> Balance:
         cur = currency or self.currency or info.context.principal.base_currency
-        found = await reports.account_balances(
-            info.context.db, self._row, as_of=as_of, currency=cur
-        )
-        return Balance.of(found[0] if found else reports.Balance(cur, 0, 0, 0))
+        totals = await info.context.balances.load((self._row.id or 0, as_of, cur))
+        return self._balance(cur, *totals.get(cur, (0, 0)))
 
     @strawberry.field(description="Balances in every currency the account holds.")
     async def balances(self, info: Info, as_of: dt.date | None = None) -> list[Balance]:
-        found = await reports.account_balances(info.context.db, self._row, as_of=as_of)
-        return [Balance.of(balance) for balance in found]
+        totals = await info.context.balances.load((self._row.id or 0, as_of, None))
+        return [self._balance(cur, *pair) for cur, pair in sorted(totals.items())]
+
+    def _balance(self, currency: str, debit_minor: int, credit_minor: int) -> Balance:
+        net = net_of(self._row.type, debit_minor, credit_minor)
+        return Balance.of(reports.Balance(currency, debit_minor, credit_minor, net))
 
     @classmethod
     def of(cls, row: AccountRow) -> Account:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from app.ledger.tenants import set_lock_date
 from db.engine import Database
@@ -417,3 +418,29 @@ async def test_accounts_filter_and_pages(books: GraphQLClient) -> None:
     }
     missing = await books('{ account(code: "nope") { code } }')
     assert missing == {"account": None}
+
+
+async def test_balances_of_many_accounts_are_batched(books: GraphQLClient, db: Database) -> None:
+    await post(books, entry("1000", "4000", "10.00"))
+    await post(books, entry("5000", "1000", "4.00", currency="EUR"))
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    query = "{ accounts { nodes { code balance { net } balances { currency net } } } }"
+    event.listen(db.read_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        nodes = (await books(query))["accounts"]["nodes"]
+    finally:
+        event.remove(db.read_engine.sync_engine, "before_cursor_execute", count)
+    by_code = {node["code"]: node for node in nodes}
+    assert by_code["1000"]["balance"] == {"net": "10.00"}
+    assert by_code["1000"]["balances"] == [
+        {"currency": "EUR", "net": "-4.00"},
+        {"currency": "USD", "net": "10.00"},
+    ]
+    assert by_code["3000"]["balances"] == []
+    # key, accounts, one batch per (asOf, currency) asked: not one query per account
+    balance_queries = [s for s in statements if "balance" in s.lower()]
+    assert len(balance_queries) == 2, statements

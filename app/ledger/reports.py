@@ -117,24 +117,6 @@ async def list_accounts(
     return Page(items, len(rows) > first, [encode_cursor(item.code) for item in items])
 
 
-async def account_balances(
-    db: Database,
-    account: Account,
-    *,
-    as_of: dt.date | None = None,
-    currency: str | None = None,
-) -> list[Balance]:
-    """The balance of ``account`` per currency, now or at the end of ``as_of``."""
-    assert account.id is not None
-    totals = await balances_by_account(
-        db, account.tenant_id, as_of=as_of, currency=currency, account_ids=[account.id]
-    )
-    return [
-        Balance(cur, debit, credit, net_of(account.type, debit, credit))
-        for (_, cur), (debit, credit) in sorted(totals.items())
-    ]
-
-
 async def balances_by_account(
     db: Database,
     tenant_id: int,

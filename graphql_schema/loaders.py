@@ -1,0 +1,33 @@
+"""Per-request DataLoaders: one query for the balances of every account in a response."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from strawberry.dataloader import DataLoader
+
+from app.ledger import reports
+from db.engine import Database
+
+# (account id, as of, currency); currency None means every currency of the account.
+BalanceKey = tuple[int, dt.date | None, str | None]
+# currency -> (posted debits, posted credits) in minor units
+Totals = dict[str, tuple[int, int]]
+
+
+def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Totals]:
+    async def load(keys: list[BalanceKey]) -> list[Totals]:
+        wanted: dict[tuple[dt.date | None, str | None], set[int]] = defaultdict(set)
+        for account_id, as_of, currency in keys:
+            wanted[(as_of, currency)].add(account_id)
+        found: dict[BalanceKey, Totals] = defaultdict(dict)
+        for (as_of, currency), account_ids in wanted.items():
+            totals = await reports.balances_by_account(
+                db, tenant_id, as_of=as_of, currency=currency, account_ids=sorted(account_ids)
+            )
+            for (account_id, cur), pair in totals.items():
+                found[(account_id, as_of, currency)][cur] = pair
+        return [found.get(key, {}) for key in keys]
+
+    return DataLoader(load_fn=load)
