@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from db.engine import Database
+from db.tables import JournalLine
 from tests.conftest import GraphQLClient
 
 CREATE_ACCOUNT = """
@@ -80,3 +86,25 @@ async def post(gql: GraphQLClient, input: dict[str, Any]) -> dict[str, Any]:
     data = await gql(POST_ENTRY, {"input": input})
     result: dict[str, Any] = data["postJournalEntry"]
     return result
+
+
+async def line_sums(
+    db: Database, tenant_id: int, as_of: dt.date | None = None
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """(debits, credits) per (account id, currency) summed from the journal lines themselves:
+    the independent oracle for the maintained balances."""
+    query = (
+        select(
+            col(JournalLine.account_id),
+            col(JournalLine.currency),
+            func.sum(col(JournalLine.debit_minor)),
+            func.sum(col(JournalLine.credit_minor)),
+        )
+        .where(col(JournalLine.tenant_id) == tenant_id)
+        .group_by(col(JournalLine.account_id), col(JournalLine.currency))
+    )
+    if as_of is not None:
+        query = query.where(col(JournalLine.date) <= as_of)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows if r[2] or r[3]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -132,7 +134,9 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, tenant: TenantFi
     response = await client.post("/graphql", content=body, headers=headers)
     assert response.status_code == 413
 
-    async def chunks():  # no Content-Length: the cap counts the streamed bytes
+    async def chunks() -> AsyncIterator[
+        bytes
+    ]:  # no Content-Length: the cap counts the streamed bytes
         for _ in range(9):
             yield b" " * (1 << 20)
 

@@ -11,13 +11,15 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from app.ledger import accounts, posting, reports
 from app.ledger.errors import Conflict, LedgerError
 from db.engine import Database
-from db.tables import JournalEntry, JournalLine
+from db.tables import JournalEntry
 from tests.conftest import make_tenant
+from tests.helpers import line_sums
 
 
 @pytest.fixture
@@ -51,27 +53,15 @@ def _entry(key: str | None, amount: str = "1.00") -> posting.EntryInput:
 async def _count_entries(db: Database, tenant_id: int) -> int:
     async with db.read() as session:
         return int(
-            await session.scalar(select(func.count()).where(JournalEntry.tenant_id == tenant_id))
+            await session.scalar(
+                select(func.count()).where(col(JournalEntry.tenant_id) == tenant_id)
+            )
             or 0
         )
 
 
 async def _assert_balances_match_lines(db: Database, tenant_id: int) -> None:
-    async with db.read() as session:
-        rows = (
-            await session.execute(
-                select(
-                    JournalLine.account_id,
-                    JournalLine.currency,
-                    func.sum(JournalLine.debit_minor),
-                    func.sum(JournalLine.credit_minor),
-                )
-                .where(JournalLine.tenant_id == tenant_id)
-                .group_by(JournalLine.account_id, JournalLine.currency)
-            )
-        ).all()
-    sums = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
-    assert await reports.balances_by_account(db, tenant_id) == sums
+    assert await reports.balances_by_account(db, tenant_id) == await line_sums(db, tenant_id)
 
 
 async def test_fifty_racers_ten_keys_make_ten_entries(busy_db: Database) -> None:
@@ -104,7 +94,7 @@ async def test_concurrent_posts_lose_no_update(busy_db: Database) -> None:
     async with busy_db.read() as session:
         numbers = set(
             await session.scalars(
-                select(JournalEntry.number).where(JournalEntry.tenant_id == tenant_id)
+                select(col(JournalEntry.number)).where(col(JournalEntry.tenant_id) == tenant_id)
             )
         )
     assert len(numbers) == 50  # journal numbers are unique under concurrency

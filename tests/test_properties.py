@@ -14,14 +14,13 @@ from collections import defaultdict
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from app.ledger import accounts, posting, reports
 from app.ledger.errors import LedgerError
 from app.ledger.money import to_minor
 from db.engine import Database
-from db.tables import JournalLine
 from tests.conftest import make_tenant
+from tests.helpers import line_sums
 
 CHART = [
     ("1000", "ASSET"),
@@ -90,26 +89,6 @@ async def _new_books(db: Database) -> int:
     return tenant.id
 
 
-async def _line_sums(
-    db: Database, tenant_id: int, as_of: dt.date | None = None
-) -> dict[tuple[int, str], tuple[int, int]]:
-    query = (
-        select(
-            JournalLine.account_id,
-            JournalLine.currency,
-            func.sum(JournalLine.debit_minor),
-            func.sum(JournalLine.credit_minor),
-        )
-        .where(JournalLine.tenant_id == tenant_id)
-        .group_by(JournalLine.account_id, JournalLine.currency)
-    )
-    if as_of is not None:
-        query = query.where(JournalLine.date <= as_of)
-    async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows if r[2] or r[3]}
-
-
 def _nonzero(
     totals: dict[tuple[int, str], tuple[int, int]],
 ) -> dict[tuple[int, str], tuple[int, int]]:
@@ -134,10 +113,10 @@ async def test_balances_equal_line_sums_and_trial_balance_balances(
             per_currency[line.currency] += line.debit_minor - line.credit_minor
         assert set(per_currency.values()) == {0}
     maintained = await reports.balances_by_account(db, tenant_id)
-    assert _nonzero(maintained) == await _line_sums(db, tenant_id)
+    assert _nonzero(maintained) == await line_sums(db, tenant_id)
     as_of = START + dt.timedelta(days=probe)
     historical = await reports.balances_by_account(db, tenant_id, as_of=as_of)
-    assert _nonzero(historical) == await _line_sums(db, tenant_id, as_of)
+    assert _nonzero(historical) == await line_sums(db, tenant_id, as_of)
     report = await reports.trial_balance(db, tenant_id)
     assert report.balanced
     assert report.totals and all(t.debit_minor == t.credit_minor for t in report.totals)
