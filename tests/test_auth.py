@@ -146,3 +146,18 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, tenant: TenantFi
         "/graphql", json={"query": "{ accounts { nodes { code } } }"}, headers=headers
     )
     assert fine.status_code == 200
+
+
+async def test_concurrent_tenant_creation_with_one_slug_makes_one(db: Database) -> None:
+    import asyncio
+    import uuid
+
+    from app.ledger.errors import Conflict
+
+    slug = f"race-{uuid.uuid4().hex[:8]}"
+    outcomes = await asyncio.gather(
+        *(create_tenant(db, slug=slug, name="Race", currency="EUR") for _ in range(5)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, Conflict) for o in outcomes if isinstance(o, BaseException))

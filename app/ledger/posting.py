@@ -17,8 +17,6 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, Date, String, TextClause, bindparam, insert, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
@@ -27,7 +25,7 @@ from sqlmodel import col, select
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.money import MAX_MINOR, check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
-from db.engine import Database
+from db.engine import Database, dialect_insert
 from db.tables import (
     Account,
     Event,
@@ -292,11 +290,6 @@ def _request_hash(data: EntryInput) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def _dialect_insert(session: AsyncSession, table: Any) -> Any:
-    name = session.get_bind().dialect.name
-    return (pg_insert if name == "postgresql" else sqlite_insert)(table)
-
-
 @cache
 def _upsert_sql(table: str, keys: tuple[str, ...], rows: int) -> TextClause:
     """``INSERT .. ON CONFLICT DO UPDATE SET x = x + excluded.x`` for ``rows`` rows.
@@ -396,7 +389,7 @@ async def _claim_key(
     """
     assert data.idempotency_key is not None
     stmt = (
-        _dialect_insert(session, IdempotencyRecord)
+        dialect_insert(session, IdempotencyRecord)
         .values(
             tenant_id=tenant_id,
             scope=data.idempotency_scope,

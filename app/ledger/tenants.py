@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 from app.ledger.money import check_currency
-from db.engine import Database
+from db.engine import Database, dialect_insert
 from db.tables import ApiKey, Journal, Tenant, User, utcnow
 
 DEFAULT_JOURNAL_CODE = "GENERAL"
@@ -92,18 +93,26 @@ async def create_tenant(
     async with db.write() as session:
         if await session.scalar(select(col(Tenant.id)).where(col(Tenant.slug) == slug)) is not None:
             raise Conflict(f"tenant {slug!r} already exists", field="slug")
-        user = await session.scalar(select(User).where(col(User.name) == owner_name))
-        if user is None:
-            user = User(name=owner_name)
-            session.add(user)
-            await session.flush()
-        assert user.id is not None
-        tenant = Tenant(slug=slug, name=name, owner_user_id=user.id, base_currency=currency)
+        # Insert-or-nothing, then read: two tenants created at once for one new owner
+        # must not collide on the owner's unique name.
+        user_id = await session.scalar(
+            dialect_insert(session, User)
+            .values(name=owner_name, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(col(User.id))
+        )
+        if user_id is None:
+            user_id = await session.scalar(select(col(User.id)).where(col(User.name) == owner_name))
+        assert user_id is not None
+        tenant = Tenant(slug=slug, name=name, owner_user_id=user_id, base_currency=currency)
         session.add(tenant)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:  # a concurrent create of the same slug won the race
+            raise Conflict(f"tenant {slug!r} already exists", field="slug") from None
         assert tenant.id is not None
         session.add(Journal(tenant_id=tenant.id, code=DEFAULT_JOURNAL_CODE, name="General journal"))
-        issued = await _issue_key(session, user_id=user.id, tenant_id=None, read_only=False)
+        issued = await _issue_key(session, user_id=user_id, tenant_id=None, read_only=False)
     return tenant, issued
 
 
