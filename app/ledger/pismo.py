@@ -838,6 +838,31 @@ async def _script_accounts(
     return debit, credit, [row.id for row in rows if row.id is not None]
 
 
+async def _post_tracked(
+    session: AsyncSession,
+    tenant_id: int,
+    data: posting.EntryInput,
+    *,
+    posted: str,
+    fields: Mapping[str, str],
+) -> posting.PostResult:
+    """Posts ``data`` through the ledger core, in Pismo's terms.
+
+    A reused tracking id is a Conflict on ``trackingId`` (``posted`` says what
+    happened before); other errors get the core's fields renamed by ``fields``.
+    """
+    try:
+        return await posting.post_in(session, tenant_id, data)
+    except Conflict as error:
+        if error.field != "idempotencyKey":
+            raise
+        raise Conflict(
+            f"tracking id {data.idempotency_key} already exists: {posted}", field="trackingId"
+        ) from None
+    except LedgerError as error:
+        raise _relabel(error, fields) from None
+
+
 async def create_accounting_entry(
     db: Database, tenant_id: int, data: AccountingEntryInput
 ) -> AccountingEntryResult:
@@ -903,50 +928,35 @@ async def create_accounting_entry(
             "credit_accounting_account": credit.code,
             "script_ids": script_ids,
         }
-        try:
-            result = await posting.post_in(
-                session,
-                tenant_id,
-                posting.EntryInput(
-                    date=on,
-                    memo=(
-                        f"Pismo accounting entry: {entry_type.description} "
-                        f"(entry type {entry_type_id}, program {program_id})"
-                    ),
-                    lines=[
-                        posting.LineInput(
-                            account_id=debit.id, debit=amount, description=description
-                        ),
-                        posting.LineInput(
-                            account_id=credit.id, credit=amount, description=description
-                        ),
-                    ],
-                    currency=currency,
-                    idempotency_key=tracking_id,
-                    idempotency_scope=TRACKING_SCOPE,
-                    replay_allowed=False,
-                    source=SOURCE,
-                    event_type=ENTRY_CREATED,
-                    metadata=metadata,
+        result = await _post_tracked(
+            session,
+            tenant_id,
+            posting.EntryInput(
+                date=on,
+                memo=(
+                    f"Pismo accounting entry: {entry_type.description} "
+                    f"(entry type {entry_type_id}, program {program_id})"
                 ),
-            )
-        except Conflict as error:
-            if error.field != "idempotencyKey":
-                raise
-            raise Conflict(
-                f"tracking id {tracking_id} already exists: the entry was created before",
-                field="trackingId",
-            ) from None
-        except LedgerError as error:
-            raise _relabel(
-                error,
-                {
-                    "date": "eventDate",
-                    "lines.0": "debitAccountingAccount",
-                    "lines.1": "creditAccountingAccount",
-                    "lines": "amount",
-                },
-            ) from None
+                lines=[
+                    posting.LineInput(account_id=debit.id, debit=amount, description=description),
+                    posting.LineInput(account_id=credit.id, credit=amount, description=description),
+                ],
+                currency=currency,
+                idempotency_key=tracking_id,
+                idempotency_scope=TRACKING_SCOPE,
+                replay_allowed=False,
+                source=SOURCE,
+                event_type=ENTRY_CREATED,
+                metadata=metadata,
+            ),
+            posted="the entry was created before",
+            fields={
+                "date": "eventDate",
+                "lines.0": "debitAccountingAccount",
+                "lines.1": "creditAccountingAccount",
+                "lines": "amount",
+            },
+        )
     return AccountingEntryResult(
         entry=result.entry,
         program_id=program_id,
@@ -1085,33 +1095,25 @@ async def post_accounting_event(
             "tracking_id": tracking_id,
             "script_ids": [view.script.id for view in applied],
         }
-        try:
-            result = await posting.post_in(
-                session,
-                tenant_id,
-                posting.EntryInput(
-                    date=on,
-                    memo=(
-                        f"Pismo accounting event: {event_type.description} "
-                        f"(event type {event_type_id}, program {program_id})"
-                    ),
-                    lines=lines,
-                    currency=program.currency,
-                    idempotency_key=tracking_id,
-                    idempotency_scope=EVENT_TRACKING_SCOPE,
-                    replay_allowed=False,
-                    source=SOURCE,
-                    event_type=EVENT_POSTED,
-                    metadata=metadata,
+        result = await _post_tracked(
+            session,
+            tenant_id,
+            posting.EntryInput(
+                date=on,
+                memo=(
+                    f"Pismo accounting event: {event_type.description} "
+                    f"(event type {event_type_id}, program {program_id})"
                 ),
-            )
-        except Conflict as error:
-            if error.field != "idempotencyKey":
-                raise
-            raise Conflict(
-                f"tracking id {tracking_id} already exists: the event was posted before",
-                field="trackingId",
-            ) from None
-        except LedgerError as error:
-            raise _relabel(error, {"date": "eventDate", "lines": "amounts"}) from None
+                lines=lines,
+                currency=program.currency,
+                idempotency_key=tracking_id,
+                idempotency_scope=EVENT_TRACKING_SCOPE,
+                replay_allowed=False,
+                source=SOURCE,
+                event_type=EVENT_POSTED,
+                metadata=metadata,
+            ),
+            posted="the event was posted before",
+            fields={"date": "eventDate", "lines": "amounts"},
+        )
     return AccountingEventResult(entry=result.entry, scripts=applied)
