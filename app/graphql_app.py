@@ -30,6 +30,8 @@ HTTP_STATUS = {
     "NOT_FOUND": 404,
     "CONFLICT": 409,
     "RATE_LIMITED": 429,
+    # Lost to concurrent writes after bounded retries: the same request may be sent again.
+    "TRY_AGAIN": 503,
     "BAD_USER_INPUT": 400,
 }
 

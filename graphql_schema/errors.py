@@ -21,6 +21,7 @@ class ErrorCode(Enum):
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     RATE_LIMITED = "RATE_LIMITED"
+    TRY_AGAIN = "TRY_AGAIN"
 
 
 @strawberry.type

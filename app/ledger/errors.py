@@ -6,7 +6,8 @@
       ├─ Conflict               CONFLICT: clashes with what is already recorded
       ├─ Forbidden              FORBIDDEN: the caller may not do this
       ├─ Unauthenticated        UNAUTHENTICATED: no valid key
-      └─ RateLimited            RATE_LIMITED: too many requests
+      ├─ RateLimited            RATE_LIMITED: too many requests
+      └─ TryAgain               TRY_AGAIN: lost to concurrent writes; safe to retry as is
 
 Each transport maps ``code`` to its own form (GraphQL UserError, HTTP status).
 """
@@ -50,3 +51,7 @@ class Unauthenticated(LedgerError):
 
 class RateLimited(LedgerError):
     code = "RATE_LIMITED"
+
+
+class TryAgain(LedgerError):
+    code = "TRY_AGAIN"

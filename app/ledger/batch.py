@@ -1,0 +1,706 @@
+"""Set-based posting: a batch of entries in one transaction, in a constant number of statements.
+
+Every posting of the ledger is written here, whoever asked for it (GraphQL,
+REST dialects, Pismo events, imports, reversals). For each tenant of the batch:
+
+1. lock the tenant row (``SELECT .. FOR UPDATE``; SQLite's write lock is global);
+2. read the idempotency keys, accounts, journals and balances the batch names,
+   one statement each;
+3. check every entry in memory, each on its own, so one bad entry never fails
+   its neighbours (unless its caller asked for all or none);
+4. number the entries with one update, then insert entries, lines, idempotency
+   records and events with one multi-row statement each, and add the lines to
+   the running balances and per-day movements aggregated per (account,
+   currency[, day]).
+
+Locks are taken in one order by every writer: tenant rows by id, then
+idempotency keys sorted, then balance rows sorted. Keys and balances belong to
+a tenant and are only written while its row is locked, so writers cannot
+deadlock; overflow past 2^63-1 is caught in memory against the balances read
+under that lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlmodel import SQLModel
+
+from app.ledger.entries import (
+    BulkItem,
+    EntryInput,
+    EntryView,
+    LineView,
+    PostResult,
+    Request,
+)
+from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
+from app.ledger.money import MAX_MINOR, format_minor
+from app.ledger.tenants import DEFAULT_JOURNAL_CODE
+from app.ledger.validation import (
+    AccountRef,
+    Prepared,
+    PreparedLine,
+    check_key,
+    check_memo,
+    check_not_locked,
+    prepare,
+    request_hash,
+)
+from db.bulk import add_to_totals, allocate_ids, db_date, db_datetime, insert_rows
+from db.tables import utcnow
+
+_tables = SQLModel.metadata.tables
+TENANTS: Table = _tables["tenants"]
+ACCOUNTS: Table = _tables["accounts"]
+JOURNALS: Table = _tables["journals"]
+ENTRIES: Table = _tables["journal_entries"]
+LINES: Table = _tables["journal_lines"]
+KEYS: Table = _tables["idempotency_records"]
+BALANCES: Table = _tables["account_balances"]
+
+ENTRY_COLUMNS = (
+    "id",
+    "tenant_id",
+    "journal_id",
+    "number",
+    "date",
+    "memo",
+    "currency",
+    "status",
+    "source",
+    "idempotency_key",
+    "reversal_of_id",
+    "reversed_by_id",
+    "metadata_json",
+    "created_at",
+)
+LINE_COLUMNS = (
+    "id",
+    "entry_id",
+    "tenant_id",
+    "account_id",
+    "date",
+    "currency",
+    "debit_minor",
+    "credit_minor",
+    "description",
+    "line_no",
+)
+KEY_COLUMNS = ("tenant_id", "scope", "key", "request_hash", "entry_id", "created_at")
+EVENT_COLUMNS = ("tenant_id", "type", "entry_id", "payload_json", "created_at")
+
+# Statements built once; SQLAlchemy caches their compiled form.
+_LOCK_TENANT = (
+    select(
+        TENANTS.c.id,
+        TENANTS.c.lock_date,
+        TENANTS.c.base_currency,
+        TENANTS.c.journal_prefix,
+        TENANTS.c.entry_seq,
+    )
+    .where(TENANTS.c.id == bindparam("tenant_id"))
+    .with_for_update()
+)
+_SET_SEQ = (
+    update(TENANTS).where(TENANTS.c.id == bindparam("tenant_id")).values(entry_seq=bindparam("seq"))
+)
+_ACCOUNT_COLUMNS = (ACCOUNTS.c.id, ACCOUNTS.c.code, ACCOUNTS.c.currency, ACCOUNTS.c.deactivated_at)
+_ACCOUNTS_BY_CODE = select(*_ACCOUNT_COLUMNS).where(
+    ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
+    ACCOUNTS.c.code.in_(bindparam("codes", expanding=True)),
+)
+_ACCOUNTS_BY_ID = select(*_ACCOUNT_COLUMNS).where(
+    ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
+    ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)),
+)
+_JOURNALS = select(JOURNALS.c.code, JOURNALS.c.id).where(
+    JOURNALS.c.tenant_id == bindparam("tenant_id"),
+    JOURNALS.c.code.in_(bindparam("codes", expanding=True)),
+)
+_STORED_KEYS = select(KEYS.c.scope, KEYS.c.key, KEYS.c.request_hash, KEYS.c.entry_id).where(
+    KEYS.c.tenant_id == bindparam("tenant_id"),
+    KEYS.c.key.in_(bindparam("keys", expanding=True)),
+)
+_BALANCES = select(
+    BALANCES.c.account_id, BALANCES.c.currency, BALANCES.c.debit_minor, BALANCES.c.credit_minor
+).where(BALANCES.c.account_id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass
+class _Tenant:
+    id: int
+    lock_date: dt.date | None
+    base_currency: str
+    journal_prefix: str
+    entry_seq: int
+
+
+@dataclass(frozen=True)
+class _New:
+    """An entry that passed every check and will be written."""
+
+    prepared: Prepared
+    journal_id: int
+    source: str
+    event_type: str
+    metadata: Mapping[str, Any] | None
+    idempotency_key: str | None = None
+    idempotency_scope: str | None = None
+    request_hash: str | None = None
+    reversal_of_id: int | None = None
+
+
+# What became of one input: written (a _New), a replay of a stored entry (its id),
+# a replay of an entry written earlier in the same batch (that _New), or refused.
+_Fate = _New | int | tuple[_New] | LedgerError
+
+_Totals = dict[tuple[int, str], list[int]]
+
+
+def write_batch(conn: Connection, requests: Sequence[Request]) -> list[list[BulkItem]]:
+    """Posts every request of the batch; one list of outcomes per request, in order."""
+    outcomes: list[list[BulkItem]] = [[] for _ in requests]
+    by_tenant: dict[int, list[int]] = defaultdict(list)
+    for index, request in enumerate(requests):
+        by_tenant[request.tenant_id].append(index)
+    for tenant_id in sorted(by_tenant):  # tenant rows are locked in id order
+        indexes = by_tenant[tenant_id]
+        for index, items in zip(
+            indexes, _write_tenant(conn, tenant_id, [requests[i] for i in indexes]), strict=True
+        ):
+            outcomes[index] = items
+    return outcomes
+
+
+def _lock_tenant(conn: Connection, tenant_id: int) -> _Tenant | None:
+    row = conn.execute(_LOCK_TENANT, {"tenant_id": tenant_id}).first()
+    if row is None:
+        return None
+    return _Tenant(row.id, row.lock_date, row.base_currency, row.journal_prefix, row.entry_seq)
+
+
+class _Batch:
+    """The state of one tenant's part of a batch while its entries are checked."""
+
+    def __init__(self, conn: Connection, tenant: _Tenant, requests: Sequence[Request]) -> None:
+        self.tenant = tenant
+        inputs = [data for request in requests for data in request.inputs]
+        keys = {data.idempotency_key for data in inputs if data.idempotency_key is not None}
+        self.stored = _stored_keys(conn, tenant.id, keys)
+        self.by_code, self.by_id = _accounts(conn, tenant.id, inputs)
+        self.journals = _journals(
+            conn, tenant.id, {data.journal_code or DEFAULT_JOURNAL_CODE for data in inputs}
+        )
+        self.totals = _balances(
+            conn, {account.id for account in self.by_code.values()} | set(self.by_id)
+        )
+        self.claimed: dict[tuple[str, str], tuple[str, _New]] = {}
+
+    def decide(
+        self, data: EntryInput, claims: dict[tuple[str, str], tuple[str, _New]], deltas: _Totals
+    ) -> _Fate:
+        """What to do with ``data``; its key claim and movements go to ``claims`` and ``deltas``."""
+        digest = None
+        if data.idempotency_key is not None:
+            key = check_key(data.idempotency_key)
+            scope = data.idempotency_scope
+            digest = request_hash(data)
+            earlier = self.stored.get((scope, key))
+            if earlier is not None:
+                stored_hash, entry_id = earlier
+                _check_replay(data, digest == stored_hash and entry_id is not None)
+                assert entry_id is not None
+                return entry_id
+            in_batch = claims.get((scope, key)) or self.claimed.get((scope, key))
+            if in_batch is not None:
+                _check_replay(data, digest == in_batch[0])
+                return (in_batch[1],)
+        prepared = prepare(
+            data,
+            base_currency=self.tenant.base_currency,
+            lock_date=self.tenant.lock_date,
+            by_code=self.by_code,
+            by_id=self.by_id,
+            default_journal=DEFAULT_JOURNAL_CODE,
+        )
+        journal_id = self.journals.get(prepared.journal_code)
+        if journal_id is None:
+            raise BadInput(f"journal {prepared.journal_code} does not exist", field="journalCode")
+        movement = _movement(prepared.lines)
+        _check_totals(movement, self.totals, deltas, prepared.lines)
+        for pair, (debit, credit) in movement.items():
+            total = deltas.setdefault(pair, [0, 0])
+            total[0] += debit
+            total[1] += credit
+        new = _New(
+            prepared=prepared,
+            journal_id=journal_id,
+            source=data.source,
+            event_type=data.event_type,
+            metadata=data.metadata,
+            idempotency_key=data.idempotency_key,
+            idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
+            request_hash=digest,
+        )
+        if data.idempotency_key is not None and digest is not None:
+            claims[(data.idempotency_scope, data.idempotency_key)] = (digest, new)
+        return new
+
+    def accept(self, claims: dict[tuple[str, str], tuple[str, _New]], deltas: _Totals) -> None:
+        self.claimed.update(claims)
+        for pair, (debit, credit) in deltas.items():
+            total = self.totals.setdefault(pair, [0, 0])
+            total[0] += debit
+            total[1] += credit
+
+
+def _check_replay(data: EntryInput, same: bool) -> None:
+    key = data.idempotency_key
+    if not data.replay_allowed:
+        raise Conflict(f"key {key!r} was already used", field="idempotencyKey")
+    if not same:
+        raise Conflict(
+            f"idempotency key {key!r} was used for a different entry", field="idempotencyKey"
+        )
+
+
+def _movement(lines: Iterable[PreparedLine]) -> _Totals:
+    movement: _Totals = {}
+    for line in lines:
+        total = movement.setdefault((line.account_id, line.currency), [0, 0])
+        total[0] += line.debit_minor
+        total[1] += line.credit_minor
+    return movement
+
+
+def _check_totals(
+    movement: _Totals, totals: _Totals, deltas: _Totals, lines: Sequence[PreparedLine]
+) -> None:
+    """Refuses an entry that would take a running total past 2^63-1 minor units.
+
+    Per-day totals are parts of the running totals, so checking these is enough.
+    """
+    for pair, (debit, credit) in movement.items():
+        base = totals.get(pair, (0, 0))
+        pending = deltas.get(pair, (0, 0))
+        if base[0] + pending[0] + debit > MAX_MINOR or base[1] + pending[1] + credit > MAX_MINOR:
+            account_id, currency = pair
+            code = next(line.account_code for line in lines if line.account_id == account_id)
+            raise BadInput(
+                f"the entry would take the {currency} balance of account {code} "
+                f"past {MAX_MINOR} minor units",
+                field="lines",
+            )
+
+
+def _write_tenant(
+    conn: Connection, tenant_id: int, requests: Sequence[Request]
+) -> list[list[BulkItem]]:
+    tenant = _lock_tenant(conn, tenant_id)
+    if tenant is None:
+        missing = NotFound(f"tenant {tenant_id} does not exist")
+        return [[BulkItem(error=missing) for _ in request.inputs] for request in requests]
+    batch = _Batch(conn, tenant, requests)
+    fates: list[list[_Fate]] = []
+    for request in requests:
+        claims: dict[tuple[str, str], tuple[str, _New]] = {}
+        deltas: _Totals = {}
+        decided: list[_Fate] = []
+        for data in request.inputs:
+            try:
+                decided.append(batch.decide(data, claims, deltas))
+            except LedgerError as error:
+                decided.append(error)
+                if request.atomic:
+                    break
+        failed = next((i for i, fate in enumerate(decided) if isinstance(fate, LedgerError)), None)
+        if request.atomic and failed is not None:
+            fates.append(_atomic_failure(len(request.inputs), failed, decided[failed]))
+            continue
+        # Not atomic: each input stands alone; the refused ones added no claim or movement.
+        batch.accept(claims, deltas)
+        fates.append(decided)
+    news = [fate for decided in fates for fate in decided if isinstance(fate, _New)]
+    written = dict(zip(map(id, news), write_entries(conn, tenant, news), strict=True))
+    stored_ids = sorted({fate for decided in fates for fate in decided if isinstance(fate, int)})
+    stored = {view.id: view for view in load_views(conn, tenant_id, stored_ids)}
+    return [[_outcome(fate, written, stored) for fate in decided] for decided in fates]
+
+
+def _atomic_failure(count: int, failed: int, error: _Fate) -> list[_Fate]:
+    assert isinstance(error, LedgerError)
+    return [
+        error
+        if index == failed
+        else BadInput(f"not posted: the batch is atomic and inputs.{failed} failed")
+        for index in range(count)
+    ]
+
+
+def _outcome(fate: _Fate, written: dict[int, EntryView], stored: dict[int, EntryView]) -> BulkItem:
+    if isinstance(fate, LedgerError):
+        return BulkItem(error=fate)
+    if isinstance(fate, _New):
+        return BulkItem(result=PostResult(written[id(fate)]))
+    if isinstance(fate, tuple):
+        return BulkItem(result=PostResult(written[id(fate[0])], replayed=True))
+    view = stored.get(fate)
+    if view is None:  # the key's entry is gone: cannot happen while entries are never deleted
+        return BulkItem(error=Conflict("the idempotency key's entry no longer exists"))
+    return BulkItem(result=PostResult(view, replayed=True))
+
+
+# ---------------------------------------------------------------- reads under the lock
+
+
+def _stored_keys(
+    conn: Connection, tenant_id: int, keys: set[str]
+) -> dict[tuple[str, str], tuple[str, int | None]]:
+    if not keys:
+        return {}
+    rows = conn.execute(_STORED_KEYS, {"tenant_id": tenant_id, "keys": sorted(keys)})
+    return {(row.scope, row.key): (row.request_hash, row.entry_id) for row in rows}
+
+
+def _accounts(
+    conn: Connection, tenant_id: int, inputs: Sequence[EntryInput]
+) -> tuple[dict[str, AccountRef], dict[int, AccountRef]]:
+    codes = {line.account_code for data in inputs for line in data.lines if line.account_code}
+    ids = {
+        line.account_id
+        for data in inputs
+        for line in data.lines
+        if line.account_id is not None and not line.account_code
+    }
+    by_code: dict[str, AccountRef] = {}
+    by_id: dict[int, AccountRef] = {}
+    if codes:
+        for row in conn.execute(
+            _ACCOUNTS_BY_CODE, {"tenant_id": tenant_id, "codes": sorted(codes)}
+        ):
+            by_code[row.code] = _account_ref(row)
+    if ids:
+        for row in conn.execute(_ACCOUNTS_BY_ID, {"tenant_id": tenant_id, "ids": sorted(ids)}):
+            by_id[row.id] = _account_ref(row)
+    return by_code, by_id
+
+
+def _account_ref(row: Any) -> AccountRef:
+    return AccountRef(row.id, row.code, row.currency, row.deactivated_at is None)
+
+
+def _journals(conn: Connection, tenant_id: int, codes: set[str]) -> dict[str, int]:
+    rows = conn.execute(_JOURNALS, {"tenant_id": tenant_id, "codes": sorted(codes)})
+    return {row.code: row.id for row in rows}
+
+
+def _balances(conn: Connection, account_ids: set[int]) -> _Totals:
+    if not account_ids:
+        return {}
+    rows = conn.execute(_BALANCES, {"ids": sorted(account_ids)})
+    return {(row.account_id, row.currency): [row.debit_minor, row.credit_minor] for row in rows}
+
+
+# ---------------------------------------------------------------- writes
+
+
+def write_entries(conn: Connection, tenant: _Tenant, news: Sequence[_New]) -> list[EntryView]:
+    """Writes checked entries with their lines, keys, events and balances; their views, in order.
+
+    The caller holds the tenant's lock and has checked every entry.
+    """
+    if not news:
+        return []
+    seq = tenant.entry_seq
+    conn.execute(_SET_SEQ, {"tenant_id": tenant.id, "seq": seq + len(news)})
+    tenant.entry_seq = seq + len(news)
+    entry_ids = allocate_ids(conn, "journal_entries", len(news))
+    line_ids = iter(allocate_ids(conn, "journal_lines", sum(len(n.prepared.lines) for n in news)))
+    created_at = utcnow()
+    created_db = db_datetime(conn, created_at)
+    entry_rows: list[tuple[Any, ...]] = []
+    line_rows: list[tuple[Any, ...]] = []
+    key_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    views: list[EntryView] = []
+    balances: _Totals = defaultdict(lambda: [0, 0])
+    days: dict[tuple[int, str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+    for offset, (new, entry_id) in enumerate(zip(news, entry_ids, strict=True), start=1):
+        prepared = new.prepared
+        number = f"{tenant.journal_prefix}-{prepared.date.isoformat()}-{seq + offset:04d}"
+        on = db_date(conn, prepared.date)
+        metadata_json = json.dumps(new.metadata, default=str) if new.metadata else None
+        entry_rows.append(
+            (
+                entry_id,
+                tenant.id,
+                new.journal_id,
+                number,
+                on,
+                prepared.memo,
+                prepared.currency,
+                "POSTED",
+                new.source,
+                new.idempotency_key,
+                new.reversal_of_id,
+                None,
+                metadata_json,
+                created_db,
+            )
+        )
+        lines: list[LineView] = []
+        for line_no, line in enumerate(prepared.lines):
+            line_id = next(line_ids)
+            line_rows.append(
+                (
+                    line_id,
+                    entry_id,
+                    tenant.id,
+                    line.account_id,
+                    on,
+                    line.currency,
+                    line.debit_minor,
+                    line.credit_minor,
+                    line.description,
+                    line_no,
+                )
+            )
+            lines.append(
+                LineView(
+                    id=line_id,
+                    account_id=line.account_id,
+                    account_code=line.account_code,
+                    currency=line.currency,
+                    debit_minor=line.debit_minor,
+                    credit_minor=line.credit_minor,
+                    description=line.description,
+                    line_no=line_no,
+                )
+            )
+            balance = balances[(line.account_id, line.currency)]
+            balance[0] += line.debit_minor
+            balance[1] += line.credit_minor
+            day = days[(line.account_id, line.currency, prepared.date)]
+            day[0] += line.debit_minor
+            day[1] += line.credit_minor
+        if new.idempotency_key is not None:
+            key_rows.append(
+                (
+                    tenant.id,
+                    new.idempotency_scope,
+                    new.idempotency_key,
+                    new.request_hash,
+                    entry_id,
+                    created_db,
+                )
+            )
+        event_rows.append(
+            (tenant.id, new.event_type, entry_id, _event_payload(entry_id, number, new), created_db)
+        )
+        views.append(
+            EntryView(
+                id=entry_id,
+                tenant_id=tenant.id,
+                number=number,
+                date=prepared.date,
+                memo=prepared.memo,
+                currency=prepared.currency,
+                status="POSTED",
+                source=new.source,
+                journal_code=prepared.journal_code,
+                idempotency_key=new.idempotency_key,
+                reversal_of_id=new.reversal_of_id,
+                reversed_by_id=None,
+                metadata=new.metadata,
+                created_at=created_at,
+                lines=lines,
+            )
+        )
+    insert_rows(conn, "journal_entries", ENTRY_COLUMNS, entry_rows)
+    insert_rows(conn, "journal_lines", LINE_COLUMNS, line_rows)
+    key_rows.sort(key=lambda row: (row[1], row[2]))  # keys in sorted order: the lock order
+    insert_rows(conn, "idempotency_records", KEY_COLUMNS, key_rows)
+    insert_rows(conn, "events", EVENT_COLUMNS, event_rows)
+    add_to_totals(
+        conn,
+        "account_balances",
+        ("account_id", "currency"),
+        ("bigint", "varchar"),
+        [(*pair, tenant.id, *balances[pair]) for pair in sorted(balances)],
+    )
+    add_to_totals(
+        conn,
+        "balance_days",
+        ("account_id", "currency", "day"),
+        ("bigint", "varchar", "date"),
+        [
+            (
+                account_id,
+                currency,
+                db_date(conn, day),
+                tenant.id,
+                *days[(account_id, currency, day)],
+            )
+            for account_id, currency, day in sorted(days)
+        ],
+    )
+    return views
+
+
+def _event_payload(entry_id: int, number: str, new: _New) -> str:
+    prepared = new.prepared
+    payload = {
+        "entry_id": entry_id,
+        "number": number,
+        "date": prepared.date.isoformat(),
+        "currency": prepared.currency,
+        "source": new.source,
+        "reversal_of_id": new.reversal_of_id,
+        "metadata": new.metadata,
+        "lines": [
+            {
+                "account_code": line.account_code,
+                "currency": line.currency,
+                "debit": format_minor(line.debit_minor, line.currency),
+                "credit": format_minor(line.credit_minor, line.currency),
+            }
+            for line in prepared.lines
+        ],
+    }
+    return json.dumps(payload, default=str)
+
+
+# ---------------------------------------------------------------- reversals
+
+
+def reverse(
+    conn: Connection,
+    tenant_id: int,
+    entry_id: int,
+    *,
+    on: dt.date | None,
+    memo: str | None,
+    today: dt.date,
+) -> EntryView:
+    """Posts the mirror of ``entry_id`` and marks it REVERSED, under the same locks as posting."""
+    tenant = _lock_tenant(conn, tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} does not exist")
+    found = load_views(conn, tenant_id, [entry_id])
+    if not found:
+        raise NotFound(f"journal entry {entry_id} does not exist", field="id")
+    original = found[0]
+    if original.reversal_of_id is not None:
+        raise Conflict(
+            f"entry {entry_id} is itself a reversal; post a new entry instead", field="id"
+        )
+    on = on or max(original.date, today)
+    if on < original.date:
+        raise BadInput("a reversal cannot be dated before the entry it reverses", field="date")
+    check_not_locked(on, tenant.lock_date)
+    claimed = conn.execute(
+        update(ENTRIES)
+        .where(ENTRIES.c.id == entry_id, ENTRIES.c.status == "POSTED")
+        .values(status="REVERSED")
+        .returning(ENTRIES.c.id)
+    ).first()
+    if claimed is None:
+        raise Conflict(f"entry {entry_id} is already reversed", field="id")
+    prepared = Prepared(
+        date=on,
+        memo=check_memo(memo) if memo is not None else f"Reversal of {original.number}",
+        currency=original.currency,
+        journal_code=original.journal_code,
+        lines=[
+            PreparedLine(
+                line.account_id,
+                line.account_code,
+                line.currency,
+                line.credit_minor,
+                line.debit_minor,
+                line.description,
+            )
+            for line in original.lines
+        ],
+    )
+    movement = _movement(prepared.lines)
+    _check_totals(movement, _balances(conn, {pair[0] for pair in movement}), {}, prepared.lines)
+    journal_id = _journals(conn, tenant_id, {original.journal_code})[original.journal_code]
+    (view,) = write_entries(
+        conn,
+        tenant,
+        [
+            _New(
+                prepared=prepared,
+                journal_id=journal_id,
+                source=original.source,
+                event_type="journal_entry.reversed",
+                metadata=None,
+                reversal_of_id=entry_id,
+            )
+        ],
+    )
+    conn.execute(update(ENTRIES).where(ENTRIES.c.id == entry_id).values(reversed_by_id=view.id))
+    return view
+
+
+# ---------------------------------------------------------------- reading entries back
+
+
+def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> list[EntryView]:
+    """Entries with their lines, in the order of ``entry_ids``; unknown ids are left out."""
+    if not entry_ids:
+        return []
+    ids = sorted(set(entry_ids))
+    rows = conn.execute(
+        select(ENTRIES, JOURNALS.c.code.label("journal_code"))
+        .join(JOURNALS, JOURNALS.c.id == ENTRIES.c.journal_id)
+        .where(ENTRIES.c.tenant_id == tenant_id, ENTRIES.c.id.in_(ids))
+    ).all()
+    lines: dict[int, list[LineView]] = defaultdict(list)
+    for line in conn.execute(
+        select(LINES, ACCOUNTS.c.code.label("account_code"))
+        .join(ACCOUNTS, ACCOUNTS.c.id == LINES.c.account_id)
+        .where(LINES.c.entry_id.in_(ids))
+        .order_by(LINES.c.entry_id, LINES.c.line_no)
+    ):
+        lines[line.entry_id].append(
+            LineView(
+                id=line.id,
+                account_id=line.account_id,
+                account_code=line.account_code,
+                currency=line.currency,
+                debit_minor=line.debit_minor,
+                credit_minor=line.credit_minor,
+                description=line.description,
+                line_no=line.line_no,
+            )
+        )
+    views = {
+        row.id: EntryView(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            number=row.number,
+            date=row.date,
+            memo=row.memo,
+            currency=row.currency,
+            status=row.status,
+            source=row.source,
+            journal_code=row.journal_code,
+            idempotency_key=row.idempotency_key,
+            reversal_of_id=row.reversal_of_id,
+            reversed_by_id=row.reversed_by_id,
+            metadata=json.loads(row.metadata_json) if row.metadata_json else None,
+            created_at=row.created_at,
+            lines=lines[row.id],
+        )
+        for row in rows
+    }
+    return [views[entry_id] for entry_id in entry_ids if entry_id in views]

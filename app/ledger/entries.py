@@ -1,0 +1,97 @@
+"""Journal entries as the core takes them in and gives them back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.ledger.errors import LedgerError
+
+MAX_LINES = 1000
+MAX_MEMO = 500
+IDEMPOTENCY_SCOPE = "entry"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line as a client sent it; amounts are raw (str, int or Decimal), checked by the core."""
+
+    account_code: str | None = None
+    debit: object = None
+    credit: object = None
+    description: str | None = None
+    currency: str | None = None
+    account_id: int | None = None  # for dialects that name accounts by id
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    date: dt.date
+    memo: str
+    lines: Sequence[LineInput]
+    currency: str | None = None
+    journal_code: str | None = None
+    idempotency_key: str | None = None
+    source: str = "graphql"
+    metadata: Mapping[str, Any] | None = None
+    event_type: str = "journal_entry.posted"
+    # The scope in which idempotency_key is unique (dialects keep their own keys apart).
+    idempotency_scope: str = IDEMPOTENCY_SCOPE
+    # Pismo answers a reused key with 409 instead of a replay.
+    replay_allowed: bool = True
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: int
+    account_id: int
+    account_code: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    description: str | None
+    line_no: int
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    tenant_id: int
+    number: str
+    date: dt.date
+    memo: str
+    currency: str
+    status: str
+    source: str
+    journal_code: str
+    idempotency_key: str | None
+    reversal_of_id: int | None
+    reversed_by_id: int | None
+    metadata: Mapping[str, Any] | None
+    created_at: dt.datetime
+    lines: list[LineView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PostResult:
+    entry: EntryView
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class BulkItem:
+    """The outcome of one input of a batch: its result, or the error that refused it."""
+
+    result: PostResult | None = None
+    error: LedgerError | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one caller asked to post: several inputs, all or none when ``atomic``."""
+
+    tenant_id: int
+    inputs: Sequence[EntryInput]
+    atomic: bool = True

@@ -1,0 +1,132 @@
+"""Group commit: concurrent postings to one database share one write transaction.
+
+Callers queue their request and wait. One writer per database and event loop
+takes everything waiting (up to a cap), writes it with ``write_batch`` in one
+transaction, and answers each caller with its own outcomes. Nobody waits for a
+timer: a lone caller is written at once, and callers that arrive while a batch
+is being written form the next one, so batches grow exactly when the database
+is the bottleneck.
+
+A refused entry never fails its neighbours: entries are checked one by one
+before anything is written. If the batch transaction itself fails (an error the
+checks could not foresee), its requests are written again one by one, so only
+the request at fault sees the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.ledger.batch import write_batch
+from app.ledger.entries import BulkItem, Request
+from app.ledger.errors import TryAgain
+from db.engine import Database, WriteContention
+
+logger = logging.getLogger("ledgerql.group_commit")
+
+# A batch stops growing past these: a bigger transaction holds the write lock longer
+# and answers its first callers later without writing any faster.
+MAX_BATCH_ENTRIES = 2000
+MAX_BATCH_LINES = 20_000
+
+
+@dataclass
+class _Waiting:
+    request: Request
+    future: asyncio.Future[list[BulkItem]]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return len(self.request.inputs), sum(len(data.lines) for data in self.request.inputs)
+
+
+class GroupCommit:
+    """The queue and the writer of one database in one event loop."""
+
+    def __init__(self, db: Database, loop: asyncio.AbstractEventLoop) -> None:
+        self.db = db
+        self.loop = loop
+        self._waiting: deque[_Waiting] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        # Figures for tests and metrics: how many batches, and the largest.
+        self.batches = 0
+        self.largest_batch = 0
+
+    async def submit(self, request: Request) -> list[BulkItem]:
+        """Queues ``request`` and returns its outcomes once its batch is committed."""
+        future: asyncio.Future[list[BulkItem]] = self.loop.create_future()
+        self._waiting.append(_Waiting(request, future))
+        if self._writer is None:
+            self._writer = self.loop.create_task(self._write_all())
+        # A caller that goes away does not cancel the write: its batch is shared.
+        return await asyncio.shield(future)
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._waiting)
+
+    def _take(self) -> list[_Waiting]:
+        taken: list[_Waiting] = []
+        entries = lines = 0
+        while self._waiting:
+            more_entries, more_lines = self._waiting[0].size
+            if taken and (
+                entries + more_entries > MAX_BATCH_ENTRIES or lines + more_lines > MAX_BATCH_LINES
+            ):
+                break
+            taken.append(self._waiting.popleft())
+            entries += more_entries
+            lines += more_lines
+        return taken
+
+    async def _write_all(self) -> None:
+        try:
+            while self._waiting:
+                await self._write(self._take())
+        finally:
+            self._writer = None
+
+    async def _write(self, batch: Sequence[_Waiting]) -> None:
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, sum(w.size[0] for w in batch))
+        requests = [waiting.request for waiting in batch]
+        try:
+            outcomes = await self.db.run_write(lambda conn: write_batch(conn, requests))
+        except Exception as error:
+            if len(batch) == 1:
+                _fail(batch[0], error)
+                return
+            logger.warning(
+                "a batch of %d requests failed (%r); writing them one by one", len(batch), error
+            )
+            for waiting in batch:
+                await self._write([waiting])
+            return
+        for waiting, items in zip(batch, outcomes, strict=True):
+            if not waiting.future.done():
+                waiting.future.set_result(items)
+
+
+def _fail(waiting: _Waiting, error: Exception) -> None:
+    if waiting.future.done():
+        return
+    if isinstance(error, WriteContention):
+        error = TryAgain("the ledger is busy with concurrent writes to the same records: try again")
+    waiting.future.set_exception(error)
+
+
+_committers: weakref.WeakKeyDictionary[Database, GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def committer(db: Database) -> GroupCommit:
+    """The group committer of ``db`` in the running event loop."""
+    loop = asyncio.get_running_loop()
+    found = _committers.get(db)
+    if found is None or found.loop is not loop:
+        found = _committers[db] = GroupCommit(db, loop)
+    return found

@@ -1,0 +1,204 @@
+"""The rules an entry must meet, checked in memory before anything is written.
+
+Everything here is pure: the accounts an entry names are looked up by the
+caller once per batch and passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from app.ledger.entries import MAX_LINES, MAX_MEMO, EntryInput, LineInput
+from app.ledger.errors import BadInput, LedgerError
+from app.ledger.money import check_currency, format_minor, parse_decimal, to_minor
+
+MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """What posting needs to know of an account."""
+
+    id: int
+    code: str
+    currency: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class PreparedLine:
+    account_id: int
+    account_code: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An entry that passed every check, amounts in minor units."""
+
+    date: dt.date
+    memo: str
+    currency: str
+    journal_code: str
+    lines: list[PreparedLine]
+
+
+def check_memo(memo: str | None) -> str:
+    text = (memo or "").strip()
+    if not text:
+        raise BadInput("memo must not be empty", field="memo")
+    if len(text) > MAX_MEMO:
+        raise BadInput(f"memo is longer than {MAX_MEMO} characters", field="memo")
+    return text
+
+
+def check_key(key: str) -> str:
+    if not key.strip() or len(key) > MAX_KEY:
+        raise BadInput(f"idempotency key must be 1 to {MAX_KEY} characters", field="idempotencyKey")
+    return key
+
+
+def check_not_locked(on: dt.date, lock_date: dt.date | None) -> None:
+    if lock_date is not None and on <= lock_date:
+        raise BadInput(
+            f"the books are locked up to {lock_date.isoformat()}: cannot post on {on.isoformat()}",
+            field="date",
+        )
+
+
+def _line_amounts(line: LineInput, currency: str) -> tuple[int, int]:
+    has_debit = line.debit is not None and line.debit != ""
+    has_credit = line.credit is not None and line.credit != ""
+    if has_debit == has_credit:
+        raise BadInput("a line is either a debit or a credit: give exactly one of the two")
+    if has_debit:
+        try:
+            return to_minor(line.debit, currency), 0
+        except LedgerError as error:
+            raise error.at("debit") from None
+    try:
+        return 0, to_minor(line.credit, currency)
+    except LedgerError as error:
+        raise error.at("credit") from None
+
+
+def check_balanced(lines: Iterable[PreparedLine]) -> None:
+    debits: dict[str, int] = defaultdict(int)
+    credits: dict[str, int] = defaultdict(int)
+    for line in lines:
+        debits[line.currency] += line.debit_minor
+        credits[line.currency] += line.credit_minor
+    for currency in sorted(debits.keys() | credits.keys()):
+        if debits[currency] != credits[currency]:
+            raise BadInput(
+                f"entry does not balance in {currency}: debits "
+                f"{format_minor(debits[currency], currency)} != credits "
+                f"{format_minor(credits[currency], currency)}",
+                field="lines",
+            )
+
+
+def prepare(
+    data: EntryInput,
+    *,
+    base_currency: str,
+    lock_date: dt.date | None,
+    by_code: Mapping[str, AccountRef],
+    by_id: Mapping[int, AccountRef],
+    default_journal: str,
+) -> Prepared:
+    """``data`` checked against every rule of a posting, or the first LedgerError it breaks."""
+    memo = check_memo(data.memo)
+    if not isinstance(data.date, dt.date):
+        raise BadInput("date must be a date (YYYY-MM-DD)", field="date")
+    check_not_locked(data.date, lock_date)
+    currency = check_currency(data.currency or base_currency)
+    if len(data.lines) < 2:
+        raise BadInput("an entry needs at least two lines", field="lines")
+    if len(data.lines) > MAX_LINES:
+        raise BadInput(f"an entry has at most {MAX_LINES} lines", field="lines")
+    prepared: list[PreparedLine] = []
+    for index, raw in enumerate(data.lines):
+        where = f"lines.{index}"
+        line_currency = currency
+        if raw.currency is not None:
+            line_currency = check_currency(raw.currency, field=f"{where}.currency")
+        if raw.account_code:
+            account = by_code.get(raw.account_code)
+            account_field, named = f"{where}.accountCode", raw.account_code
+        elif raw.account_id is not None:
+            account = by_id.get(raw.account_id)
+            account_field, named = f"{where}.accountId", str(raw.account_id)
+        else:
+            raise BadInput("every line names an account", field=f"{where}.accountCode")
+        if account is None:
+            raise BadInput(f"account {named} does not exist", field=account_field)
+        if not account.active:
+            raise BadInput(f"account {named} is deactivated", field=account_field)
+        if account.currency and account.currency != line_currency:
+            raise BadInput(
+                f"account {named} only takes {account.currency}, not {line_currency}",
+                field=account_field,
+            )
+        try:
+            debit, credit = _line_amounts(raw, line_currency)
+        except LedgerError as error:
+            raise error.at(where) from None
+        description = raw.description.strip() if raw.description else None
+        if description and len(description) > MAX_MEMO:
+            raise BadInput(
+                f"description is longer than {MAX_MEMO} characters", field=f"{where}.description"
+            )
+        prepared.append(
+            PreparedLine(account.id, account.code, line_currency, debit, credit, description)
+        )
+    check_balanced(prepared)
+    return Prepared(
+        date=data.date,
+        memo=memo,
+        currency=currency,
+        journal_code=data.journal_code or default_journal,
+        lines=prepared,
+    )
+
+
+def _amount_key(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return str(parse_decimal(value).normalize())
+    except LedgerError:
+        return repr(value)
+
+
+def request_hash(data: EntryInput) -> str:
+    """A digest of what the request asks for, so a replay with equal meaning matches."""
+    document = {
+        "date": data.date.isoformat() if isinstance(data.date, dt.date) else repr(data.date),
+        "memo": (data.memo or "").strip(),
+        "currency": data.currency,
+        "journal": data.journal_code,
+        "source": data.source,
+        "metadata": data.metadata,
+        "lines": [
+            [
+                line.account_code,
+                line.account_id,
+                line.currency,
+                _amount_key(line.debit),
+                _amount_key(line.credit),
+                (line.description or "").strip() or None,
+            ]
+            for line in data.lines
+        ],
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

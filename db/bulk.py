@@ -1,0 +1,114 @@
+"""Set-based writes: one statement per table for a whole batch of rows.
+
+The posting path runs these on a synchronous ``Connection`` (see
+``Database.run_write``). Rows are tuples in the order of the columns named;
+values are plain Python (ints, strings, dates, aware datetimes). On SQLite they
+go through the driver's ``executemany``; on PostgreSQL through ``COPY`` and
+``unnest`` arrays, so a batch of 10,000 lines is still one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.util import await_only
+
+Row = tuple[Any, ...]
+
+# SQLite stores dates and datetimes as text in SQLAlchemy's formats, which the
+# read engines parse back; PostgreSQL takes the Python values as they are.
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def db_date(conn: Connection, value: dt.date) -> object:
+    """``value`` as this engine's driver stores it when SQLAlchemy's types are bypassed."""
+    return value if is_postgres(conn) else value.isoformat()
+
+
+def db_datetime(conn: Connection, value: dt.datetime) -> object:
+    if is_postgres(conn):
+        return value
+    return value.astimezone(dt.UTC).strftime(_SQLITE_DATETIME)
+
+
+def allocate_ids(conn: Connection, table: str, count: int) -> list[int]:
+    """``count`` new primary keys of ``table``, drawn before the rows are inserted.
+
+    Known ids let entries, lines and events reference each other without a
+    RETURNING per row, and let PostgreSQL take the rows by COPY. On SQLite the
+    caller holds the database's write lock (BEGIN IMMEDIATE), so max(id) is stable.
+    """
+    if count == 0:
+        return []
+    if is_postgres(conn):
+        ids = conn.exec_driver_sql(
+            f"SELECT array_agg(nextval('{table}_id_seq')) FROM generate_series(1, {int(count)})"
+        ).scalar_one()
+        return list(ids)
+    last = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    return list(range(int(last) + 1, int(last) + 1 + count))
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+    """Inserts ``rows``: one COPY on PostgreSQL, one executemany on SQLite."""
+    if not rows:
+        return
+    if is_postgres(conn):
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            await_only(driver.copy_records_to_table(table, records=rows, columns=list(columns)))
+        except Exception as error:
+            if getattr(error, "sqlstate", None) is None:
+                raise
+            # Raised by asyncpg itself, not through SQLAlchemy: wrap it like the others.
+            raise DBAPIError(f"COPY {table}", None, error) from error
+        return
+    marks = ", ".join("?" * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def add_to_totals(
+    conn: Connection,
+    table: str,
+    key_columns: Sequence[str],
+    types: Sequence[str],
+    rows: Sequence[Row],
+) -> None:
+    """Adds ``(*keys, tenant_id, debit_minor, credit_minor)`` rows to ``table``'s running totals.
+
+    ``INSERT .. ON CONFLICT DO UPDATE SET x = x + excluded.x`` is atomic on both
+    engines. Rows must be unique per key and sorted: every writer touches these
+    rows in the same order, so two transactions cannot deadlock on them.
+    ``types`` are the PostgreSQL types of ``key_columns``.
+    """
+    if not rows:
+        return
+    columns = (*key_columns, "tenant_id", "debit_minor", "credit_minor")
+    update = (
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
+        f"debit_minor = {table}.debit_minor + excluded.debit_minor, "
+        f"credit_minor = {table}.credit_minor + excluded.credit_minor"
+    )
+    if is_postgres(conn):
+        arrays = ", ".join(
+            f"${i}::{kind}[]"
+            for i, kind in enumerate((*types, "bigint", "bigint", "bigint"), start=1)
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {update}",
+            tuple(list(column) for column in zip(*rows, strict=True)),
+        )
+        return
+    marks = ", ".join("?" * len(columns))
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) {update}", rows
+    )
