@@ -2,6 +2,8 @@
 
 A key is ``lq_<key_id>_<secret>``. Only sha256(secret) is stored: the secret is
 random (256 bits), so a fast hash is enough and keeps authentication cheap.
+Verified keys are cached per process and database for ``auth_cache_seconds``
+(see ``auth_cache``): a request with a cached key costs no query.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_
@@ -20,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
+from app.ledger.keycache import KeyCache
 from app.ledger.money import check_currency
+from app.settings import Settings
 from db.engine import Database, dialect_insert
 from db.tables import ApiKey, Journal, Tenant, User, utcnow
 
@@ -38,6 +43,18 @@ class Principal:
     tenant_slug: str
     base_currency: str
     read_only: bool
+
+
+# One cache per Database: tests (and tools) use SQLite and PostgreSQL in one process.
+_AUTH_CACHES: weakref.WeakKeyDictionary[Database, KeyCache[Principal]] = weakref.WeakKeyDictionary()
+
+
+def auth_cache(db: Database) -> KeyCache[Principal]:
+    """The principals verified against ``db`` by this process, made on first use."""
+    cache = _AUTH_CACHES.get(db)
+    if cache is None:
+        cache = _AUTH_CACHES[db] = KeyCache(Settings.from_env().auth_cache_seconds)
+    return cache
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,8 @@ async def create_tenant(
         assert tenant.id is not None
         session.add(Journal(tenant_id=tenant.id, code=DEFAULT_JOURNAL_CODE, name="General journal"))
         issued = await _issue_key(session, user_id=user_id, tenant_id=None, read_only=False)
+    # A key without X-Tenant that reached one tenant of this owner now reaches two (400).
+    auth_cache(db).drop(lambda principal: principal.user_id == user_id)
     return tenant, issued
 
 
@@ -133,12 +152,15 @@ async def create_key(
 
 
 async def revoke_key(db: Database, key_id: str) -> None:
+    """Revokes ``key_id``: at once in this process, within ``auth_cache_seconds`` in others."""
     async with db.write() as session:
         key = await session.scalar(select(ApiKey).where(col(ApiKey.key_id) == key_id))
         if key is None:
             raise NotFound(f"key {key_id!r} does not exist", field="key_id")
         if key.revoked_at is None:
             key.revoked_at = utcnow()
+    # After the commit: a verification that read the key before it is voided by the drop.
+    auth_cache(db).drop(lambda principal: principal.key_id == key_id)
 
 
 async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> None:
@@ -154,6 +176,21 @@ async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -
     """The principal of ``key`` on the tenant it selects; never another user's tenant."""
     if not key:
         raise Unauthenticated("an API key is required: Authorization: Bearer <key> or X-API-Key")
+    cache = auth_cache(db)
+    # Keyed by a hash of the whole key, secret included: only the exact key that
+    # was verified can hit, and the secret itself is not kept in memory.
+    cache_key = (hashlib.sha256(key.encode()).digest(), tenant_slug)
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return cached
+    ticket = cache.ticket()
+    principal = await _verify(db, key, tenant_slug)
+    cache.put(cache_key, principal, ticket)
+    return principal
+
+
+async def _verify(db: Database, key: str, tenant_slug: str | None) -> Principal:
+    """The principal of ``key`` on the tenant it selects, read from the database."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != "lq":
         raise Unauthenticated("the API key is not valid")
