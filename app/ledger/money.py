@@ -21,6 +21,9 @@ MAX_MINOR = 2**63 - 1
 _EXACT = Context(prec=80)
 _MAX_TEXT = 60
 _PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# The common case, "1234.50": converted with integer arithmetic; anything else
+# (signs, spaces, ".5", errors) takes the exact Decimal path below.
+_SIMPLE_AMOUNT = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,20}))?")
 
 
 @cache
@@ -77,6 +80,26 @@ def parse_decimal(value: object) -> Decimal:
 
 def to_minor(value: object, currency: str, *, allow_zero: bool = False) -> int:
     """Minor units of ``value`` in ``currency``: positive, exact, below 2^63."""
+    if type(value) is str:
+        simple = _SIMPLE_AMOUNT.fullmatch(value)
+        if simple is not None:
+            minor = _simple_minor(simple.group(1), simple.group(2) or "", exponent(currency))
+            if minor is not None and (minor > 0 or allow_zero) and minor <= MAX_MINOR:
+                return minor
+    return _exact_minor(value, currency, allow_zero=allow_zero)
+
+
+def _simple_minor(whole: str, fraction: str, digits: int) -> int | None:
+    """``whole.fraction`` in minor units, or None when the fraction does not fit ``digits``."""
+    if len(fraction) > digits:
+        if fraction[digits:].strip("0"):
+            return None
+        fraction = fraction[:digits]
+    scale: int = 10**digits
+    return int(whole) * scale + int(fraction.ljust(digits, "0") or "0")
+
+
+def _exact_minor(value: object, currency: str, *, allow_zero: bool) -> int:
     amount = parse_decimal(value)
     if amount < 0 or (amount == 0 and not allow_zero):
         raise BadInput(f"amount must be greater than zero, got {amount}")
@@ -102,4 +125,8 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 def format_minor(minor: int, currency: str) -> str:
     """``minor`` as a decimal string with the currency's decimals: 100000 EUR -> "1000.00"."""
-    return format(from_minor(minor, currency), "f")
+    digits = exponent(currency)
+    if digits == 0:
+        return str(minor)
+    whole, fraction = divmod(abs(minor), 10**digits)
+    return f"{'-' if minor < 0 else ''}{whole}.{fraction:0{digits}d}"

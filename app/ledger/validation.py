@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.ledger.entries import MAX_LINES, MAX_MEMO, EntryInput, LineInput
 from app.ledger.errors import BadInput, LedgerError
@@ -170,9 +171,24 @@ def prepare(
     )
 
 
+# The request hash's canonical JSON; one encoder, not one per call as json.dumps makes.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def _amount_key(value: object) -> str | None:
     if value is None or value == "":
         return None
+    if isinstance(value, str | int):  # Decimals hash equal across precisions: not cached
+        return _cached_amount_key(value)
+    return _exact_amount_key(value)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: True == 1, yet True is refused
+def _cached_amount_key(value: str | int) -> str:
+    return _exact_amount_key(value)
+
+
+def _exact_amount_key(value: object) -> str:
     try:
         return str(parse_decimal(value).normalize())
     except LedgerError:
@@ -200,5 +216,4 @@ def request_hash(data: EntryInput) -> str:
             for line in data.lines
         ],
     }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(document).encode()).hexdigest()
