@@ -13,7 +13,10 @@ from graphql_schema.errors import UserError, attempt
 from graphql_schema.inputs import CreateAccountInput, CreateJournalInput, PostJournalEntryInput
 from graphql_schema.types import Account, Journal, JournalEntry
 
-MAX_BATCH = 500
+MAX_BATCH = 1000
+# Lines in one postJournalEntries call: the whole call is one transaction, and one
+# request must not hold the writer for long (1,000 entries of up to 20 lines).
+MAX_BATCH_LINES = 20_000
 
 
 def entry_id(value: strawberry.ID, field: str = "id") -> int:
@@ -115,6 +118,9 @@ class Mutation:
         ctx = info.context
         if len(inputs) > MAX_BATCH:
             error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
+            return [entry_payload(None, [UserError.of(error)])]
+        if sum(len(i.lines) for i in inputs) > MAX_BATCH_LINES:
+            error = BadInput(f"at most {MAX_BATCH_LINES} lines per call", field="inputs")
             return [entry_payload(None, [UserError.of(error)])]
         items, errors = await attempt(
             lambda: posting.post_entries(

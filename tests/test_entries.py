@@ -338,6 +338,29 @@ async def test_bulk_atomic_and_not(books: GraphQLClient) -> None:
     assert balance["debit"] == "2.00"
 
 
+async def test_bulk_caps_entries_and_lines_per_call(books: GraphQLClient) -> None:
+    mutation = """
+    mutation($inputs: [PostJournalEntryInput!]!) {
+      postJournalEntries(inputs: $inputs) { entry { id } errors { code field message } }
+    }"""
+    one = entry("1000", "4000", "1.00")
+    accepted = (await books(mutation, {"inputs": [one] * 1000}))["postJournalEntries"]
+    assert len(accepted) == 1000 and all(r["errors"] == [] for r in accepted)
+    too_many = (await books(mutation, {"inputs": [one] * 1001}))["postJournalEntries"]
+    assert too_many[0]["errors"] == [
+        {"code": "BAD_USER_INPUT", "field": "inputs", "message": "at most 1000 entries per call"}
+    ]
+    wide = {
+        **one,
+        "lines": [{"accountCode": "1000", "debit": "1.00"}] * 20
+        + [{"accountCode": "4000", "credit": "20.00"}],
+    }
+    too_wide = (await books(mutation, {"inputs": [wide] * 1000}))["postJournalEntries"]
+    assert too_wide[0]["errors"][0]["message"] == "at most 20000 lines per call"
+    balance = (await books(BALANCE, {"code": "1000"}))["account"]["balance"]
+    assert balance["debit"] == "1000.00"  # only the accepted call was written
+
+
 async def test_events_written_with_each_posting(books: GraphQLClient) -> None:
     posted = await post(books, entry("1000", "4000", "3.00"))
     await books(REVERSE, {"id": posted["entry"]["id"]})
