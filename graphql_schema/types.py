@@ -187,7 +187,12 @@ class JournalEntry:
     reversal_of_id: strawberry.ID | None
     reversed_by_id: strawberry.ID | None
     created_at: dt.datetime
-    lines: list[JournalLine]
+    # Lines are built when selected: a bulk answer selecting only ids skips them.
+    _view: strawberry.Private[EntryView]
+
+    @strawberry.field
+    def lines(self) -> list[JournalLine]:
+        return [JournalLine.of(line) for line in self._view.lines]
 
     @classmethod
     def of(cls, view: EntryView) -> JournalEntry:
@@ -204,7 +209,7 @@ class JournalEntry:
             reversal_of_id=strawberry.ID(str(view.reversal_of_id)) if view.reversal_of_id else None,
             reversed_by_id=strawberry.ID(str(view.reversed_by_id)) if view.reversed_by_id else None,
             created_at=view.created_at,
-            lines=[JournalLine.of(line) for line in view.lines],
+            _view=view,
         )
 
 

@@ -115,12 +115,8 @@ def _exact_minor(value: object, currency: str, *, allow_zero: bool) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     """The decimal amount of ``minor`` units, with exactly the currency's decimals."""
-    digits = exponent(currency)
-    return (
-        Decimal(minor)
-        .scaleb(-digits, context=_EXACT)
-        .quantize(Decimal(1).scaleb(-digits), context=_EXACT)
-    )
+    # An int's exponent is 0, so scaleb leaves exactly ``digits`` decimals.
+    return Decimal(minor).scaleb(-exponent(currency), context=_EXACT)
 
 
 def format_minor(minor: int, currency: str) -> str:
