@@ -99,7 +99,9 @@ class GraphQLEndpoint:
     """ASGI app for /graphql: authentication in front of Strawberry's view."""
 
     def __init__(self) -> None:
-        self.view = LedgerGraphQL(schema, graphql_ide="graphiql")
+        # Multipart bodies carry importLedger's file. Safe from CSRF only because every
+        # operation needs the key header, which a cross-site page cannot send unpreflighted.
+        self.view = LedgerGraphQL(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)

@@ -12,6 +12,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.ledger.errors import LedgerError
+from graphql_schema.benchmark import BenchmarkMutation
+from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
+from graphql_schema.imports import ImportMutation
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
@@ -67,7 +70,12 @@ class LedgerSchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return LedgerSchema(
         query=merge_types("Query", (Query, PismoQuery)),
-        mutation=merge_types("Mutation", (Mutation, PismoMutation)),
+        # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
+        mutation=merge_types(
+            "Mutation",
+            (Mutation, PismoMutation, ImportMutation)
+            + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
+        ),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             # Parsing and validating a document costs more than most resolvers:

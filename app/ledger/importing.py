@@ -1,0 +1,363 @@
+"""Importing a whole ledger file: streamed, posted in chunks, safe to run again.
+
+A first pass over the bytes takes the file's SHA-256 (and checks it is UTF-8);
+the second parses it one entry at a time and posts chunks of entries through
+``posting.post_entries`` (never all at once: memory stays flat whatever the
+file's size). Every entry carries an idempotency key in the ``import`` scope:
+the file's own id (``external_id``, a journal's ``(CODE)``) or else the file's
+hash and the entry's line. Running an import again, after a crash or not,
+replays what is already posted and posts only the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from sqlmodel import col, select
+
+from app.ledger.accounts import AccountInput, AccountType, create_account
+from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
+from app.ledger.ledgerfile import FileEntry, FileError, Format
+from app.ledger.posting import EntryInput, LineInput, post_entries
+from db.engine import Database
+from db.tables import Account, Tenant
+
+IMPORT_SCOPE = "import"
+IMPORT_SOURCE = "import"
+DEFAULT_CHUNK = 2000
+MAX_REPORTED_ERRORS = 100
+_READ_BLOCK = 1 << 20
+_YIELD_EVERY = 64
+# Account look-ups go in batches that stay under both engines' bind-parameter limits.
+_LOOKUP_BATCH = 500
+_BULK_PREFIX = re.compile(r"^inputs\.\d+\.?")
+
+_TOP_LEVEL = {
+    "assets": AccountType.ASSET,
+    "asset": AccountType.ASSET,
+    "liabilities": AccountType.LIABILITY,
+    "liability": AccountType.LIABILITY,
+    "equity": AccountType.EQUITY,
+    "income": AccountType.INCOME,
+    "revenue": AccountType.INCOME,
+    "revenues": AccountType.INCOME,
+    "expenses": AccountType.EXPENSE,
+    "expense": AccountType.EXPENSE,
+}
+_BY_DIGIT = {
+    "1": AccountType.ASSET,
+    "2": AccountType.LIABILITY,
+    "3": AccountType.EQUITY,
+    "4": AccountType.INCOME,
+}
+
+
+@dataclass(frozen=True)
+class EntryError:
+    """Why one entry of the file was not posted, and where."""
+
+    line: int
+    field: str | None
+    message: str
+    code: str = "BAD_USER_INPUT"
+
+    def __str__(self) -> str:
+        where = f" ({self.field})" if self.field else ""
+        return f"line {self.line}{where}: {self.message}"
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; ``errors`` keeps the first MAX_REPORTED_ERRORS failures."""
+
+    sha256: str
+    posted: int = 0
+    already_imported: int = 0
+    failed: int = 0
+    accounts_created: int = 0
+    errors: list[EntryError] = field(default_factory=list)
+
+    def fail(self, error: EntryError) -> None:
+        self.failed += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+
+    def __str__(self) -> str:
+        created = f", {self.accounts_created} accounts created" if self.accounts_created else ""
+        return (
+            f"posted {self.posted}, already imported {self.already_imported}, "
+            f"failed {self.failed}{created} (file sha256 {self.sha256[:16]})"
+        )
+
+
+@dataclass(frozen=True)
+class Progress:
+    bytes_read: int
+    bytes_total: int
+    summary: ImportSummary
+
+
+def account_type_of(code: str) -> AccountType:
+    """The type of a new account: from an hledger top-level name, else the code's first digit."""
+    top = code.split(":", 1)[0].strip().lower()
+    if top in _TOP_LEVEL:
+        return _TOP_LEVEL[top]
+    if code[:1] in _BY_DIGIT:
+        return _BY_DIGIT[code[0]]
+    if code[:1].isdigit() and code[0] >= "5":
+        return AccountType.EXPENSE
+    raise BadInput(
+        f"cannot tell the type of account {code!r} to create it: put it under assets, "
+        "liabilities, equity, income or expenses, or start its code with a digit "
+        "(1 asset, 2 liability, 3 equity, 4 income, 5-9 expense)",
+        field="accountCode",
+    )
+
+
+async def tenant_by_slug(db: Database, slug: str) -> Tenant:
+    async with db.read() as session:
+        tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
+    if tenant is None:
+        raise NotFound(f"tenant {slug!r} does not exist", field="tenant")
+    return tenant
+
+
+def file_digest(source: BinaryIO) -> tuple[str, int]:
+    """The SHA-256 and size of ``source``, read once; BadInput if it is not UTF-8 text."""
+    sha = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    size = 0
+    while block := source.read(_READ_BLOCK):
+        sha.update(block)
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as error:
+            raise BadInput(
+                f"the file is not UTF-8 text (byte {size + error.start})", field="file"
+            ) from None
+        size += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise BadInput(
+            "the file is not UTF-8 text (it ends inside a character)", field="file"
+        ) from None
+    return sha.hexdigest(), size
+
+
+class _Lines:
+    """The text lines of a binary file, counting the bytes read for the progress bar."""
+
+    def __init__(self, source: Iterable[bytes]) -> None:
+        self.source = source
+        self.bytes_read = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for index, raw in enumerate(self.source):
+            self.bytes_read += len(raw)
+            text = raw.decode("utf-8")  # checked by file_digest
+            yield text.removeprefix("\ufeff") if index == 0 else text
+
+
+class _Accounts:
+    """Which account codes exist; creates the missing ones when asked to."""
+
+    def __init__(self, db: Database, tenant_id: int, create: bool, hint: str) -> None:
+        self.db = db
+        self.tenant_id = tenant_id
+        self.create = create
+        self.hint = hint
+        # Both grow with the chart of accounts, not with the file.
+        self.known: set[str] = set()
+        self.refused: dict[str, str] = {}
+        self.created = 0
+
+    async def check(self, codes: set[str]) -> None:
+        unknown = sorted(codes - self.known - self.refused.keys())
+        for start in range(0, len(unknown), _LOOKUP_BATCH):
+            batch = unknown[start : start + _LOOKUP_BATCH]
+            async with self.db.read() as session:
+                found = await session.scalars(
+                    select(col(Account.code)).where(
+                        col(Account.tenant_id) == self.tenant_id, col(Account.code).in_(batch)
+                    )
+                )
+                self.known.update(found)
+        for code in unknown:
+            if code in self.known:
+                continue
+            if not self.create:
+                self.refused[code] = f"account {code} does not exist (import with {self.hint})"
+                continue
+            try:
+                kind = account_type_of(code)
+                await create_account(
+                    self.db, self.tenant_id, AccountInput(code=code, name=code, type=kind.value)
+                )
+                self.created += 1
+            except Conflict:  # created meanwhile by someone else: it exists, all the same
+                pass
+            except LedgerError as error:
+                self.refused[code] = error.message
+                continue
+            self.known.add(code)
+
+
+def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
+    # Filled in the same way whatever the file wrote, so that a file which spells
+    # out the currency or leaves it out replays as the same request.
+    currency = entry.currency or base_currency
+    return EntryInput(
+        date=entry.date,
+        memo=entry.memo,
+        currency=currency,
+        lines=[
+            LineInput(
+                account_code=line.account,
+                debit=line.debit,
+                credit=line.credit,
+                description=line.description,
+                currency=None if line.currency in (None, currency) else line.currency,
+            )
+            for line in entry.lines
+        ],
+        idempotency_key=key,
+        idempotency_scope=IMPORT_SCOPE,
+        source=IMPORT_SOURCE,
+    )
+
+
+class _Importer:
+    def __init__(
+        self,
+        db: Database,
+        tenant: Tenant,
+        fmt: Format,
+        summary: ImportSummary,
+        accounts: _Accounts,
+    ) -> None:
+        self.db = db
+        self.tenant = tenant
+        self.fmt = fmt
+        self.summary = summary
+        self.accounts = accounts
+
+    def key(self, entry: FileEntry) -> str:
+        return entry.external_id or f"{self.summary.sha256[:32]}:{entry.line}"
+
+    def error(self, entry: FileEntry, field: str | None, error: LedgerError) -> EntryError:
+        line, name = self.fmt.locate(entry, field)
+        return EntryError(line, name, error.message, error.code)
+
+    async def post(self, chunk: list[FileEntry | FileError]) -> None:
+        """Posts the chunk's entries; failures are recorded in line order."""
+        entries = [item for item in chunk if isinstance(item, FileEntry)]
+        await self.accounts.check({line.account for entry in entries for line in entry.lines})
+        failures: list[EntryError] = [
+            EntryError(item.line, item.field, item.message)
+            for item in chunk
+            if isinstance(item, FileError)
+        ]
+        ready: list[FileEntry] = []
+        for entry in entries:
+            missing = next(
+                (i for i, line in enumerate(entry.lines) if line.account in self.accounts.refused),
+                None,
+            )
+            if missing is None:
+                ready.append(entry)
+                continue
+            message = self.accounts.refused[entry.lines[missing].account]
+            failures.append(self.error(entry, f"lines.{missing}.accountCode", BadInput(message)))
+        assert self.tenant.id is not None
+        items = await post_entries(
+            self.db,
+            self.tenant.id,
+            [_input(entry, self.tenant.base_currency, self.key(entry)) for entry in ready],
+            atomic=False,
+        )
+        for entry, item in zip(ready, items, strict=True):
+            if item.error is not None:
+                field = _BULK_PREFIX.sub("", item.error.field or "") or None
+                failures.append(self.error(entry, field, item.error))
+            elif item.result is not None and item.result.replayed:
+                self.summary.already_imported += 1
+            else:
+                self.summary.posted += 1
+        for failure in sorted(failures, key=lambda failure: failure.line):
+            self.summary.fail(failure)
+        self.summary.accounts_created = self.accounts.created
+
+
+async def import_file(
+    db: Database,
+    tenant_id: int,
+    source: BinaryIO,
+    fmt: Format,
+    *,
+    create_accounts: bool = False,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[Progress], None] | None = None,
+    create_hint: str = "--create-accounts to create it",
+) -> ImportSummary:
+    """Posts every entry of ``source`` (a seekable binary file) in ``fmt`` to the tenant.
+
+    An entry that is refused is counted and reported with its line; the import
+    goes on. Only a file that cannot be read at all (not UTF-8, a bad CSV header)
+    raises, before anything is written.
+    """
+    if chunk_size < 1:
+        raise BadInput("the chunk size is at least 1", field="chunk")
+    async with db.read() as session:
+        tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} does not exist", field="tenant")
+    sha256, size = file_digest(source)
+    source.seek(0)
+    summary = ImportSummary(sha256)
+    importer = _Importer(
+        db, tenant, fmt, summary, _Accounts(db, tenant_id, create_accounts, create_hint)
+    )
+    lines = _Lines(source)
+    # One chunk is posted while the next is parsed: the parser yields to the event
+    # loop every few entries so the posting (its queries, the writer thread's
+    # answer) moves on meanwhile. Chunks still post one after the other, in order.
+    posting: asyncio.Task[None] | None = None
+
+    async def hand_over(chunk: list[FileEntry | FileError], read: int) -> None:
+        nonlocal posting
+        if posting is not None:
+            await posting
+            if on_progress is not None:
+                on_progress(Progress(read, size, summary))
+        posting = asyncio.create_task(importer.post(chunk))
+
+    chunk: list[FileEntry | FileError] = []
+    entries = 0
+    try:
+        for item in fmt.parse(lines):
+            chunk.append(item)
+            entries += isinstance(item, FileEntry)
+            if len(chunk) % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            # Unreadable entries wait in the chunk too, so failures are reported in line order.
+            if entries >= chunk_size or len(chunk) >= 2 * chunk_size:
+                await hand_over(chunk, lines.bytes_read)
+                chunk, entries = [], 0
+        if chunk:
+            await hand_over(chunk, lines.bytes_read)
+        if posting is not None:
+            await posting
+    finally:
+        # A failure while parsing (or in a chunk) leaves no write running unawaited.
+        if posting is not None and not posting.done():
+            await asyncio.wait([posting])
+    if on_progress is not None:
+        on_progress(Progress(size, size, summary))
+    return summary

@@ -1,0 +1,221 @@
+"""CSV: one row per line of an entry.
+
+Header ``date,external_id,memo,currency,account,debit,credit,description`` (any
+order; ``external_id``, ``currency`` and ``description`` may be left out).
+Consecutive rows form one entry when they carry the same external_id; rows
+without one belong together while their date and memo are blank or equal to the
+entry's first row. A blank line always ends an entry, so two entries with the
+same date and memo and no id are told apart by a blank line between them.
+
+``currency`` is the row's (the line's) currency; the first row's is the entry's;
+blank means the tenant's base currency.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.model import (
+    MAX_ENTRY_LINES,
+    FileEntry,
+    FileError,
+    FileLine,
+    Parsed,
+    check_account,
+    check_amount,
+    check_date,
+    check_external_id,
+)
+
+COLUMNS = ("date", "external_id", "memo", "currency", "account", "debit", "credit", "description")
+REQUIRED = frozenset({"date", "memo", "account", "debit", "credit"})
+
+
+@dataclass
+class _Group:
+    """The rows of the entry being read; at most MAX_ENTRY_LINES are kept."""
+
+    line: int
+    external_id: str | None
+    date: str
+    memo: str
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    extra_rows: int = 0
+
+    def takes(self, external_id: str | None, row: dict[str, str]) -> bool:
+        if external_id or self.external_id:
+            return external_id == self.external_id
+        return row["date"] in ("", self.date) and row["memo"] in ("", self.memo)
+
+    def add(self, number: int, row: dict[str, str]) -> None:
+        if len(self.rows) < MAX_ENTRY_LINES:
+            self.rows.append((number, row))
+        else:
+            self.extra_rows += 1
+
+
+def _header(row: list[str], number: int) -> list[str]:
+    """The column names of the header row; a bad header stops the import before any write."""
+    names = [name.strip().lower() for name in row]
+    for name in names:
+        if name not in COLUMNS:
+            raise BadInput(
+                f"line {number}: unknown column {name!r} (expected {', '.join(COLUMNS)})",
+                field=name,
+            )
+    if len(set(names)) != len(names):
+        raise BadInput(f"line {number}: a column is named twice")
+    missing = REQUIRED - set(names)
+    if missing:
+        raise BadInput(f"line {number}: missing column(s) {', '.join(sorted(missing))}")
+    return names
+
+
+def _text(row: dict[str, str], name: str) -> str | None:
+    return row.get(name, "").strip() or None
+
+
+def _amount(row: dict[str, str], name: str) -> Decimal | None:
+    text = row.get(name, "").strip()
+    return check_amount(text, name) if text else None
+
+
+def _entry(group: _Group) -> FileEntry:
+    if group.extra_rows:
+        raise BadInput(f"an entry has at most {MAX_ENTRY_LINES} lines", field="account")
+    first_line, first = group.rows[0]
+    lines: list[FileLine] = []
+    for number, row in group.rows:
+        for name, value in (("date", group.date), ("memo", group.memo)):
+            if row[name] not in ("", value):
+                raise LineProblem(
+                    number, f"the row's {name} {row[name]!r} differs from its entry's", name
+                )
+        try:
+            debit, credit = _amount(row, "debit"), _amount(row, "credit")
+            lines.append(
+                FileLine(
+                    account=check_account(row.get("account")),
+                    debit=debit,
+                    credit=credit,
+                    currency=_text(row, "currency"),
+                    description=_text(row, "description"),
+                    line=number,
+                )
+            )
+        except LedgerError as error:
+            raise LineProblem(number, error.message, error.field) from None
+    try:
+        return FileEntry(
+            line=first_line,
+            date=check_date(group.date),
+            memo=group.memo,
+            currency=_text(first, "currency"),
+            external_id=group.external_id,
+            lines=lines,
+        )
+    except LedgerError as error:
+        raise LineProblem(first_line, error.message, error.field) from None
+
+
+class LineProblem(Exception):
+    def __init__(self, line: int, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.problem = FileError(line, message, field)
+
+
+def parse_csv(lines: Iterable[str]) -> Iterator[Parsed]:
+    """Entries of a CSV text with a header row; a bad header is a BadInput."""
+    reader = csv.reader(lines, strict=True)
+    names: list[str] | None = None
+    group: _Group | None = None
+    end = 0  # the last physical line read so far
+
+    def finish() -> Iterator[Parsed]:
+        if group is None:
+            return
+        try:
+            yield _entry(group)
+        except LineProblem as problem:
+            yield problem.problem
+
+    while True:
+        start = end + 1
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
+            yield from finish()
+            group, end = None, reader.line_num
+            yield FileError(start, f"not valid CSV: {error}")
+            continue
+        end = reader.line_num
+        if cells is None:
+            break
+        if not any(cell.strip() for cell in cells):
+            yield from finish()
+            group = None
+            continue
+        if names is None:
+            names = _header(cells, start)
+            continue
+        if len(cells) != len(names):
+            yield from finish()
+            group = None
+            yield FileError(start, f"the row has {len(cells)} cells, the header {len(names)}")
+            continue
+        row = dict(zip(names, cells, strict=True))
+        row.setdefault("date", "")
+        row.setdefault("memo", "")
+        try:
+            external_id = check_external_id(row.get("external_id"))
+        except LedgerError as error:
+            yield from finish()
+            group = None
+            yield FileError(start, error.message, error.field)
+            continue
+        if group is None or not group.takes(external_id, row):
+            yield from finish()
+            group = _Group(start, external_id, row["date"].strip(), row["memo"].strip())
+        row["date"], row["memo"] = row["date"].strip(), row["memo"].strip()
+        group.add(start, row)
+    yield from finish()
+
+
+class CsvWriter:
+    """Writes entries as CSV rows under the standard header."""
+
+    def __init__(self) -> None:
+        self._last_id: str | None = None
+
+    @staticmethod
+    def _row(cells: list[str]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(cells)
+        return buffer.getvalue()
+
+    def header(self) -> str:
+        return self._row(list(COLUMNS))
+
+    def entry(self, entry: FileEntry) -> str:
+        # Rows of consecutive entries with one id would read back as one entry.
+        text = "\n" if entry.external_id and entry.external_id == self._last_id else ""
+        self._last_id = entry.external_id
+        for line in entry.lines:
+            text += self._row(
+                [
+                    entry.date.isoformat(),
+                    entry.external_id or "",
+                    entry.memo,
+                    line.currency or entry.currency or "",
+                    line.account,
+                    "" if line.debit is None else format(line.debit, "f"),
+                    "" if line.credit is None else format(line.credit, "f"),
+                    line.description or "",
+                ]
+            )
+        return text

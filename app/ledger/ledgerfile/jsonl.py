@@ -1,0 +1,139 @@
+"""JSON Lines: one entry per line.
+
+    {"date":"2026-01-15","memo":"Office chairs","currency":"EUR","external_id":"inv-1",
+     "lines":[{"account":"5100","debit":"420.00"},{"account":"1000","credit":"420.00"}]}
+
+``currency`` defaults to the tenant's base currency and a line may carry its own;
+amounts are decimal strings or JSON numbers, read as Decimal (never float).
+Unknown fields are refused, so a misspelt one is not silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.model import (
+    MAX_ENTRY_LINES,
+    FileEntry,
+    FileError,
+    FileLine,
+    Parsed,
+    check_account,
+    check_amount,
+    check_date,
+    check_external_id,
+)
+
+ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "lines"})
+LINE_FIELDS = frozenset({"account", "debit", "credit", "currency", "description"})
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _optional_text(value: object, field: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise BadInput(f"{field.rsplit('.', 1)[-1]} must be a string", field=field)
+
+
+def _unknown(document: Mapping[str, Any], known: frozenset[str], where: str) -> None:
+    for name in document:
+        if name not in known:
+            raise BadInput(
+                f"unknown field {name!r} (expected {', '.join(sorted(known))})",
+                field=f"{where}{name}",
+            )
+
+
+def _line(raw: object, index: int, number: int) -> FileLine:
+    where = f"lines.{index}"
+    if not isinstance(raw, dict):
+        raise BadInput("a line is an object", field=where)
+    _unknown(raw, LINE_FIELDS, f"{where}.")
+    debit, credit = raw.get("debit"), raw.get("credit")
+    return FileLine(
+        account=check_account(raw.get("account"), f"{where}.account"),
+        debit=None if debit is None else check_amount(debit, f"{where}.debit"),
+        credit=None if credit is None else check_amount(credit, f"{where}.credit"),
+        currency=_optional_text(raw.get("currency"), f"{where}.currency"),
+        description=_optional_text(raw.get("description"), f"{where}.description"),
+        line=number,
+    )
+
+
+def entry_of(document: object, number: int) -> FileEntry:
+    """The entry of one decoded JSON line; BadInput names the field."""
+    if not isinstance(document, dict):
+        raise BadInput("a line of the file is one JSON object (an entry)")
+    _unknown(document, ENTRY_FIELDS, "")
+    lines = document.get("lines")
+    if not isinstance(lines, list):
+        raise BadInput("lines must be a list of lines", field="lines")
+    if len(lines) > MAX_ENTRY_LINES:
+        raise BadInput(f"an entry has at most {MAX_ENTRY_LINES} lines", field="lines")
+    memo = document.get("memo")
+    if not isinstance(memo, str):
+        raise BadInput("memo must be a string", field="memo")
+    return FileEntry(
+        line=number,
+        date=check_date(document.get("date")),
+        memo=memo,
+        currency=_optional_text(document.get("currency"), "currency"),
+        external_id=check_external_id(document.get("external_id")),
+        lines=[_line(raw, index, number) for index, raw in enumerate(lines)],
+    )
+
+
+def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
+    """Entries of a JSON Lines text; blank lines are skipped."""
+    for number, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            document = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        except ValueError as error:  # JSONDecodeError, and NaN/Infinity refused above
+            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            yield FileError(number, f"not valid JSON: {message}")
+            continue
+        try:
+            yield entry_of(document, number)
+        except LedgerError as error:
+            yield FileError(number, error.message, error.field)
+
+
+def _amount(value: Decimal) -> str:
+    return format(value, "f")
+
+
+class JsonlWriter:
+    """Writes entries as JSON Lines, keys in a fixed order."""
+
+    def header(self) -> str:
+        return ""
+
+    def entry(self, entry: FileEntry) -> str:
+        lines: list[dict[str, str]] = []
+        for line in entry.lines:
+            item = {"account": line.account}
+            if line.debit is not None:
+                item["debit"] = _amount(line.debit)
+            if line.credit is not None:
+                item["credit"] = _amount(line.credit)
+            if line.currency is not None and line.currency != entry.currency:
+                item["currency"] = line.currency
+            if line.description:
+                item["description"] = line.description
+            lines.append(item)
+        document: dict[str, object] = {"date": entry.date.isoformat(), "memo": entry.memo}
+        if entry.currency is not None:
+            document["currency"] = entry.currency
+        if entry.external_id is not None:
+            document["external_id"] = entry.external_id
+        document["lines"] = lines
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"

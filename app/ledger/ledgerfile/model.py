@@ -1,0 +1,122 @@
+"""The records every ledger-file format reads and writes, and the checks they share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from app.ledger.errors import BadInput, LedgerError
+from app.ledger.money import parse_decimal
+
+# Posting refuses longer entries anyway; parsers stop keeping lines past this so
+# that one runaway entry cannot fill the memory of a streaming import.
+MAX_ENTRY_LINES = 1000
+MAX_ACCOUNT_CODE = 50
+MAX_EXTERNAL_ID = 200
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# An external id must fit a journal's "(CODE)": no ")" and nothing unprintable.
+_BAD_ID_CHARS = re.compile(r"[)\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class FileLine:
+    """One line of an entry as a file gives it; ``line`` is where it was read."""
+
+    account: str
+    debit: Decimal | None = None
+    credit: Decimal | None = None
+    currency: str | None = None
+    description: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One entry as a file gives it; ``line`` is where it starts."""
+
+    line: int
+    date: dt.date
+    memo: str
+    lines: list[FileLine]
+    currency: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FileError:
+    """An entry that could not be read, with the line that says why."""
+
+    line: int
+    message: str
+    field: str | None = None
+
+
+Parsed = FileEntry | FileError
+Parser = Callable[[Iterable[str]], Iterator[Parsed]]
+
+
+class Writer(Protocol):
+    def header(self) -> str: ...
+
+    def entry(self, entry: FileEntry) -> str: ...
+
+
+def check_date(value: object, field: str = "date") -> dt.date:
+    """A calendar date written YYYY-MM-DD."""
+    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        raise BadInput(f"date must be written YYYY-MM-DD, got {value!r}", field=field)
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadInput(f"{value.strip()} is not a calendar date", field=field) from None
+
+
+def check_account(value: object, field: str = "account") -> str:
+    """An account code: not empty, at most 50 characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput("every line names an account", field=field)
+    code = value.strip()
+    if len(code) > MAX_ACCOUNT_CODE:
+        raise BadInput(
+            f"account {code!r} is longer than {MAX_ACCOUNT_CODE} characters (an account code)",
+            field=field,
+        )
+    return code
+
+
+def check_external_id(value: object, field: str = "external_id") -> str | None:
+    """The file's own id of an entry, or None when blank."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadInput("external_id must be a string", field=field)
+    text = str(value).strip()
+    if not text:
+        return None
+    if len(text) > MAX_EXTERNAL_ID:
+        raise BadInput(f"external_id is longer than {MAX_EXTERNAL_ID} characters", field=field)
+    if _BAD_ID_CHARS.search(text):
+        raise BadInput("external_id may not contain ')' or control characters", field=field)
+    return text
+
+
+def check_amount(value: object, field: str) -> Decimal:
+    """A decimal amount (sign and size are the ledger core's checks)."""
+    try:
+        return parse_decimal(value)
+    except LedgerError as error:
+        raise error.at(field) from None
+
+
+def signed_line(
+    account: str, signed: Decimal, *, currency: str | None, description: str | None, line: int
+) -> FileLine:
+    """A line from a signed amount: positive is a debit, negative a credit."""
+    if signed < 0:
+        return FileLine(account, None, -signed, currency, description, line)
+    return FileLine(account, signed, None, currency, description, line)
