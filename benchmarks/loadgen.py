@@ -1,10 +1,11 @@
-"""A small HTTP/1.1 load generator, run in its own process by benchmarks.post_entry.
+"""A small HTTP/1.1 load generator, run in its own process by the HTTP benchmarks.
 
 It reads a JSON job on stdin, opens ``concurrency`` keep-alive connections to
 127.0.0.1, sends the same pre-encoded POST until ``requests`` were sent or
-``max_seconds`` passed, checks every response, and writes a JSON report on
-stdout. Raw asyncio streams keep the client's own CPU cost low: the machine
-has two cores and the server under test needs one of them.
+``max_seconds`` passed, checks every response, counts the entries it
+acknowledges, and writes a JSON report on stdout. Raw asyncio streams keep the
+client's own CPU cost low: the machine has two cores and the server under test
+needs one of them.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Job:
     path: str
     body: str
     headers: dict[str, str]
-    kind: str  # "graphql" or "bare": how a response is judged
+    kind: str  # "graphql" or "bare": how a response is judged, see entries_of
     requests: int
     concurrency: int
     max_seconds: float
@@ -37,6 +38,7 @@ class Job:
 class Report:
     sent: int = 0
     ok: int = 0
+    entries: int = 0  # acknowledged by the successful responses
     failed: int = 0
     elapsed_s: float = 0.0
     timed_out: bool = False
@@ -44,26 +46,33 @@ class Report:
     failures: list[str] = field(default_factory=list)
 
 
-def success(kind: str, status: int, body: bytes) -> str | None:
-    """None when the response is a posted entry, else why it is not."""
+def entries_of(kind: str, status: int, body: bytes) -> int | str:
+    """How many entries a successful response acknowledges, else why it is not a success.
+
+    ``graphql``: the one field under ``data`` is a payload (``postJournalEntry``,
+    ``noopJournalEntry``) or a list of payloads (``postJournalEntries``); every payload
+    needs an entry with an id and an empty ``errors``. ``bare``: ``{"entry": ...}``.
+    """
     if status != 200:
         return f"HTTP {status}: {body[:300]!r}"
     try:
-        payload: Any = json.loads(body)
+        document: Any = json.loads(body)
         if kind == "graphql":
-            if payload.get("errors"):
-                return f"GraphQL errors: {payload['errors']}"
-            result = payload["data"]["postJournalEntry"]
-            if result["errors"]:
-                return f"user errors: {result['errors']}"
-            entry = result["entry"]
+            if document.get("errors"):
+                return f"GraphQL errors: {document['errors']}"
+            (result,) = document["data"].values()
+            payloads = result if isinstance(result, list) else [result]
+            for payload in payloads:
+                if payload["errors"]:
+                    return f"user errors: {payload['errors']}"
+            entries = [payload["entry"] for payload in payloads]
         else:
-            entry = payload["entry"]
-        if not entry or not entry["id"]:
+            entries = [document["entry"]]
+        if not entries or not all(entry and entry["id"] for entry in entries):
             return f"no entry: {body[:300]!r}"
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         return f"unreadable response ({error!r}): {body[:300]!r}"
-    return None
+    return len(entries)
 
 
 def _request_bytes(job: Job) -> bytes:
@@ -142,11 +151,12 @@ async def run(job: Job) -> Report:
                 connection = None
                 continue
             report.latencies_ms.append((time.perf_counter() - started) * 1000)
-            reason = success(job.kind, status, body)
-            if reason is None:
+            judged = entries_of(job.kind, status, body)
+            if isinstance(judged, int):
                 report.ok += 1
+                report.entries += judged
             else:
-                fail(reason)
+                fail(judged)
             if not keep_alive:
                 writer.close()
                 connection = None
