@@ -125,8 +125,11 @@ _JOURNALS = select(JOURNALS.c.code, JOURNALS.c.id).where(
     JOURNALS.c.tenant_id == bindparam("tenant_id"),
     JOURNALS.c.code.in_(bindparam("codes", expanding=True)),
 )
+# All three columns of the unique index, so both engines seek each key
+# (without the scope, PostgreSQL scanned every key of the tenant).
 _STORED_KEYS = select(KEYS.c.scope, KEYS.c.key, KEYS.c.request_hash, KEYS.c.entry_id).where(
     KEYS.c.tenant_id == bindparam("tenant_id"),
+    KEYS.c.scope.in_(bindparam("scopes", expanding=True)),
     KEYS.c.key.in_(bindparam("keys", expanding=True)),
 )
 _BALANCES = select(
@@ -193,7 +196,11 @@ class _Batch:
     def __init__(self, conn: Connection, tenant: _Tenant, requests: Sequence[Request]) -> None:
         self.tenant = tenant
         inputs = [data for request in requests for data in request.inputs]
-        keys = {data.idempotency_key for data in inputs if data.idempotency_key is not None}
+        keys = {
+            (data.idempotency_scope, data.idempotency_key)
+            for data in inputs
+            if data.idempotency_key is not None
+        }
         self.stored = _stored_keys(conn, tenant.id, keys)
         self.by_code, self.by_id = _accounts(conn, tenant.id, inputs)
         self.journals = _journals(
@@ -362,12 +369,17 @@ def _outcome(fate: _Fate, written: dict[int, EntryView], stored: dict[int, Entry
 
 
 def _stored_keys(
-    conn: Connection, tenant_id: int, keys: set[str]
+    conn: Connection, tenant_id: int, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
+    """The stored records of ``(scope, key)`` pairs."""
     if not keys:
         return {}
-    rows = conn.execute(_STORED_KEYS, {"tenant_id": tenant_id, "keys": sorted(keys)})
-    return {(row.scope, row.key): (row.request_hash, row.entry_id) for row in rows}
+    scopes = sorted({scope for scope, _ in keys})
+    names = sorted({key for _, key in keys})
+    rows = conn.execute(_STORED_KEYS, {"tenant_id": tenant_id, "scopes": scopes, "keys": names})
+    # A batch mixing scopes may read a few records of other pairs: keep only those asked.
+    found = {(row.scope, row.key): (row.request_hash, row.entry_id) for row in rows}
+    return {pair: found[pair] for pair in keys if pair in found}
 
 
 def _accounts(
