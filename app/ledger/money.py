@@ -119,8 +119,16 @@ def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent(currency), context=_EXACT)
 
 
+@cache
+def _zero(currency: str) -> str:
+    digits = exponent(currency)
+    return "0." + "0" * digits if digits else "0"
+
+
 def format_minor(minor: int, currency: str) -> str:
     """``minor`` as a decimal string with the currency's decimals: 100000 EUR -> "1000.00"."""
+    if minor == 0:  # the empty side of every line
+        return _zero(currency)
     digits = exponent(currency)
     if digits == 0:
         return str(minor)

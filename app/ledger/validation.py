@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
 from app.ledger.entries import MAX_LINES, MAX_MEMO, EntryInput, LineInput
@@ -178,13 +179,15 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str
 def _amount_key(value: object) -> str | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str | int):  # Decimals hash equal across precisions: not cached
+    # Equal Decimals of different precisions share a cache slot, which is right: the
+    # normal form of a non-zero value does not depend on its precision (0 and -0 do).
+    if isinstance(value, str | int) or (isinstance(value, Decimal) and value):
         return _cached_amount_key(value)
     return _exact_amount_key(value)
 
 
 @lru_cache(maxsize=4096, typed=True)  # typed: True == 1, yet True is refused
-def _cached_amount_key(value: str | int) -> str:
+def _cached_amount_key(value: str | int | Decimal) -> str:
     return _exact_amount_key(value)
 
 
