@@ -654,3 +654,17 @@ async def test_racing_reversals_reverse_once_and_restore_every_balance(db: Datab
         with pytest.raises(Conflict):
             await posting.reverse_entry(db, tenant.id, entry_id, date=on)
     assert (await _counts(db, tenant.id))["entries"] == 5
+
+
+async def test_a_batch_of_more_keys_than_one_lookup_takes_replays_every_one(db: Database) -> None:
+    """10,050 keys in one call: SQLite looks them up in slices, PostgreSQL in one array."""
+    tenant = await _books(db)
+    inputs = [_entry(key=f"bulk-{index}") for index in range(10_050)]
+    first = await posting.post_entries(db, tenant.id, inputs, atomic=False)
+    assert all(item.error is None and not item.result.replayed for item in first if item.result)
+    again = await posting.post_entries(db, tenant.id, inputs, atomic=False)
+    assert [item.result.entry.id for item in again if item.result] == [
+        item.result.entry.id for item in first if item.result
+    ]
+    assert all(item.result is not None and item.result.replayed for item in again)
+    assert (await _counts(db, tenant.id))["entries"] == 10_050

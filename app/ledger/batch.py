@@ -57,7 +57,7 @@ from app.ledger.validation import (
     prepare,
     request_hash,
 )
-from db.bulk import add_to_totals, allocate_ids, db_date, db_datetime, insert_rows
+from db.bulk import add_to_totals, allocate_ids, db_date, db_datetime, find_keys, insert_rows
 from db.tables import utcnow
 
 _tables = SQLModel.metadata.tables
@@ -66,7 +66,6 @@ ACCOUNTS: Table = _tables["accounts"]
 JOURNALS: Table = _tables["journals"]
 ENTRIES: Table = _tables["journal_entries"]
 LINES: Table = _tables["journal_lines"]
-KEYS: Table = _tables["idempotency_records"]
 BALANCES: Table = _tables["account_balances"]
 
 ENTRY_COLUMNS = (
@@ -127,13 +126,6 @@ _ACCOUNTS_BY_ID = select(*_ACCOUNT_COLUMNS).where(
 _JOURNALS = select(JOURNALS.c.code, JOURNALS.c.id).where(
     JOURNALS.c.tenant_id == bindparam("tenant_id"),
     JOURNALS.c.code.in_(bindparam("codes", expanding=True)),
-)
-# All three columns of the unique index, so both engines seek each key
-# (without the scope, PostgreSQL scanned every key of the tenant).
-_STORED_KEYS = select(KEYS.c.scope, KEYS.c.key, KEYS.c.request_hash, KEYS.c.entry_id).where(
-    KEYS.c.tenant_id == bindparam("tenant_id"),
-    KEYS.c.scope.in_(bindparam("scopes", expanding=True)),
-    KEYS.c.key.in_(bindparam("keys", expanding=True)),
 )
 _BALANCES = select(
     BALANCES.c.account_id, BALANCES.c.currency, BALANCES.c.debit_minor, BALANCES.c.credit_minor
@@ -410,13 +402,10 @@ def _stored_keys(
     conn: Connection, tenant_id: int, keys: set[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[str, int | None]]:
     """The stored records of ``(scope, key)`` pairs."""
-    if not keys:
-        return {}
-    scopes = sorted({scope for scope, _ in keys})
-    names = sorted({key for _, key in keys})
-    rows = conn.execute(_STORED_KEYS, {"tenant_id": tenant_id, "scopes": scopes, "keys": names})
-    # A batch mixing scopes may read a few records of other pairs: keep only those asked.
-    found = {(row.scope, row.key): (row.request_hash, row.entry_id) for row in rows}
+    found = {
+        (scope, key): (request_hash, entry_id)
+        for scope, key, request_hash, entry_id in find_keys(conn, tenant_id, sorted(keys))
+    }
     return {pair: found[pair] for pair in keys if pair in found}
 
 
