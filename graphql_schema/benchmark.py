@@ -21,14 +21,13 @@ import os
 
 import strawberry
 
-from app.ledger.errors import BadInput
 from app.ledger.money import to_minor
 from app.ledger.posting import EntryInput, EntryView, LineView, PostResult
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from graphql_schema.context import Info
-from graphql_schema.errors import UserError, attempt
+from graphql_schema.errors import attempt
 from graphql_schema.inputs import PostJournalEntryInput
-from graphql_schema.mutations import MAX_BATCH, PostJournalEntryPayload, entry_payload
+from graphql_schema.mutations import PostJournalEntryPayload, entry_payload, refuse_oversized
 
 ENV_VAR = "LEDGERQL_BENCHMARK_MUTATIONS"
 # A fixed instant: the no-op must not pay for a clock read the core makes anyway.
@@ -102,9 +101,9 @@ class BenchmarkMutation:
         self, info: Info, inputs: list[PostJournalEntryInput], atomic: bool = True
     ) -> list[PostJournalEntryPayload]:
         ctx = info.context
-        if len(inputs) > MAX_BATCH:
-            error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
-            return [entry_payload(None, [UserError.of(error)])]
+        refused = refuse_oversized(inputs)
+        if refused is not None:
+            return refused
 
         async def answer() -> list[PostResult]:
             tenant_id = ctx.writable_tenant()

@@ -56,6 +56,19 @@ class ReverseJournalEntryPayload:
     errors: list[UserError]
 
 
+def refuse_oversized(
+    inputs: list[PostJournalEntryInput],
+) -> list[PostJournalEntryPayload] | None:
+    """The answer to a bulk call past the limits of one call, or None when within them."""
+    if len(inputs) > MAX_BATCH:
+        error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
+    elif sum(len(i.lines) for i in inputs) > MAX_BATCH_LINES:
+        error = BadInput(f"at most {MAX_BATCH_LINES} lines per call", field="inputs")
+    else:
+        return None
+    return [entry_payload(None, [UserError.of(error)])]
+
+
 def entry_payload(
     result: posting.PostResult | None, errors: list[UserError]
 ) -> PostJournalEntryPayload:
@@ -116,12 +129,9 @@ class Mutation:
         self, info: Info, inputs: list[PostJournalEntryInput], atomic: bool = True
     ) -> list[PostJournalEntryPayload]:
         ctx = info.context
-        if len(inputs) > MAX_BATCH:
-            error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
-            return [entry_payload(None, [UserError.of(error)])]
-        if sum(len(i.lines) for i in inputs) > MAX_BATCH_LINES:
-            error = BadInput(f"at most {MAX_BATCH_LINES} lines per call", field="inputs")
-            return [entry_payload(None, [UserError.of(error)])]
+        refused = refuse_oversized(inputs)
+        if refused is not None:
+            return refused
         items, errors = await attempt(
             lambda: posting.post_entries(
                 ctx.db, ctx.writable_tenant(), [i.to_core() for i in inputs], atomic=atomic

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ POSTGRES_ADMIN_DSN = os.environ.get(
     "LEDGERQL_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("LEDGERQL_REQUIRE_POSTGRES") == "1"
+REQUIRE_HLEDGER = os.environ.get("LEDGERQL_REQUIRE_HLEDGER") == "1"
 
 
 def _asyncpg_url(dsn: str, database: str) -> str:
@@ -66,6 +68,21 @@ def postgres_url() -> Iterator[str]:
     upgrade(url)
     yield url
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def hledger() -> str:
+    """The hledger executable, the reference for journal files (Debian's package).
+
+    Skips where it is missing, except with LEDGERQL_REQUIRE_HLEDGER=1 (CI), where it fails.
+    """
+    path = shutil.which("hledger")
+    if path is None:
+        message = "hledger is not on PATH (apt-get install hledger)"
+        if REQUIRE_HLEDGER:
+            pytest.fail(message + " and LEDGERQL_REQUIRE_HLEDGER=1")
+        pytest.skip(message)
+    return path
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -111,18 +110,6 @@ def test_the_generated_ledger_is_deterministic_and_balanced(tmp_path: Path) -> N
     assert (entries, postings) == (50, 200)
     for currency in ("EUR", "JPY"):
         assert sum(net for (_, cur), net in totals.items() if cur == currency) == 0
-
-
-@pytest.fixture(scope="module")
-def hledger() -> str:
-    """The import benchmark checks against hledger; CI requires it (as tests/test_hledger.py)."""
-    path = shutil.which("hledger")
-    if path is None:
-        message = "hledger is not on PATH (apt-get install hledger)"
-        if os.environ.get("LEDGERQL_REQUIRE_HLEDGER") == "1":
-            pytest.fail(message + " and LEDGERQL_REQUIRE_HLEDGER=1")
-        pytest.skip(message)
-    return path
 
 
 @pytest.mark.usefixtures("hledger")

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
-import shutil
 from asyncio.subprocess import PIPE
 from decimal import Decimal
 from pathlib import Path
-
-import pytest
 
 from app.ledger.money import to_minor
 from db.engine import Database
@@ -57,17 +53,6 @@ P 2026-01-01 USD 0.92 EUR
     liabilities:card        EUR 13
     assets:bank             -EUR 13
 """
-
-
-@pytest.fixture(scope="module")
-def hledger() -> str:
-    path = shutil.which("hledger")
-    if path is None:
-        message = "hledger is not on PATH (apt-get install hledger)"
-        if os.environ.get("LEDGERQL_REQUIRE_HLEDGER") == "1":
-            pytest.fail(message + " and LEDGERQL_REQUIRE_HLEDGER=1")
-        pytest.skip(message)
-    return path
 
 
 async def hledger_balances(hledger: str, journal: Path) -> dict[tuple[str, str], int]:
