@@ -9,6 +9,7 @@ go through the driver's ``executemany``; on PostgreSQL through ``COPY`` and
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
+from sqlalchemy.util.concurrency import in_greenlet
 
 Row = tuple[Any, ...]
 
@@ -38,6 +40,17 @@ def db_datetime(conn: Connection, value: dt.datetime) -> object:
     if is_postgres(conn):
         return value
     return value.astimezone(dt.UTC).strftime(_SQLITE_DATETIME)
+
+
+def let_others_run() -> None:
+    """Lets the event loop run other work, when this sync code runs on it (asyncpg's bridge).
+
+    A long stretch of Python inside ``run_sync`` holds the event loop: the batch
+    committing meanwhile could not send its next statement, and the database
+    would sit idle. In the SQLite writer thread there is no loop to yield to.
+    """
+    if in_greenlet():
+        await_only(asyncio.sleep(0))
 
 
 def allocate_ids(conn: Connection, table: str, count: int) -> list[int]:

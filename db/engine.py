@@ -164,6 +164,11 @@ class Database:
             await asyncio.sleep(random.uniform(0.001, 0.005) * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def run_read(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` in a read transaction of its own, rolled back at the end."""
+        async with self.read_engine.connect() as conn:
+            return await conn.run_sync(work)
+
     async def _run_write_once(self, work: Callable[[Connection], T]) -> T:
         if self._writer_engine is not None and self._writer_thread is not None:
             engine = self._writer_engine

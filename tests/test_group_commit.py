@@ -24,7 +24,8 @@ from sqlalchemy import Connection, func, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from app.ledger import accounts, posting, reports
+from app.ledger import accounts, batch, posting, reports
+from app.ledger.entries import Request
 from app.ledger.errors import LedgerError, TryAgain
 from app.ledger.group_commit import committer
 from db.engine import WRITE_ATTEMPTS, Database, WriteContention
@@ -342,3 +343,40 @@ async def test_try_again_through_graphql_is_a_payload_error(
             select(func.count()).where(col(JournalEntry.tenant_id) == tenant.id)
         )
     assert count == 0
+
+
+# ---------------------------------------------------------------- plan, then commit
+
+
+async def _plan(db: Database, request: Request) -> batch.Plan:
+    return await db.run_read(lambda conn: batch.plan_batch(conn, [request]))
+
+
+async def _commit(db: Database, plan: batch.Plan) -> posting.BulkItem:
+    ((item,),) = await db.run_write(lambda conn: batch.commit_batch(conn, plan))
+    return item
+
+
+async def test_batches_planned_together_commit_one_key_once(db: Database) -> None:
+    """The pipeline plans a batch while another commits: keys are decided at commit."""
+    tenant_id = await _books(db)
+    requests = [Request(tenant_id, [_entry("5.00", key="pipelined")]) for _ in range(2)]
+    plans = [await _plan(db, request) for request in requests]
+    first, second = [await _commit(db, plan) for plan in plans]
+    assert first.result is not None and not first.result.replayed
+    assert second.result is not None and second.result.replayed
+    assert second.result.entry.id == first.result.entry.id
+    assert len(await _entries(db, tenant_id)) == 1
+
+
+async def test_a_lock_date_set_between_plan_and_commit_is_honoured(db: Database) -> None:
+    tenant_id = await _books(db)
+    request = Request(tenant_id, [_entry("5.00")])
+    plan = await _plan(db, request)
+    async with db.write() as session:
+        await session.execute(
+            update(Tenant).where(col(Tenant.id) == tenant_id).values(lock_date=DAY)
+        )
+    item = await _commit(db, plan)
+    assert item.error is not None and item.error.field == "date"
+    assert await _entries(db, tenant_id) == []

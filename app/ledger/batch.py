@@ -57,8 +57,20 @@ from app.ledger.validation import (
     prepare,
     request_hash,
 )
-from db.bulk import add_to_totals, allocate_ids, db_date, db_datetime, find_keys, insert_rows
+from db.bulk import (
+    add_to_totals,
+    allocate_ids,
+    db_date,
+    db_datetime,
+    find_keys,
+    insert_rows,
+    let_others_run,
+)
 from db.tables import utcnow
+
+# Planning yields to the event loop this often, so the batch committing meanwhile
+# is not kept from sending its next statement.
+_PLAN_SLICE = 100
 
 _tables = SQLModel.metadata.tables
 TENANTS: Table = _tables["tenants"]
@@ -100,17 +112,14 @@ KEY_COLUMNS = ("tenant_id", "scope", "key", "request_hash", "entry_id", "created
 EVENT_COLUMNS = ("tenant_id", "type", "entry_id", "payload_json", "created_at")
 
 # Statements built once; SQLAlchemy caches their compiled form.
-_LOCK_TENANT = (
-    select(
-        TENANTS.c.id,
-        TENANTS.c.lock_date,
-        TENANTS.c.base_currency,
-        TENANTS.c.journal_prefix,
-        TENANTS.c.entry_seq,
-    )
-    .where(TENANTS.c.id == bindparam("tenant_id"))
-    .with_for_update()
-)
+_READ_TENANT = select(
+    TENANTS.c.id,
+    TENANTS.c.lock_date,
+    TENANTS.c.base_currency,
+    TENANTS.c.journal_prefix,
+    TENANTS.c.entry_seq,
+).where(TENANTS.c.id == bindparam("tenant_id"))
+_LOCK_TENANT = _READ_TENANT.with_for_update()
 _SET_SEQ = (
     update(TENANTS).where(TENANTS.c.id == bindparam("tenant_id")).values(entry_seq=bindparam("seq"))
 )
@@ -195,89 +204,112 @@ def _collector_paused() -> Iterator[None]:
 
 def write_batch(conn: Connection, requests: Sequence[Request]) -> list[list[BulkItem]]:
     """Posts every request of the batch; one list of outcomes per request, in order."""
+    return commit_batch(conn, plan_batch(conn, requests))
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One input checked before the lock: its request hash, and its entry or why not."""
+
+    data: EntryInput
+    digest: str | None
+    key_error: LedgerError | None
+    outcome: _New | LedgerError
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A batch checked without locks, for ``commit_batch``; ``checked`` follows ``requests``."""
+
+    requests: Sequence[Request]
+    checked: list[list[_Checked]]
+
+
+def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
+    """Everything about a batch that needs no lock: accounts, journals, every check, the hashes.
+
+    It may run while another batch commits (the pipeline of group commit on
+    PostgreSQL); what may change meanwhile (keys, balances, the lock date) is
+    read again under the tenant's lock by ``commit_batch``.
+    """
     with _collector_paused():
-        return _write_batch(conn, requests)
+        checked: list[list[_Checked]] = [[] for _ in requests]
+        for tenant_id, indexes in _by_tenant(requests).items():
+            tenant = _read_tenant(conn, tenant_id, lock=False)
+            if tenant is None:  # commit_batch answers NOT_FOUND
+                continue
+            inputs = [data for i in indexes for data in requests[i].inputs]
+            by_code, by_id = _accounts(conn, tenant_id, inputs)
+            journals = _journals(
+                conn, tenant_id, {data.journal_code or DEFAULT_JOURNAL_CODE for data in inputs}
+            )
+            done = 0
+            for i in indexes:
+                for data in requests[i].inputs:
+                    checked[i].append(_check(data, tenant, by_code, by_id, journals))
+                    done += 1
+                    if done % _PLAN_SLICE == 0:
+                        let_others_run()
+        return Plan(requests, checked)
 
 
-def _write_batch(conn: Connection, requests: Sequence[Request]) -> list[list[BulkItem]]:
-    outcomes: list[list[BulkItem]] = [[] for _ in requests]
-    by_tenant: dict[int, list[int]] = defaultdict(list)
+def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
+    """Writes a planned batch under the locks; one list of outcomes per request, in order."""
+    with _collector_paused():
+        requests = plan.requests
+        outcomes: list[list[BulkItem]] = [[] for _ in requests]
+        for tenant_id, indexes in _by_tenant(requests).items():  # tenant rows in id order
+            written = _commit_tenant(
+                conn, tenant_id, [(requests[i], plan.checked[i]) for i in indexes]
+            )
+            for index, items in zip(indexes, written, strict=True):
+                outcomes[index] = items
+        return outcomes
+
+
+def _by_tenant(requests: Sequence[Request]) -> dict[int, list[int]]:
+    """Indexes of the requests per tenant, tenants in id order: the order their rows are locked."""
+    indexes: dict[int, list[int]] = defaultdict(list)
     for index, request in enumerate(requests):
-        by_tenant[request.tenant_id].append(index)
-    for tenant_id in sorted(by_tenant):  # tenant rows are locked in id order
-        indexes = by_tenant[tenant_id]
-        for index, items in zip(
-            indexes, _write_tenant(conn, tenant_id, [requests[i] for i in indexes]), strict=True
-        ):
-            outcomes[index] = items
-    return outcomes
+        indexes[request.tenant_id].append(index)
+    return {tenant_id: indexes[tenant_id] for tenant_id in sorted(indexes)}
 
 
-def _lock_tenant(conn: Connection, tenant_id: int) -> _Tenant | None:
-    row = conn.execute(_LOCK_TENANT, {"tenant_id": tenant_id}).first()
+def _read_tenant(conn: Connection, tenant_id: int, *, lock: bool) -> _Tenant | None:
+    row = conn.execute(_LOCK_TENANT if lock else _READ_TENANT, {"tenant_id": tenant_id}).first()
     if row is None:
         return None
     return _Tenant(row.id, row.lock_date, row.base_currency, row.journal_prefix, row.entry_seq)
 
 
-class _Batch:
-    """The state of one tenant's part of a batch while its entries are checked."""
-
-    def __init__(self, conn: Connection, tenant: _Tenant, requests: Sequence[Request]) -> None:
-        self.tenant = tenant
-        inputs = [data for request in requests for data in request.inputs]
-        keys = {
-            (data.idempotency_scope, data.idempotency_key)
-            for data in inputs
-            if data.idempotency_key is not None
-        }
-        self.stored = _stored_keys(conn, tenant.id, keys)
-        self.by_code, self.by_id = _accounts(conn, tenant.id, inputs)
-        self.journals = _journals(
-            conn, tenant.id, {data.journal_code or DEFAULT_JOURNAL_CODE for data in inputs}
-        )
-        self.totals = _balances(
-            conn, {account.id for account in self.by_code.values()} | set(self.by_id)
-        )
-        self.claimed: dict[tuple[str, str], tuple[str, _New]] = {}
-
-    def decide(
-        self, data: EntryInput, claims: dict[tuple[str, str], tuple[str, _New]], deltas: _Totals
-    ) -> _Fate:
-        """What to do with ``data``; its key claim and movements go to ``claims`` and ``deltas``."""
-        digest = None
-        if data.idempotency_key is not None:
-            key = check_key(data.idempotency_key)
-            scope = data.idempotency_scope
+def _check(
+    data: EntryInput,
+    tenant: _Tenant,
+    by_code: Mapping[str, AccountRef],
+    by_id: Mapping[int, AccountRef],
+    journals: Mapping[str, int],
+) -> _Checked:
+    digest = key_error = None
+    if data.idempotency_key is not None:
+        try:
+            check_key(data.idempotency_key)
             digest = request_hash(data)
-            earlier = self.stored.get((scope, key))
-            if earlier is not None:
-                stored_hash, entry_id = earlier
-                _check_replay(data, digest == stored_hash and entry_id is not None)
-                assert entry_id is not None
-                return entry_id
-            in_batch = claims.get((scope, key)) or self.claimed.get((scope, key))
-            if in_batch is not None:
-                _check_replay(data, digest == in_batch[0])
-                return (in_batch[1],)
+        except LedgerError as error:
+            key_error = error
+    outcome: _New | LedgerError
+    try:
         prepared = prepare(
             data,
-            base_currency=self.tenant.base_currency,
-            lock_date=self.tenant.lock_date,
-            by_code=self.by_code,
-            by_id=self.by_id,
+            base_currency=tenant.base_currency,
+            lock_date=tenant.lock_date,
+            by_code=by_code,
+            by_id=by_id,
             default_journal=DEFAULT_JOURNAL_CODE,
         )
-        journal_id = self.journals.get(prepared.journal_code)
+        journal_id = journals.get(prepared.journal_code)
         if journal_id is None:
             raise BadInput(f"journal {prepared.journal_code} does not exist", field="journalCode")
-        movement = _movement(prepared.lines)
-        _check_totals(movement, self.totals, deltas, prepared.lines)
-        for pair, (debit, credit) in movement.items():
-            total = deltas.setdefault(pair, [0, 0])
-            total[0] += debit
-            total[1] += credit
-        new = _New(
+        outcome = _New(
             prepared=prepared,
             journal_id=journal_id,
             source=data.source,
@@ -287,8 +319,68 @@ class _Batch:
             idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
             request_hash=digest,
         )
-        if data.idempotency_key is not None and digest is not None:
-            claims[(data.idempotency_scope, data.idempotency_key)] = (digest, new)
+    except LedgerError as error:
+        outcome = error
+    return _Checked(data, digest, key_error, outcome)
+
+
+class _Commit:
+    """One tenant's part of a batch under its lock: keys and balances as they are now."""
+
+    def __init__(self, conn: Connection, tenant: _Tenant, checked: Iterable[_Checked]) -> None:
+        self.tenant = tenant
+        keyed = [item for item in checked if item.digest is not None]
+        self.stored = _stored_keys(
+            conn,
+            tenant.id,
+            {(i.data.idempotency_scope, i.data.idempotency_key or "") for i in keyed},
+        )
+        self.totals = _balances(
+            conn,
+            {
+                line.account_id
+                for item in checked
+                if isinstance(item.outcome, _New)
+                for line in item.outcome.prepared.lines
+            },
+        )
+        self.claimed: dict[tuple[str, str], tuple[str, _New]] = {}
+
+    def decide(
+        self, item: _Checked, claims: dict[tuple[str, str], tuple[str, _New]], deltas: _Totals
+    ) -> _Fate:
+        """What to do with ``item``; its key claim and movements go to ``claims`` and ``deltas``.
+
+        The key comes first: a replay returns the original entry even if the input
+        would not pass the checks any more (an account deactivated since, say).
+        """
+        data = item.data
+        if item.key_error is not None:
+            raise item.key_error
+        if data.idempotency_key is not None:
+            pair = (data.idempotency_scope, data.idempotency_key)
+            earlier = self.stored.get(pair)
+            if earlier is not None:
+                stored_hash, entry_id = earlier
+                _check_replay(data, item.digest == stored_hash and entry_id is not None)
+                assert entry_id is not None
+                return entry_id
+            in_batch = claims.get(pair) or self.claimed.get(pair)
+            if in_batch is not None:
+                _check_replay(data, item.digest == in_batch[0])
+                return (in_batch[1],)
+        new = item.outcome
+        if isinstance(new, LedgerError):
+            raise new
+        check_not_locked(new.prepared.date, self.tenant.lock_date)  # may have moved since
+        movement = _movement(new.prepared.lines)
+        _check_totals(movement, self.totals, deltas, new.prepared.lines)
+        for pair_totals, (debit, credit) in movement.items():
+            total = deltas.setdefault(pair_totals, [0, 0])
+            total[0] += debit
+            total[1] += credit
+        if data.idempotency_key is not None and item.digest is not None:
+            claims[(data.idempotency_scope, data.idempotency_key)] = (item.digest, new)
         return new
 
     def accept(self, claims: dict[tuple[str, str], tuple[str, _New]], deltas: _Totals) -> None:
@@ -338,22 +430,22 @@ def _check_totals(
             )
 
 
-def _write_tenant(
-    conn: Connection, tenant_id: int, requests: Sequence[Request]
+def _commit_tenant(
+    conn: Connection, tenant_id: int, planned: Sequence[tuple[Request, list[_Checked]]]
 ) -> list[list[BulkItem]]:
-    tenant = _lock_tenant(conn, tenant_id)
+    tenant = _read_tenant(conn, tenant_id, lock=True)
     if tenant is None:
         missing = NotFound(f"tenant {tenant_id} does not exist")
-        return [[BulkItem(error=missing) for _ in request.inputs] for request in requests]
-    batch = _Batch(conn, tenant, requests)
+        return [[BulkItem(error=missing) for _ in request.inputs] for request, _ in planned]
+    commit = _Commit(conn, tenant, [item for _, checked in planned for item in checked])
     fates: list[list[_Fate]] = []
-    for request in requests:
+    for request, checked in planned:
         claims: dict[tuple[str, str], tuple[str, _New]] = {}
         deltas: _Totals = {}
         decided: list[_Fate] = []
-        for data in request.inputs:
+        for item in checked:
             try:
-                decided.append(batch.decide(data, claims, deltas))
+                decided.append(commit.decide(item, claims, deltas))
             except LedgerError as error:
                 decided.append(error)
                 if request.atomic:
@@ -363,7 +455,7 @@ def _write_tenant(
             fates.append(_atomic_failure(len(request.inputs), failed, decided[failed]))
             continue
         # Not atomic: each input stands alone; the refused ones added no claim or movement.
-        batch.accept(claims, deltas)
+        commit.accept(claims, deltas)
         fates.append(decided)
     news = [fate for decided in fates for fate in decided if isinstance(fate, _New)]
     written = dict(zip(map(id, news), write_entries(conn, tenant, news), strict=True))
@@ -395,7 +487,7 @@ def _outcome(fate: _Fate, written: dict[int, EntryView], stored: dict[int, Entry
     return BulkItem(result=PostResult(view, replayed=True))
 
 
-# ---------------------------------------------------------------- reads under the lock
+# ---------------------------------------------------------------- reads
 
 
 def _stored_keys(
@@ -638,7 +730,7 @@ def reverse(
     today: dt.date,
 ) -> EntryView:
     """Posts the mirror of ``entry_id`` and marks it REVERSED, under the same locks as posting."""
-    tenant = _lock_tenant(conn, tenant_id)
+    tenant = _read_tenant(conn, tenant_id, lock=True)
     if tenant is None:
         raise NotFound(f"tenant {tenant_id} does not exist")
     found = load_views(conn, tenant_id, [entry_id])

@@ -11,6 +11,12 @@ A refused entry never fails its neighbours: entries are checked one by one
 before anything is written. If the batch transaction itself fails (an error the
 checks could not foresee), its requests are written again one by one, so only
 the request at fault sees the error.
+
+On PostgreSQL the writer is a pipeline of two: the next batch is planned (read
+and checked without locks, ``plan_batch``) while the current one commits
+(``commit_batch``), so the ledger's Python work overlaps the database's. On
+SQLite a batch is planned and committed in one go in the writer thread: the
+two would only take turns on the GIL.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.ledger.batch import write_batch
+from app.ledger.batch import Plan, commit_batch, plan_batch, write_batch
 from app.ledger.entries import BulkItem, Request
 from app.ledger.errors import TryAgain
 from db.engine import Database, WriteContention
@@ -53,6 +59,7 @@ class GroupCommit:
         self.loop = loop
         self._waiting: deque[_Waiting] = deque()
         self._writer: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()
         # Figures for tests and metrics: how many batches, and the largest.
         self.batches = 0
         self.largest_batch = 0
@@ -61,6 +68,7 @@ class GroupCommit:
         """Queues ``request`` and returns its outcomes once its batch is committed."""
         future: asyncio.Future[list[BulkItem]] = self.loop.create_future()
         self._waiting.append(_Waiting(request, future))
+        self._arrived.set()
         if self._writer is None:
             self._writer = self.loop.create_task(self._write_all())
         # A caller that goes away does not cancel the write: its batch is shared.
@@ -85,18 +93,52 @@ class GroupCommit:
         return taken
 
     async def _write_all(self) -> None:
+        committing: asyncio.Task[None] | None = None
         try:
-            while self._waiting:
-                await self._write(self._take())
+            while True:
+                if self._waiting:
+                    batch = self._take()
+                    plan = await self._plan(batch)  # meanwhile the previous batch commits
+                    if committing is not None:
+                        await committing
+                    committing = self.loop.create_task(self._write(batch, plan))
+                elif committing is None:
+                    return
+                elif committing.done():
+                    await committing
+                    committing = None
+                else:
+                    # Nothing waits while a batch commits: plan the next one as soon as
+                    # it arrives, not after the commit.
+                    self._arrived.clear()
+                    arrived = self.loop.create_task(self._arrived.wait())
+                    await asyncio.wait({committing, arrived}, return_when=asyncio.FIRST_COMPLETED)
+                    arrived.cancel()
         finally:
+            if committing is not None and not committing.done():
+                await asyncio.wait([committing])
             self._writer = None
 
-    async def _write(self, batch: Sequence[_Waiting]) -> None:
+    async def _plan(self, batch: Sequence[_Waiting]) -> Plan | None:
+        """The batch planned on a read connection (PostgreSQL); None: plan it in the write."""
+        if self.db.sqlite:
+            return None
+        requests = [waiting.request for waiting in batch]
+        try:
+            return await self.db.run_read(lambda conn: plan_batch(conn, requests))
+        except Exception:  # planned again, inside the write, where a failure is answered
+            logger.warning("planning a batch failed; planning it in its write", exc_info=True)
+            return None
+
+    async def _write(self, batch: Sequence[_Waiting], plan: Plan | None = None) -> None:
         self.batches += 1
         self.largest_batch = max(self.largest_batch, sum(w.size[0] for w in batch))
         requests = [waiting.request for waiting in batch]
         try:
-            outcomes = await self.db.run_write(lambda conn: write_batch(conn, requests))
+            if plan is None:
+                outcomes = await self.db.run_write(lambda conn: write_batch(conn, requests))
+            else:
+                outcomes = await self.db.run_write(lambda conn: commit_batch(conn, plan))
         except Exception as error:
             if len(batch) == 1:
                 _fail(batch[0], error)
