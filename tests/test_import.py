@@ -223,6 +223,38 @@ async def test_a_refused_entry_is_reported_with_its_line_and_the_rest_is_posted(
     assert "deactivated" in summary.errors[2].message
 
 
+async def test_chunks_in_flight_post_in_file_order(db: Database, tenant: TenantFixture) -> None:
+    """Two chunks are in the write path at once; entries still take the file's order.
+
+    New accounts appear every few entries, so some chunks wait for account creation
+    and others do not: a later chunk must still not overtake an earlier one.
+    """
+    documents = [
+        {
+            "date": "2026-01-15",
+            "memo": f"entry {index}",
+            "lines": [
+                {"account": f"expenses:e{index // 3}", "debit": "1.00"},
+                {"account": "assets:cash", "credit": "1.00"},
+            ],
+        }
+        for index in range(40)
+    ]
+    text = "".join(json.dumps(document) + "\n" for document in documents)
+    summary = await run_import(db, tenant.id, text, "jsonl", create_accounts=True, chunk_size=2)
+    assert (summary.posted, summary.failed) == (40, 0)
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(col(JournalEntry.memo), col(JournalEntry.number))
+                .where(col(JournalEntry.tenant_id) == tenant.id)
+                .order_by(col(JournalEntry.id))
+            )
+        ).all()
+    assert [memo for memo, _ in rows] == [f"entry {index}" for index in range(40)]
+    assert [int(number.rsplit("-", 1)[1]) for _, number in rows] == list(range(1, 41))
+
+
 async def test_a_file_that_is_not_utf8_is_refused_before_any_write(
     db: Database, tenant: TenantFixture
 ) -> None:

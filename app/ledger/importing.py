@@ -15,6 +15,7 @@ import asyncio
 import codecs
 import hashlib
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -34,6 +35,7 @@ DEFAULT_CHUNK = 2000
 MAX_REPORTED_ERRORS = 100
 _READ_BLOCK = 1 << 20
 _YIELD_EVERY = 64
+_CHUNKS_IN_FLIGHT = 2
 # Account look-ups go in batches that stay under both engines' bind-parameter limits.
 _LOOKUP_BATCH = 500
 _BULK_PREFIX = re.compile(r"^inputs\.\d+\.?")
@@ -255,10 +257,18 @@ class _Importer:
         line, name = self.fmt.locate(entry, field)
         return EntryError(line, name, error.message, error.code)
 
-    async def post(self, chunk: list[FileEntry | FileError]) -> None:
-        """Posts the chunk's entries; failures are recorded in line order."""
+    async def check_accounts(self, chunk: list[FileEntry | FileError]) -> None:
+        """Finds (or creates) the chunk's accounts; done chunk by chunk, in file order."""
         entries = [item for item in chunk if isinstance(item, FileEntry)]
         await self.accounts.check({line.account for entry in entries for line in entry.lines})
+
+    async def post(self, chunk: list[FileEntry | FileError]) -> None:
+        """Posts the chunk's entries (accounts checked); failures are recorded in line order.
+
+        Its first step hands the entries to group commit, before any await: chunks
+        started in file order are committed in file order.
+        """
+        entries = [item for item in chunk if isinstance(item, FileEntry)]
         failures: list[EntryError] = [
             EntryError(item.line, item.field, item.message)
             for item in chunk
@@ -325,18 +335,19 @@ async def import_file(
         db, tenant, fmt, summary, _Accounts(db, tenant_id, create_accounts, create_hint)
     )
     lines = _Lines(source)
-    # One chunk is posted while the next is parsed: the parser yields to the event
-    # loop every few entries so the posting (its queries, the writer thread's
-    # answer) moves on meanwhile. Chunks still post one after the other, in order.
-    posting: asyncio.Task[None] | None = None
+    # Chunks are posted while the next is parsed (the parser yields to the event
+    # loop every few entries), and two are handed to the write path at a time, so
+    # group commit can plan one while the other commits (on PostgreSQL the
+    # ledger's work then overlaps the database's). They commit in order.
+    in_flight: deque[asyncio.Task[None]] = deque()
 
     async def hand_over(chunk: list[FileEntry | FileError], read: int) -> None:
-        nonlocal posting
-        if posting is not None:
-            await posting
+        while len(in_flight) >= _CHUNKS_IN_FLIGHT:
+            await in_flight.popleft()
             if on_progress is not None:
                 on_progress(Progress(read, size, summary))
-        posting = asyncio.create_task(importer.post(chunk))
+        await importer.check_accounts(chunk)
+        in_flight.append(asyncio.create_task(importer.post(chunk)))
 
     chunk: list[FileEntry | FileError] = []
     entries = 0
@@ -352,12 +363,12 @@ async def import_file(
                 chunk, entries = [], 0
         if chunk:
             await hand_over(chunk, lines.bytes_read)
-        if posting is not None:
-            await posting
+        while in_flight:
+            await in_flight.popleft()
     finally:
         # A failure while parsing (or in a chunk) leaves no write running unawaited.
-        if posting is not None and not posting.done():
-            await asyncio.wait([posting])
+        if in_flight:
+            await asyncio.wait(in_flight)
     if on_progress is not None:
         on_progress(Progress(size, size, summary))
     return summary
