@@ -59,7 +59,8 @@ class GroupCommit:
         self.loop = loop
         self._waiting: deque[_Waiting] = deque()
         self._writer: asyncio.Task[None] | None = None
-        self._arrived = asyncio.Event()
+        # Set while the writer waits for a batch to commit or a caller to arrive.
+        self._arrival: asyncio.Future[None] | None = None
         # Figures for tests and metrics: how many batches, and the largest.
         self.batches = 0
         self.largest_batch = 0
@@ -68,7 +69,8 @@ class GroupCommit:
         """Queues ``request`` and returns its outcomes once its batch is committed."""
         future: asyncio.Future[list[BulkItem]] = self.loop.create_future()
         self._waiting.append(_Waiting(request, future))
-        self._arrived.set()
+        if self._arrival is not None and not self._arrival.done():
+            self._arrival.set_result(None)
         if self._writer is None:
             self._writer = self.loop.create_task(self._write_all())
         # A caller that goes away does not cancel the write: its batch is shared.
@@ -96,9 +98,16 @@ class GroupCommit:
         committing: asyncio.Task[None] | None = None
         try:
             while True:
-                if self._waiting:
+                if self._waiting and self.db.sqlite:
+                    # One writer thread, one GIL: nothing to overlap, so no pipeline hops.
+                    await self._write(self._take())
+                elif self._waiting:
                     batch = self._take()
-                    plan = await self._plan(batch)  # meanwhile the previous batch commits
+                    plan = None
+                    if committing is not None and not committing.done():
+                        # Planned meanwhile, on a connection of its own. Otherwise a batch
+                        # is planned in its write: one transaction, no added latency.
+                        plan = await self._plan(batch)
                     if committing is not None:
                         await committing
                     committing = self.loop.create_task(self._write(batch, plan))
@@ -110,19 +119,18 @@ class GroupCommit:
                 else:
                     # Nothing waits while a batch commits: plan the next one as soon as
                     # it arrives, not after the commit.
-                    self._arrived.clear()
-                    arrived = self.loop.create_task(self._arrived.wait())
-                    await asyncio.wait({committing, arrived}, return_when=asyncio.FIRST_COMPLETED)
-                    arrived.cancel()
+                    self._arrival = self.loop.create_future()
+                    await asyncio.wait(
+                        (committing, self._arrival), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    self._arrival = None
         finally:
             if committing is not None and not committing.done():
                 await asyncio.wait([committing])
             self._writer = None
 
     async def _plan(self, batch: Sequence[_Waiting]) -> Plan | None:
-        """The batch planned on a read connection (PostgreSQL); None: plan it in the write."""
-        if self.db.sqlite:
-            return None
+        """The batch planned on a read connection; None: plan it in the write."""
         requests = [waiting.request for waiting in batch]
         try:
             return await self.db.run_read(lambda conn: plan_batch(conn, requests))
