@@ -186,8 +186,9 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
-        if self._writer_engine is not None and self._writer_thread is not None:
-            # The connection belongs to the writer thread: close it there.
+        writer, self._writer_thread = self._writer_thread, None
+        if self._writer_engine is not None and writer is not None:
+            # The connection belongs to the writer thread: close it there (once).
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._writer_thread, self._writer_engine.dispose)
-            self._writer_thread.shutdown(wait=False)
+            await loop.run_in_executor(writer, self._writer_engine.dispose)
+            writer.shutdown(wait=False)

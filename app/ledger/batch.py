@@ -1,17 +1,21 @@
 """Set-based posting: a batch of entries in one transaction, in a constant number of statements.
 
 Every posting of the ledger is written here, whoever asked for it (GraphQL,
-REST dialects, Pismo events, imports, reversals). For each tenant of the batch:
+REST dialects, Pismo events, imports, reversals), in two phases per tenant:
 
-1. lock the tenant row (``SELECT .. FOR UPDATE``; SQLite's write lock is global);
-2. read the idempotency keys, accounts, journals and balances the batch names,
-   one statement each;
-3. check every entry in memory, each on its own, so one bad entry never fails
-   its neighbours (unless its caller asked for all or none);
-4. number the entries with one update, then insert entries, lines, idempotency
-   records and events with one multi-row statement each, and add the lines to
-   the running balances and per-day movements aggregated per (account,
-   currency[, day]).
+1. ``plan_batch``, no lock: read the tenant, accounts and journals the batch
+   names (one statement each) and check every entry in memory, each on its own,
+   so one bad entry never fails its neighbours (unless its caller asked for all
+   or none); hash the idempotent requests;
+2. ``commit_batch``: lock the tenant row (``SELECT .. FOR UPDATE``; SQLite's
+   write lock is global), read the batch's idempotency keys and balances as they
+   are now (one statement each), decide replays, conflicts and overflow, number
+   the entries with one update, insert entries, lines, idempotency records and
+   events with one multi-row statement each, and add the lines to the running
+   balances and per-day movements aggregated per (account, currency[, day]).
+
+``write_batch`` is both in one transaction; group commit on PostgreSQL plans one
+batch while the previous one commits.
 
 Locks are taken in one order by every writer: tenant rows by id, then
 idempotency keys sorted, then balance rows sorted. Keys and balances belong to

@@ -55,7 +55,9 @@ class GroupCommit:
     """The queue and the writer of one database in one event loop."""
 
     def __init__(self, db: Database, loop: asyncio.AbstractEventLoop) -> None:
-        self.db = db
+        # Weakly: the registry below is keyed by the database, and a value holding
+        # its key would keep every Database (and its engines) alive forever.
+        self._db = weakref.ref(db)
         self.loop = loop
         self._waiting: deque[_Waiting] = deque()
         self._writer: asyncio.Task[None] | None = None
@@ -75,6 +77,12 @@ class GroupCommit:
             self._writer = self.loop.create_task(self._write_all())
         # A caller that goes away does not cancel the write: its batch is shared.
         return await asyncio.shield(future)
+
+    @property
+    def db(self) -> Database:
+        db = self._db()
+        assert db is not None, "a database's committer outlived it"  # its callers hold it
+        return db
 
     @property
     def queue_depth(self) -> int:
