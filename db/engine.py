@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -109,6 +109,22 @@ def _retryable(error: DBAPIError) -> bool:
     return "database is locked" in str(error.orig)
 
 
+async def _retrying(attempt_once: Callable[[], Awaitable[T]]) -> T:
+    """``attempt_once()``, again after a deadlock or serialization failure, a bounded number
+    of times; then WriteContention."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return await attempt_once()
+        except DBAPIError as error:
+            if not _retryable(error):
+                raise
+            if attempt == WRITE_ATTEMPTS:
+                raise WriteContention(str(error.orig)) from error
+        # Jittered backoff so the transactions that collided do not collide again.
+        await asyncio.sleep(random.uniform(0.001, 0.005) * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 class Database:
     """The engines of one database URL and the sessions made from them."""
 
@@ -152,17 +168,16 @@ class Database:
         ``work`` may run more than once (a retried deadlock): it must have no effect
         outside the transaction.
         """
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                return await self._run_write_once(work)
-            except DBAPIError as error:
-                if not _retryable(error):
-                    raise
-                if attempt == WRITE_ATTEMPTS:
-                    raise WriteContention(str(error.orig)) from error
-            # Jittered backoff so the transactions that collided do not collide again.
-            await asyncio.sleep(random.uniform(0.001, 0.005) * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await _retrying(lambda: self._run_write_once(work))
+
+    async def run_write_session(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``await work(session)`` in one write transaction, retried as ``run_write``."""
+
+        async def once() -> T:
+            async with self.write() as session:
+                return await work(session)
+
+        return await _retrying(once)
 
     async def run_read(self, work: Callable[[Connection], T]) -> T:
         """``work(connection)`` in a read transaction of its own, rolled back at the end."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.ledger.tenants import create_key
 from db.engine import Database
@@ -485,3 +486,42 @@ async def test_read_only_key_is_forbidden(
     )
     assert_error(response, 403, "read-only")
     assert await counts(gql) == (0, 0)
+
+
+async def test_a_write_that_keeps_losing_to_contention_is_a_503_and_writes_nothing(
+    client: httpx.AsyncClient, tenant: TenantFixture, books: Books, gql: GraphQLClient, db: Database
+) -> None:
+    """A real deadlock error on every attempt: retried, then TRY_AGAIN (503), never a 500."""
+    if db.sqlite:  # the message of SQLite's busy timeout, which run_write retries
+        create = [
+            "CREATE TRIGGER test_pismo_contended BEFORE INSERT ON journal_entries "
+            f"WHEN NEW.tenant_id = {tenant.id} "
+            "BEGIN SELECT RAISE(ABORT, 'database is locked'); END"
+        ]
+        drop = ["DROP TRIGGER IF EXISTS test_pismo_contended"]
+    else:  # deadlock_detected
+        create = [
+            "CREATE FUNCTION test_pismo_contended() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$",
+            "CREATE TRIGGER test_pismo_contended BEFORE INSERT ON journal_entries "
+            f"FOR EACH ROW WHEN (NEW.tenant_id = {tenant.id}) "
+            "EXECUTE FUNCTION test_pismo_contended()",
+        ]
+        drop = [
+            "DROP TRIGGER IF EXISTS test_pismo_contended ON journal_entries",
+            "DROP FUNCTION IF EXISTS test_pismo_contended()",
+        ]
+    before = await counts(gql)
+    async with db.write() as session:
+        for statement in create:
+            await session.execute(text(statement))
+    try:
+        refused = await post(client, tenant, amount=5, tracking_id="contended-1")
+    finally:
+        async with db.write() as session:
+            for statement in drop:
+                await session.execute(text(statement))
+    assert_error(refused, 503, "busy", "try again")
+    assert await counts(gql) == before
+    retried = await post(client, tenant, amount=5, tracking_id="contended-1")
+    assert retried.status_code == 202, retried.text  # the same request, sent again

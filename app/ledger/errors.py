@@ -55,3 +55,8 @@ class RateLimited(LedgerError):
 
 class TryAgain(LedgerError):
     code = "TRY_AGAIN"
+
+    @classmethod
+    def contended(cls) -> TryAgain:
+        """A write that lost to concurrent writes after its retries: nothing was written."""
+        return cls("the ledger is busy with concurrent writes to the same records: try again")

@@ -174,7 +174,7 @@ def _fail(waiting: _Waiting, error: Exception) -> None:
     if waiting.future.done():
         return
     if isinstance(error, WriteContention):
-        error = TryAgain("the ledger is busy with concurrent writes to the same records: try again")
+        error = TryAgain.contended()
     waiting.future.set_exception(error)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger import accounts, posting
-from app.ledger.errors import BadInput, Conflict, LedgerError
+from app.ledger.errors import BadInput, Conflict, LedgerError, TryAgain
 from app.ledger.money import check_currency, format_minor, from_minor, parse_decimal, to_minor
 from app.ledger.reports import Page, check_page_size, decode_cursor, encode_cursor
-from db.engine import Database
+from db.engine import Database, WriteContention
 from db.pismo_tables import PismoAccountingScript, PismoEntryType, PismoEventType, PismoProgram
 from db.tables import Account
 
@@ -336,6 +336,7 @@ def _relabel(error: LedgerError, fields: Mapping[str, str]) -> LedgerError:
 
 
 Reference = TypeVar("Reference", PismoProgram, PismoEntryType, PismoEventType)
+R = TypeVar("R")
 
 
 async def _find(
@@ -863,6 +864,14 @@ async def _post_tracked(
         raise _relabel(error, fields) from None
 
 
+async def _write_retrying(db: Database, write: Callable[[AsyncSession], Awaitable[R]]) -> R:
+    """``write`` in one write transaction, retried after a deadlock; then TRY_AGAIN, never a 500."""
+    try:
+        return await db.run_write_session(write)
+    except WriteContention:
+        raise TryAgain.contended() from None
+
+
 async def create_accounting_entry(
     db: Database, tenant_id: int, data: AccountingEntryInput
 ) -> AccountingEntryResult:
@@ -882,7 +891,8 @@ async def create_accounting_entry(
     tracking_id = _tracking_id(data.tracking_id)
     debit_number = _account_number(data.debit_accounting_account, "debitAccountingAccount")
     credit_number = _account_number(data.credit_accounting_account, "creditAccountingAccount")
-    async with db.write() as session:
+
+    async def write(session: AsyncSession) -> AccountingEntryResult:
         program = await _program(session, tenant_id, program_id, "programId")
         entry_type = await _entry_type(session, tenant_id, entry_type_id, "entryTypeId")
         currency = program.currency
@@ -957,22 +967,24 @@ async def create_accounting_entry(
                 "lines": "amount",
             },
         )
-    return AccountingEntryResult(
-        entry=result.entry,
-        program_id=program_id,
-        entry_type_id=entry_type_id,
-        event_date=event_date,
-        amount_minor=minor,
-        currency=currency,
-        account_id=account_id,
-        transaction_id=transaction_id,
-        tracking_id=tracking_id,
-        debit_accounting_account=data.debit_accounting_account,
-        credit_accounting_account=data.credit_accounting_account,
-        debit_account=debit,
-        credit_account=credit,
-        script_ids=script_ids,
-    )
+        return AccountingEntryResult(
+            entry=result.entry,
+            program_id=program_id,
+            entry_type_id=entry_type_id,
+            event_date=event_date,
+            amount_minor=minor,
+            currency=currency,
+            account_id=account_id,
+            transaction_id=transaction_id,
+            tracking_id=tracking_id,
+            debit_accounting_account=data.debit_accounting_account,
+            credit_accounting_account=data.credit_accounting_account,
+            debit_account=debit,
+            credit_account=credit,
+            script_ids=script_ids,
+        )
+
+    return await _write_retrying(db, write)
 
 
 # ---------------------------------------------------------------- accounting events
@@ -1011,7 +1023,8 @@ async def post_accounting_event(
                 field=f"amounts.{index}.entryName",
             )
         names[name] = index
-    async with db.write() as session:
+
+    async def write(session: AsyncSession) -> AccountingEventResult:
         program = await _program(session, tenant_id, program_id, "programId")
         event_type = await _event_type(session, tenant_id, event_type_id, "eventTypeId")
         table = PismoAccountingScript
@@ -1116,4 +1129,6 @@ async def post_accounting_event(
             posted="the event was posted before",
             fields={"date": "eventDate", "lines": "amounts"},
         )
-    return AccountingEventResult(entry=result.entry, scripts=applied)
+        return AccountingEventResult(entry=result.entry, scripts=applied)
+
+    return await _write_retrying(db, write)

@@ -103,7 +103,7 @@ async def reverse_entry(
             lambda conn: batch.reverse(conn, tenant_id, entry_id, on=date, memo=memo, today=today)
         )
     except WriteContention:
-        raise TryAgain("the ledger is busy with concurrent writes: try again") from None
+        raise TryAgain.contended() from None
     return PostResult(view)
 
 
