@@ -75,6 +75,7 @@ from db.tables import utcnow
 # Planning yields to the event loop this often, so the batch committing meanwhile
 # is not kept from sending its next statement.
 _PLAN_SLICE = 100
+_IDS_PER_QUERY = 10_000
 
 _tables = SQLModel.metadata.tables
 TENANTS: Table = _tables["tenants"]
@@ -800,21 +801,30 @@ def reverse(
 
 def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> list[EntryView]:
     """Entries with their lines, in the order of ``entry_ids``; unknown ids are left out."""
-    if not entry_ids:
-        return []
-    ids = sorted(set(entry_ids))
-    rows = conn.execute(
-        select(ENTRIES, JOURNALS.c.code.label("journal_code"))
-        .join(JOURNALS, JOURNALS.c.id == ENTRIES.c.journal_id)
-        .where(ENTRIES.c.tenant_id == tenant_id, ENTRIES.c.id.in_(ids))
-    ).all()
+    distinct = sorted(set(entry_ids))
+    rows: list[Any] = []
+    line_rows: list[Any] = []
+    # In slices: both drivers take at most 32,767 bound values (a rerun of a large
+    # import replays, and reads back, every entry of its chunk).
+    for start in range(0, len(distinct), _IDS_PER_QUERY):
+        ids = distinct[start : start + _IDS_PER_QUERY]
+        rows.extend(
+            conn.execute(
+                select(ENTRIES, JOURNALS.c.code.label("journal_code"))
+                .join(JOURNALS, JOURNALS.c.id == ENTRIES.c.journal_id)
+                .where(ENTRIES.c.tenant_id == tenant_id, ENTRIES.c.id.in_(ids))
+            )
+        )
+        line_rows.extend(
+            conn.execute(
+                select(LINES, ACCOUNTS.c.code.label("account_code"))
+                .join(ACCOUNTS, ACCOUNTS.c.id == LINES.c.account_id)
+                .where(LINES.c.entry_id.in_(ids))
+                .order_by(LINES.c.entry_id, LINES.c.line_no)
+            )
+        )
     lines: dict[int, list[LineView]] = defaultdict(list)
-    for line in conn.execute(
-        select(LINES, ACCOUNTS.c.code.label("account_code"))
-        .join(ACCOUNTS, ACCOUNTS.c.id == LINES.c.account_id)
-        .where(LINES.c.entry_id.in_(ids))
-        .order_by(LINES.c.entry_id, LINES.c.line_no)
-    ):
+    for line in line_rows:
         lines[line.entry_id].append(
             LineView(
                 id=line.id,
