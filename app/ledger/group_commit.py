@@ -84,10 +84,6 @@ class GroupCommit:
         assert db is not None, "a database's committer outlived it"  # its callers hold it
         return db
 
-    @property
-    def queue_depth(self) -> int:
-        return len(self._waiting)
-
     def _take(self) -> list[_Waiting]:
         taken: list[_Waiting] = []
         entries = lines = 0

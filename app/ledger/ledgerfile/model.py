@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from app.ledger.entries import MAX_LINES
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.money import parse_decimal
 
-# Posting refuses longer entries anyway; parsers stop keeping lines past this so
-# that one runaway entry cannot fill the memory of a streaming import.
-MAX_ENTRY_LINES = 1000
+# Posting's own limit: parsers stop keeping lines past it so that one runaway
+# entry cannot fill the memory of a streaming import.
+MAX_ENTRY_LINES = MAX_LINES
 MAX_ACCOUNT_CODE = 50
 MAX_EXTERNAL_ID = 200
 
