@@ -1,19 +1,37 @@
-"""The /graphql endpoint: authenticates, then hands the request to Strawberry.
+"""The /graphql endpoint: GraphQL over HTTP (app/graphql_http.py), authenticated.
 
 GET from a browser serves GraphiQL without a key (the user sets the key header
-in GraphiQL); every operation, GET or POST, needs a key.
+in GraphiQL); every operation, GET or POST, needs a key. JSON requests are read
+and executed here; Strawberry's view serves GraphiQL and multipart uploads.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+from cross_web import HTTPException  # Strawberry's view answers it with its status
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
 
 from app.graphiql import graphiql_html
+from app.graphql_http import (
+    APPLICATION_JSON,
+    GraphQLParams,
+    RequestError,
+    check_json_content_type,
+    decode_json,
+    error_body,
+    json_response,
+    negotiate,
+    params_of,
+    params_of_query_string,
+    render,
+)
 from app.ledger.errors import LedgerError
 from app.ledger.tenants import Principal, authenticate
 from db.engine import Database
@@ -48,11 +66,12 @@ async def principal_of(request: Request, db: Database) -> Principal:
     return await authenticate(db, api_key_of(request), request.headers.get("x-tenant") or None)
 
 
-def error_response(error: LedgerError) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]},
-        status_code=HTTP_STATUS.get(error.code, 400),
-        headers={"WWW-Authenticate": "Bearer"} if error.code == "UNAUTHENTICATED" else None,
+def error_response(error: LedgerError, media_type: str = APPLICATION_JSON) -> Response:
+    return json_response(
+        error_body(error.message, {"code": error.code}),
+        media_type,
+        HTTP_STATUS.get(error.code, 400),
+        {"WWW-Authenticate": "Bearer"} if error.code == "UNAUTHENTICATED" else None,
     )
 
 
@@ -76,15 +95,9 @@ def capped(receive: Receive, limit: int) -> Receive:
     return receive_capped
 
 
-def too_large_response() -> JSONResponse:
-    message = f"the request body is larger than {MAX_BODY_BYTES} bytes"
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
-        status_code=413,
-    )
-
-
 class LedgerGraphQL(GraphQL[Context, None]):
+    """Strawberry's view, kept for what it does well: GraphiQL and multipart uploads."""
+
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(
             db=request.app.state.db, authenticated=getattr(request.state, "principal", None)
@@ -94,9 +107,44 @@ class LedgerGraphQL(GraphQL[Context, None]):
         """Strawberry's GraphiQL page, loading its assets from /static instead of unpkg.com."""
         return HTMLResponse(graphiql_html(request.scope.get("root_path", "")))
 
+    def decode_json(self, data: str | bytes) -> object:
+        # A multipart request's `operations` and `map`: the same strict reading as a body.
+        try:
+            return decode_json(data, "a multipart field")
+        except RequestError as error:
+            raise HTTPException(400, error.message) from None
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def _wants_graphiql(request: Request) -> bool:
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "query" not in request.query_params
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+        raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # stops reading as soon as the body is too large
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
 
 class GraphQLEndpoint:
-    """ASGI app for /graphql: authentication in front of Strawberry's view."""
+    """ASGI app for /graphql: GraphQL over HTTP, with authentication after the request parses.
+
+    A request that is not a GraphQL request is refused before the key is looked at,
+    so a client learns it sent garbage even with a bad key.
+    """
 
     def __init__(self) -> None:
         # Multipart bodies carry importLedger's file. Safe from CSRF only because every
@@ -105,22 +153,79 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        if _wants_graphiql(request):
             await self.view(scope, receive, send)
             return
-        if request.method not in ("GET", "POST"):
-            await Response(status_code=405, headers={"Allow": "GET, POST"})(scope, receive, send)
-            return
+        media_type = APPLICATION_JSON
+        try:
+            media_type = negotiate(request.headers.get("accept"))
+            response = await self._answer(request, scope, receive, send, media_type)
+        except RequestError as error:
+            response = json_response(
+                error_body(error.message, {"code": "BAD_REQUEST"}),
+                media_type,
+                error.status,
+                error.headers,
+            )
+        if response is not None:
+            await response(scope, receive, send)
+
+    async def _answer(
+        self, request: Request, scope: Scope, receive: Receive, send: Send, media_type: str
+    ) -> Response | None:
+        """The response to send, or None when Strawberry's view has sent it (uploads)."""
+        if request.method == "GET":
+            params = params_of_query_string(request.query_params)
+        elif request.method == "POST":
+            content_type = request.headers.get("content-type", "")
+            if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+                await self._upload(request, scope, receive, send, media_type)
+                return None
+            check_json_content_type(content_type)
+            params = params_of(decode_json(await _read_body(request)))
+        else:
+            raise RequestError("GraphQL is served on GET and POST", 405, {"Allow": "GET, POST"})
         try:
             principal = await principal_of(request, request.app.state.db)
         except LedgerError as error:
-            await error_response(error)(scope, receive, send)
+            return error_response(error, media_type)
+        return await self._execute(request, params, principal, media_type)
+
+    async def _execute(
+        self, request: Request, params: GraphQLParams, principal: Principal, media_type: str
+    ) -> Response:
+        get = request.method == "GET"
+        allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
+        try:
+            result = await schema.execute(
+                params.query,
+                variable_values=params.variables,
+                context_value=Context(db=request.app.state.db, authenticated=principal),
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
+        except InvalidOperationTypeError as error:
+            if get:  # the spec's answer to a mutation sent with GET
+                raise RequestError("mutations are sent with POST", 405, {"Allow": "POST"}) from None
+            raise RequestError(error.as_http_error_reason(request.method)) from None
+        except CannotGetOperationTypeError as error:
+            raise RequestError(error.as_http_error_reason()) from None
+        return render(result, media_type)
+
+    async def _upload(
+        self, request: Request, scope: Scope, receive: Receive, send: Send, media_type: str
+    ) -> None:
+        try:
+            request.state.principal = await principal_of(request, request.app.state.db)
+        except LedgerError as error:
+            await error_response(error, media_type)(scope, receive, send)
             return
-        request.state.principal = principal
         if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            await too_large_response()(scope, receive, send)
-            return
+            raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
         try:
             await self.view(scope, capped(receive, MAX_BODY_BYTES), send)
         except BodyTooLarge:  # a chunked body with no Content-Length; nothing was sent yet
-            await too_large_response()(scope, receive, send)
+            raise RequestError(
+                f"the request body is larger than {MAX_BODY_BYTES} bytes", 413
+            ) from None

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
@@ -13,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from app.graphiql import STATIC_DIR, STATIC_PATH
 from app.graphql_app import GraphQLEndpoint
+from app.middleware import RequestContextMiddleware
 from app.rest import pismo as pismo_rest
 from app.settings import Settings
 from db.engine import Database
@@ -45,7 +47,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             if owned:
                 await app.state.db.dispose()
 
-    app = Starlette(routes=routes(), lifespan=lifespan)
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        middleware=[Middleware(RequestContextMiddleware, cacheable_prefix=f"{STATIC_PATH}/")],
+    )
     if db is not None:
         # Usable without running the lifespan (httpx.ASGITransport does not run it).
         app.state.db = db

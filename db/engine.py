@@ -12,6 +12,10 @@ postings are written: on SQLite in a dedicated writer thread on a plain
 makes about four per statement), on PostgreSQL through SQLAlchemy's greenlet
 bridge on asyncpg. A deadlock or serialization failure is retried a bounded
 number of times, then raised as ``WriteContention``.
+
+Every engine is made with ``hide_parameters=True``: a database error's text
+(logged with its traceback) then never carries the statement's parameters,
+which hold memos, idempotency keys and key hashes.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ def is_sqlite(url: str) -> bool:
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(
         url,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=120,
@@ -75,6 +80,7 @@ def _sqlite_writer_engine(url: str) -> Engine:
     sync_url = make_url(url).set(drivername="sqlite+pysqlite")
     engine = create_engine(
         sync_url,
+        hide_parameters=True,
         pool_size=1,
         max_overflow=0,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -140,7 +146,11 @@ class Database:
             self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="ledgerql-writer")
         else:
             self.write_engine = create_async_engine(
-                url, pool_size=pool_size or 10, max_overflow=10, pool_pre_ping=False
+                url,
+                hide_parameters=True,
+                pool_size=pool_size or 10,
+                max_overflow=10,
+                pool_pre_ping=False,
             )
             self.read_engine = self.write_engine
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
