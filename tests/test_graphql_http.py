@@ -244,12 +244,11 @@ async def test_a_client_leaving_mid_body_is_not_an_error(
 ) -> None:
     app = create_app(db=db)
     sent: list[dict[str, Any]] = []
-    messages = iter(
-        [
-            {"type": "http.request", "body": b'{"query": "{ __ty', "more_body": True},
-            {"type": "http.disconnect"},
-        ]
-    )
+    partial: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"query": "{ __ty', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    messages = iter(partial)
 
     async def receive() -> dict[str, Any]:
         return next(messages)
