@@ -1,21 +1,31 @@
-"""GraphiQL without internet access: Strawberry's built-in page, pointed at vendored assets.
+"""GraphiQL without internet access and safe by default: Strawberry's built-in page, patched.
 
 The built-in page loads React, GraphiQL and the explorer plugin from unpkg.com. The directory
 ``app/static/graphiql/`` mirrors unpkg's layout (``<package>@<version>/<path>``, unmodified files
 from the npm registry; see its README.md), so every ``https://unpkg.com/`` URL becomes
 ``<root_path>/static/graphiql/`` and the page's integrity hashes still hold. When the installed
-Strawberry references a file that is not vendored, the page is served unchanged (loading from
-unpkg) and a warning says to refresh the assets.
+Strawberry references a file that is not vendored, the page loads its assets from unpkg and a
+warning says to refresh them.
+
+The page's own script is patched (``PATCHES``) so that the API key typed in the headers editor
+never reaches the browser's storage and so that the schema loads as soon as a key is set. When
+the installed Strawberry's template no longer has what a patch needs, the page is not served
+(``unavailable_html``): a GraphiQL that would store keys is worse than none.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import re
+import textwrap
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from starlette.responses import HTMLResponse
 from strawberry.http.ides import get_graphql_ide_html
 
 logger = logging.getLogger(__name__)
@@ -27,10 +37,180 @@ ASSETS_DIR = STATIC_DIR / "graphiql"
 
 UNPKG = "https://unpkg.com/"
 _UNPKG_URL = re.compile(r'https://unpkg\.com/([^"\'\s]+)')
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 
 DEFAULT_HEADERS = json.dumps({"Authorization": "Bearer <your key>"}, indent=2)
 """The headers editor's content until the user edits it (GraphiQL's ``defaultHeaders``)."""
-_HEADERS_PROP = "headers: headers,"
+
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-tenant")
+"""Headers whose change makes the page fetch the schema again (see ``app.graphql_app``)."""
+
+SCHEMA_REFETCH_DELAY_MS = 300
+"""Quiet time after the last edit of a credential header before the schema is fetched: typing
+a key sends one introspection, not one per keystroke."""
+
+# Module-level helpers, placed before the page's component. GraphiQL (3.x) keeps the headers
+# editor's content in its query history (``graphiql:queries``, ``graphiql:favorites``) and tabs
+# (``graphiql:tabState``) whatever ``shouldPersistHeaders`` says, so its storage goes through
+# ``keylessStorage``, which drops every ``headers`` value before it reaches localStorage.
+# GraphiQL fetches the schema once per ``fetcher`` (at page load, before a key is set: 401),
+# so ``useSchemaFetcher`` gives it a new fetcher each time the credential headers change, which
+# makes it introspect again with the headers editor's content.
+_HELPERS_JS = """\
+const STORAGE_PREFIX = "graphiql:";
+// Editor texts are stored as typed: re-serialising them would lose their layout.
+const STORED_AS_TEXT = ["query", "variables"].map((name) => STORAGE_PREFIX + name);
+
+function withoutHeaders(value) {
+  if (Array.isArray(value)) {
+    return value.map(withoutHeaders);
+  }
+  if (value === null || typeof value !== "object") {
+    return value;
+  }
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([name]) => name !== "headers")
+      .map(([name, item]) => [name, withoutHeaders(item)]),
+  );
+}
+
+function keyless(key, value) {
+  if (key === STORAGE_PREFIX + "headers") {
+    return null;
+  }
+  if (STORED_AS_TEXT.includes(key)) {
+    return value;
+  }
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    return value;
+  }
+  return parsed !== null && typeof parsed === "object"
+    ? JSON.stringify(withoutHeaders(parsed))
+    : value;
+}
+
+function storedKeys() {
+  return Object.keys(localStorage).filter((key) => key.startsWith(STORAGE_PREFIX));
+}
+
+const keylessStorage = {
+  getItem: (key) => localStorage.getItem(key),
+  setItem: (key, value) => {
+    const kept = keyless(key, value);
+    if (kept === null) {
+      localStorage.removeItem(key);
+    } else {
+      localStorage.setItem(key, kept);
+    }
+  },
+  removeItem: (key) => localStorage.removeItem(key),
+  get length() {
+    return storedKeys().length;
+  },
+  clear() {
+    storedKeys().forEach((key) => localStorage.removeItem(key));
+  },
+};
+
+const CREDENTIAL_HEADERS = __CREDENTIAL_HEADERS__;
+
+function credentialsOf(headersText) {
+  let headers;
+  try {
+    headers = JSON.parse(headersText || "{}");
+  } catch (error) {
+    return undefined;
+  }
+  if (headers === null || typeof headers !== "object") {
+    return undefined;
+  }
+  return JSON.stringify(
+    Object.entries(headers)
+      .filter(([name]) => CREDENTIAL_HEADERS.includes(name.toLowerCase()))
+      .sort(),
+  );
+}
+
+let credentialsTimer;
+
+function useSchemaFetcher() {
+  const [credentials, setCredentials] = React.useState(null);
+  const watchCredentials = React.useCallback((headersText) => {
+    clearTimeout(credentialsTimer);
+    credentialsTimer = setTimeout(() => {
+      const next = credentialsOf(headersText);
+      if (next !== undefined) {
+        setCredentials(next);
+      }
+    }, __DELAY_MS__);
+  }, []);
+  const schemaFetcher = React.useMemo(
+    () => (params, options) => fetcher(params, options),
+    [credentials],
+  );
+  return [schemaFetcher, watchCredentials];
+}
+
+"""
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Replace the one occurrence of ``anchor`` in Strawberry's page with ``replacement``."""
+
+    anchor: str
+    replacement: str
+
+
+def _indented(code: str, spaces: int) -> str:
+    return textwrap.indent(code, " " * spaces).lstrip()
+
+
+PATCHES = (
+    Patch("shouldPersistHeaders: true,", "shouldPersistHeaders: false,"),
+    Patch(
+        "headers: headers,",
+        f"headers: headers,\n          defaultHeaders: {json.dumps(DEFAULT_HEADERS)},",
+    ),
+    Patch("fetcher: fetcher,", "fetcher: schemaFetcher,\n          storage: keylessStorage,"),
+    Patch(
+        "const [headers, setHeaders] = React.useState(parameters.headers);",
+        "const [headers, setHeaders] = React.useState(parameters.headers);\n"
+        "        const [schemaFetcher, watchCredentials] = useSchemaFetcher();",
+    ),
+    Patch(
+        "setHeaders(newHeaders);",
+        "setHeaders(newHeaders);\n          watchCredentials(newHeaders);",
+    ),
+    Patch(
+        "function GraphiQLWithExplorer() {",
+        _indented(
+            _HELPERS_JS.replace(
+                "__CREDENTIAL_HEADERS__", json.dumps(list(CREDENTIAL_HEADERS))
+            ).replace("__DELAY_MS__", str(SCHEMA_REFETCH_DELAY_MS)),
+            6,
+        )
+        + "      function GraphiQLWithExplorer() {",
+    ),
+)
+
+
+class TemplateChanged(Exception):
+    """Strawberry's page no longer holds a patch's anchor exactly once."""
+
+
+def patched(html: str) -> str:
+    """``html`` with every one of ``PATCHES`` applied; TemplateChanged if one does not fit."""
+    for patch in PATCHES:
+        count = html.count(patch.anchor)
+        if count != 1:
+            raise TemplateChanged(f"{patch.anchor!r} occurs {count} times")
+        html = html.replace(patch.anchor, patch.replacement)
+    return html
 
 
 @cache
@@ -45,10 +225,31 @@ def missing_assets(html: str) -> list[str]:
     return sorted(path for path in paths if not (ASSETS_DIR / path).is_file())
 
 
+def unavailable_html(reason: str) -> str:
+    return (
+        "<!doctype html><title>GraphiQL unavailable</title>"
+        "<p>GraphiQL is disabled: the installed strawberry-graphql's page is not one that "
+        "ledgerql knows how to keep API keys out of the browser's storage "
+        f"({reason}). POST GraphQL to this URL with any client.</p>"
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    html: str
+    asset_origin: str
+    """Where the page's scripts and styles come from, as a CSP source."""
+    available: bool = True
+
+
 @lru_cache(maxsize=8)
-def graphiql_html(root_path: str = "") -> str:
+def graphiql_page(root_path: str = "") -> Page:
     """The GraphiQL page loading its assets from ``<root_path>/static/graphiql/``."""
-    html = builtin_html()
+    try:
+        html = patched(builtin_html())
+    except TemplateChanged as error:
+        logger.error("GraphiQL template changed, page disabled: %s (see app/graphiql.py)", error)
+        return Page(unavailable_html(str(error)), "'self'", available=False)
     missing = missing_assets(html)
     if missing:
         logger.warning(
@@ -57,13 +258,51 @@ def graphiql_html(root_path: str = "") -> str:
             ASSETS_DIR,
             ", ".join(missing),
         )
-        return html
-    html = html.replace(UNPKG, f"{root_path.rstrip('/')}{STATIC_PATH}/graphiql/")
-    if html.count(_HEADERS_PROP) == 1:
-        html = html.replace(
-            _HEADERS_PROP,
-            f"{_HEADERS_PROP}\n          defaultHeaders: {json.dumps(DEFAULT_HEADERS)},",
-        )
-    else:
-        logger.info("GraphiQL template changed: default headers editor content not set")
-    return html
+        return Page(html, f"'self' {UNPKG}")
+    return Page(html.replace(UNPKG, f"{root_path.rstrip('/')}{STATIC_PATH}/graphiql/"), "'self'")
+
+
+def graphiql_html(root_path: str = "") -> str:
+    return graphiql_page(root_path).html
+
+
+def script_hashes(html: str) -> list[str]:
+    """CSP sources allowing exactly the inline scripts of ``html``."""
+    return [
+        f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'"
+        for code in _INLINE_SCRIPT.findall(html)
+    ]
+
+
+def content_security_policy(page: Page) -> str:
+    # Styles may be inline: GraphiQL injects <style> elements and style attributes at run
+    # time, and a style cannot run code. Scripts may not: only the page's own, by hash.
+    scripts = " ".join([page.asset_origin, *script_hashes(page.html)])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src {scripts}",
+            f"style-src {page.asset_origin} 'unsafe-inline'",
+            "img-src 'self' data:",  # the favicon and GraphiQL's icons are data: URLs
+            "font-src 'self' data:",  # GraphiQL's fonts are inlined in its CSS
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def graphiql_response(root_path: str = "") -> HTMLResponse:
+    """The GraphiQL page with headers that keep it out of other sites' frames."""
+    page = graphiql_page(root_path)
+    return HTMLResponse(
+        page.html,
+        status_code=200 if page.available else 503,
+        headers={
+            "Content-Security-Policy": content_security_policy(page),
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 from cross_web import HTTPException  # Strawberry's view answers it with its status
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from app.graphiql import graphiql_html
+from app.graphiql import graphiql_response
 from app.graphql_http import (
     APPLICATION_JSON,
     GraphQLParams,
@@ -105,7 +105,7 @@ class LedgerGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Strawberry's GraphiQL page, loading its assets from /static instead of unpkg.com."""
-        return HTMLResponse(graphiql_html(request.scope.get("root_path", "")))
+        return graphiql_response(request.scope.get("root_path", ""))
 
     def decode_json(self, data: str | bytes) -> object:
         # A multipart request's `operations` and `map`: the same strict reading as a body.

@@ -38,15 +38,19 @@ def assets_of(html: str) -> dict[str, str | None]:
     return {url: sri for url, sri in parser.urls.items() if not url.startswith("data:")}
 
 
+def sha256(content: bytes) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(content).digest()).decode() + "'"
+
+
 def sha384(content: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode()
 
 
 @pytest.fixture
 def fresh_page_cache() -> Iterator[None]:
-    graphiql.graphiql_html.cache_clear()
+    graphiql.graphiql_page.cache_clear()
     yield
-    graphiql.graphiql_html.cache_clear()
+    graphiql.graphiql_page.cache_clear()
 
 
 async def test_graphiql_page_needs_no_key_and_no_internet(client: httpx.AsyncClient) -> None:
@@ -100,5 +104,81 @@ def test_missing_assets_fall_back_to_unpkg(
     fresh_page_cache: None,
 ) -> None:
     monkeypatch.setattr(graphiql, "ASSETS_DIR", tmp_path)
-    assert graphiql.graphiql_html() == graphiql.builtin_html()
+    assert graphiql.graphiql_html() == graphiql.patched(graphiql.builtin_html())
     assert "GraphiQL assets not vendored" in caplog.text
+    policy = graphiql.graphiql_response().headers["content-security-policy"]
+    assert "script-src 'self' https://unpkg.com/ 'sha256-" in policy
+
+
+class InlineScripts(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = False
+        self.scripts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.open = tag == "script" and "src" not in dict(attrs)
+        if self.open:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.open = False
+
+    def handle_data(self, data: str) -> None:
+        if self.open:
+            self.scripts[-1] += data
+
+
+def directives(policy: str) -> dict[str, list[str]]:
+    return {
+        name: sources
+        for name, *sources in (part.split() for part in policy.split(";") if part.strip())
+    }
+
+
+def test_graphiql_is_patched_to_keep_the_key_out_of_storage(fresh_page_cache: None) -> None:
+    html = graphiql.graphiql_html()
+    assert graphiql.graphiql_page().available
+    assert "shouldPersistHeaders: false," in html
+    assert "shouldPersistHeaders: true" not in html
+    assert "storage: keylessStorage," in html
+    assert "fetcher: schemaFetcher," in html
+    assert "watchCredentials(newHeaders);" in html
+
+
+def test_graphiql_response_cannot_be_framed_and_runs_only_its_own_scripts(
+    fresh_page_cache: None,
+) -> None:
+    response = graphiql.graphiql_response()
+    assert response.status_code == 200
+    assert response.headers["x-frame-options"] == "DENY"
+    policy = directives(response.headers["content-security-policy"])
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["default-src"] == ["'self'"]
+    parser = InlineScripts()
+    parser.feed(graphiql.graphiql_html())
+    assert len(parser.scripts) == 1
+    assert policy["script-src"] == ["'self'", sha256(parser.scripts[0].encode())]
+    assert "'unsafe-inline'" not in policy["script-src"]
+    assert "'unsafe-eval'" not in policy["script-src"]
+
+
+async def test_graphiql_page_is_served_with_its_security_headers(
+    client: httpx.AsyncClient, fresh_page_cache: None
+) -> None:
+    response = await client.get("/graphql", headers=HTML)
+    expected = graphiql.graphiql_response()
+    for name in ("content-security-policy", "x-frame-options"):
+        assert response.headers.get(name) == expected.headers[name], name
+
+
+def test_changed_template_disables_the_page(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fresh_page_cache: None
+) -> None:
+    persisting = graphiql.builtin_html().replace("shouldPersistHeaders: true,", "")
+    monkeypatch.setattr(graphiql, "builtin_html", lambda: persisting)
+    response = graphiql.graphiql_response()
+    assert response.status_code == 503
+    assert b"GraphiQL is disabled" in response.body
+    assert b"<script" not in response.body
+    assert "GraphiQL template changed" in caplog.text

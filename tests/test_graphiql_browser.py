@@ -1,0 +1,220 @@
+"""GraphiQL in a real browser: the key set in the Headers tab loads the schema and never lands
+in the browser's storage, and the page's Content-Security-Policy does not break it.
+
+Runs Debian's headless Chromium (``apt-get install chromium``) through Playwright, against
+the real application served by uvicorn. Skips where Chromium or Playwright is missing, except
+with LEDGERQL_REQUIRE_BROWSER=1 (CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.ledger.accounts import AccountInput, create_account
+from app.ledger.tenants import create_tenant
+from db.engine import Database
+from db.migrate import upgrade
+
+REQUIRE_BROWSER = os.environ.get("LEDGERQL_REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("LEDGERQL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT_S = 20.0
+TIMEOUT_MS = 10_000
+ACCOUNT_NAME = "Cash drawer"
+UVICORN = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", HOST]
+UVICORN += ["--log-level", "warning"]
+
+
+def _unavailable(message: str) -> None:
+    if REQUIRE_BROWSER:
+        pytest.fail(message + " and LEDGERQL_REQUIRE_BROWSER=1")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if not Path(CHROMIUM).is_file():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    return CHROMIUM
+
+
+@dataclass
+class Server:
+    url: str
+    key: str
+
+
+async def _seed(url: str) -> str:
+    db = Database(url)
+    try:
+        tenant, issued = await create_tenant(db, slug="browser", name="Browser", currency="EUR")
+        assert tenant.id is not None
+        await create_account(
+            db, tenant.id, AccountInput(code="1000", name=ACCOUNT_NAME, type="ASSET")
+        )
+        return issued.key
+    finally:
+        await db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(port: int) -> bool:
+    connection = http.client.HTTPConnection(HOST, port, timeout=1)
+    try:
+        connection.request("GET", "/health")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """The real application in a uvicorn process, on a SQLite file with one tenant."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
+    upgrade(database_url)
+    key = asyncio.run(_seed(database_url))
+    port = _free_port()
+    log_path = tmp_path / "uvicorn.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*UVICORN, "--port", str(port)],
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            while not _healthy(port):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("uvicorn did not start:\n" + log_path.read_text(errors="replace"))
+                time.sleep(0.1)
+            yield Server(url=f"http://{HOST}:{port}", key=key)
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _storage(page: Any) -> dict[str, dict[str, str]]:
+    return dict(
+        page.evaluate(
+            """() => ({
+                local: Object.fromEntries(Object.entries(localStorage)),
+                session: Object.fromEntries(Object.entries(sessionStorage)),
+            })"""
+        )
+    )
+
+
+def _is_introspection(response: Any) -> bool:
+    request = response.request
+    return bool(request.method == "POST" and "IntrospectionQuery" in (request.post_data or ""))
+
+
+def test_key_set_in_headers_loads_schema_runs_queries_and_is_not_stored(
+    chromium: str, server: Server
+) -> None:
+    from playwright.sync_api import Request, Response, expect, sync_playwright
+
+    introspections: list[tuple[str | None, int]] = []
+    problems: list[str] = []
+
+    def on_response(response: Response) -> None:
+        if _is_introspection(response):
+            introspections.append((response.request.headers.get("authorization"), response.status))
+
+    def on_console(message: Any) -> None:
+        # A CSP refusal is reported on the console ("Refused to ... because it violates ...").
+        if message.type == "error" and "401" not in message.text:
+            problems.append(message.text)
+
+    def on_failed(request: Request) -> None:
+        problems.append(f"{request.url}: {request.failure}")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("response", on_response)
+            page.on("console", on_console)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("requestfailed", on_failed)
+
+            # Page load: GraphiQL introspects with the placeholder key and is refused.
+            with page.expect_response(_is_introspection) as first_introspection:
+                response = page.goto(f"{server.url}/graphql")
+            assert first_introspection.value.status == 401
+            assert response is not None and response.status == 200
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            assert response.headers["x-frame-options"] == "DENY"
+            page.get_by_role("button", name="Headers", exact=True).click()
+            headers_editor = page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden)")
+            headers_editor.locator(".CodeMirror-lines").click()
+            page.keyboard.press("ControlOrMeta+a")
+            # The braces and quotes pasted (typed, they would fight the editor's auto-closing),
+            # then the key typed between the quotes, one keystroke at a time.
+            page.keyboard.insert_text('{"Authorization": "Bearer "}')
+            page.keyboard.press("ArrowLeft")
+            page.keyboard.press("ArrowLeft")
+            page.keyboard.type(server.key)
+
+            # No re-fetch clicked: the schema loads, with the key, by itself.
+            page.get_by_role("button", name="Show Documentation Explorer").click()
+            explorer = page.locator(".graphiql-doc-explorer")
+            expect(explorer.get_by_text("Query", exact=True)).to_be_visible()
+            # One introspection once the key is typed, not one per keystroke.
+            assert len(introspections) <= 3, introspections
+            assert introspections[-1] == (f"Bearer {server.key}", 200), introspections
+
+            query_editor = page.locator(".graphiql-query-editor .CodeMirror-lines")
+            query_editor.click()
+            page.keyboard.press("ControlOrMeta+a")
+            page.keyboard.insert_text("query Accounts { accounts { nodes { code name } } }")
+            page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
+            expect(page.locator(".graphiql-response")).to_contain_text(ACCOUNT_NAME)
+
+            # GraphiQL keeps the headers editor's content in its history and tabs (the
+            # latter written after a 500 ms debounce): wait until both are stored.
+            page.wait_for_function(
+                """() => ["graphiql:queries", "graphiql:tabState"].every(
+                    (name) => (localStorage.getItem(name) || "").includes("Accounts"))"""
+            )
+            stored = _storage(page)
+            leaked = [
+                f"{area}Storage[{name!r}]"
+                for area, items in stored.items()
+                for name, value in items.items()
+                if server.key in value or server.key in name
+            ]
+            assert leaked == [], stored
+            assert problems == [], problems
+        finally:
+            browser.close()
