@@ -4,9 +4,44 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ledgerql.db"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one GraphQL document may ask for (see docs/design.md, "Bounding one request").
+
+    The defaults refuse nothing a real client sends: GraphiQL's introspection query is
+    about 1,000 tokens deep 13, a page of 500 accounts with their balances costs about
+    2,000; batches travel in variables, which no document limit counts.
+    """
+
+    max_tokens: int = 10_000  # LEDGERQL_MAX_TOKENS: bounds parsing and validation
+    max_aliases: int = 100  # LEDGERQL_MAX_ALIASES: bounds the root fields, hence the mutations
+    max_depth: int = 20  # LEDGERQL_MAX_DEPTH
+    max_cost: int = 25_000  # LEDGERQL_MAX_COST: estimated values resolved (see limits.py)
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            if getattr(self, item.name) < 1:
+                raise ValueError(f"{ENV_OF_LIMIT[item.name]} must be a positive integer")
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        values = {
+            name: int(os.environ[var]) for name, var in ENV_OF_LIMIT.items() if var in os.environ
+        }
+        return cls(**values)
+
+
+ENV_OF_LIMIT = {
+    "max_tokens": "LEDGERQL_MAX_TOKENS",
+    "max_aliases": "LEDGERQL_MAX_ALIASES",
+    "max_depth": "LEDGERQL_MAX_DEPTH",
+    "max_cost": "LEDGERQL_MAX_COST",
+}
 
 
 @dataclass(frozen=True)
@@ -18,6 +53,7 @@ class Settings:
     # How long a verified API key is trusted without asking the database again:
     # the bound on how late another process sees a revocation (0 turns the cache off).
     auth_cache_seconds: float = 2.0
+    limits: Limits = field(default_factory=Limits)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.auth_cache_seconds) or self.auth_cache_seconds < 0:
@@ -33,4 +69,5 @@ class Settings:
             auth_cache_seconds=float(
                 os.environ.get("LEDGERQL_AUTH_CACHE_SECONDS", cls.auth_cache_seconds)
             ),
+            limits=Limits.from_env(),
         )

@@ -3,6 +3,7 @@
 Pismo's ids (program 12, entry type 2100) are chosen by the client and are unique per
 tenant, so each table keeps its own surrogate primary key and a unique
 ``(tenant_id, <pismo id>)`` constraint that scripts reference with composite foreign keys.
+Ids the client leaves out are allocated from ``pismo_id_counters``.
 Pismo "accounting accounts" are rows of ``accounts`` (``code`` is Pismo's account
 number, ``name`` its description, ``program_id`` its program): one chart, not two.
 """
@@ -61,6 +62,21 @@ class PismoEventType(SQLModel, table=True):
     event_type_id: int = Field(sa_type=BigInteger)
     description: str = Field(max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PismoIdCounter(SQLModel, table=True):
+    """The highest Pismo id of one kind (program, entry type, event type) a tenant has used.
+
+    An id the client leaves out is this plus one, taken by an UPDATE of this row in the
+    transaction that inserts the row: the row lock orders concurrent creates, where a
+    ``max(id) + 1`` read lets them all pick the same id. An explicit id raises it.
+    """
+
+    __tablename__ = "pismo_id_counters"
+
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, primary_key=True)
+    kind: str = Field(max_length=20, primary_key=True)
+    last_id: int = Field(sa_type=BigInteger)
 
 
 class PismoAccountingScript(SQLModel, table=True):

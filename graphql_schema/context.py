@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeAlias
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from app.ledger.errors import Forbidden, Unauthenticated
+from app.ledger.errors import BadInput, Forbidden, Unauthenticated
 from app.ledger.tenants import Principal
 from db.engine import Database
 from graphql_schema.loaders import BalanceKey, Totals, balance_loader
+
+# What one request may post, whatever its shape (one postJournalEntries call, or
+# hundreds of aliased postJournalEntry): the same as one postJournalEntries call.
+MAX_REQUEST_ENTRIES = 1000
+MAX_REQUEST_LINES = 20_000
+
+
+@dataclass
+class PostingBudget:
+    """Entries and lines the mutations of one request have asked to post so far."""
+
+    entries: int = 0
+    lines: int = 0
+
+    def charge(self, entries: int, lines: int, field: str | None = None) -> None:
+        """Counts a posting about to be made; refused (nothing counted) past the budget."""
+        if self.entries + entries > MAX_REQUEST_ENTRIES:
+            raise BadInput(
+                f"at most {MAX_REQUEST_ENTRIES:,} entries per request "
+                f"(MAX_REQUEST_ENTRIES); this request has asked for {self.entries + entries:,}",
+                field=field,
+            )
+        if self.lines + lines > MAX_REQUEST_LINES:
+            raise BadInput(
+                f"at most {MAX_REQUEST_LINES:,} lines per request "
+                f"(MAX_REQUEST_LINES); this request has asked for {self.lines + lines:,}",
+                field=field,
+            )
+        self.entries += entries
+        self.lines += lines
+
+    def take_all(self, what: str) -> None:
+        """The whole budget, for a mutation bounded by other means (importLedger's body cap)."""
+        if self.entries or self.lines:
+            raise BadInput(f"{what} must be the only posting in its request", field=None)
+        self.entries, self.lines = MAX_REQUEST_ENTRIES, MAX_REQUEST_LINES
 
 
 @dataclass
@@ -20,6 +56,7 @@ class Context:
     db: Database
     # None only while the GraphiQL page is served, which runs no operation.
     authenticated: Principal | None
+    posting: PostingBudget = field(default_factory=PostingBudget)
 
     @property
     def principal(self) -> Principal:

@@ -93,17 +93,22 @@ class ImportMutation:
         create_accounts: bool = False,
     ) -> ImportLedgerPayload:
         ctx = info.context
-        try:
-            summary, errors = await attempt(
-                lambda: importing.import_file(
-                    ctx.db,
-                    ctx.writable_tenant(),
-                    _binary(file),
-                    format_named(format.value),
-                    create_accounts=create_accounts,
-                    create_hint="createAccounts: true to create it",
-                )
+
+        async def run() -> importing.ImportSummary:
+            tenant_id = ctx.writable_tenant()
+            # Bounded by the body cap, not by the request's posting budget: it takes it all.
+            ctx.posting.take_all("importLedger")
+            return await importing.import_file(
+                ctx.db,
+                tenant_id,
+                _binary(file),
+                format_named(format.value),
+                create_accounts=create_accounts,
+                create_hint="createAccounts: true to create it",
             )
+
+        try:
+            summary, errors = await attempt(run)
         finally:
             # Strawberry leaves the form's spooled files open; close this one now.
             close = getattr(getattr(file, "file", None), "close", None)

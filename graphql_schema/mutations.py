@@ -8,7 +8,8 @@ import strawberry
 
 from app.ledger import accounts, posting
 from app.ledger.errors import BadInput
-from graphql_schema.context import Info
+from app.ledger.validation import parse_id
+from graphql_schema.context import Info, PostingBudget
 from graphql_schema.errors import UserError, attempt
 from graphql_schema.inputs import CreateAccountInput, CreateJournalInput, PostJournalEntryInput
 from graphql_schema.types import Account, Journal, JournalEntry
@@ -20,13 +21,7 @@ MAX_BATCH_LINES = 20_000
 
 
 def entry_id(value: strawberry.ID, field: str = "id") -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadInput(f"{value!r} is not a journal entry id", field=field) from None
-    if not 0 < number < 2**63:
-        raise BadInput(f"{value!r} is not a journal entry id", field=field)
-    return number
+    return parse_id(value, field=field, what="journal entry id")
 
 
 @strawberry.type
@@ -57,15 +52,24 @@ class ReverseJournalEntryPayload:
 
 
 def refuse_oversized(
-    inputs: list[PostJournalEntryInput],
+    inputs: list[PostJournalEntryInput], budget: PostingBudget | None = None
 ) -> list[PostJournalEntryPayload] | None:
-    """The answer to a bulk call past the limits of one call, or None when within them."""
+    """The answer to a bulk call past the limits of one call or of its request, or None
+    when within them (then the call is charged to the request's budget)."""
+    lines = sum(len(i.lines) for i in inputs)
     if len(inputs) > MAX_BATCH:
         error = BadInput(f"at most {MAX_BATCH} entries per call", field="inputs")
-    elif sum(len(i.lines) for i in inputs) > MAX_BATCH_LINES:
+    elif lines > MAX_BATCH_LINES:
         error = BadInput(f"at most {MAX_BATCH_LINES} lines per call", field="inputs")
-    else:
+    elif budget is None:
         return None
+    else:
+        try:
+            budget.charge(len(inputs), lines, field="inputs")
+        except BadInput as over:
+            error = over
+        else:
+            return None
     return [entry_payload(None, [UserError.of(error)])]
 
 
@@ -115,11 +119,13 @@ class Mutation:
         self, info: Info, input: PostJournalEntryInput
     ) -> PostJournalEntryPayload:
         ctx = info.context
-        return entry_payload(
-            *await attempt(
-                lambda: posting.post_entry(ctx.db, ctx.writable_tenant(), input.to_core())
-            )
-        )
+
+        async def post() -> posting.PostResult:
+            tenant_id = ctx.writable_tenant()
+            ctx.posting.charge(1, len(input.lines), field="input")
+            return await posting.post_entry(ctx.db, tenant_id, input.to_core())
+
+        return entry_payload(*await attempt(post))
 
     @strawberry.mutation(
         description="Posts several entries. atomic (default true): all or none; "
@@ -129,7 +135,7 @@ class Mutation:
         self, info: Info, inputs: list[PostJournalEntryInput], atomic: bool = True
     ) -> list[PostJournalEntryPayload]:
         ctx = info.context
-        refused = refuse_oversized(inputs)
+        refused = refuse_oversized(inputs, ctx.posting)
         if refused is not None:
             return refused
         items, errors = await attempt(

@@ -505,9 +505,13 @@ class PismoMutation:
         self, info: Info, input: CreateAccountingEntryInput
     ) -> AccountingEntryPayload:
         ctx = info.context
-        result, errors = await attempt(
-            lambda: pismo.create_accounting_entry(ctx.db, ctx.writable_tenant(), input.to_core())
-        )
+
+        async def post() -> pismo.AccountingEntryResult:
+            tenant_id = ctx.writable_tenant()
+            ctx.posting.charge(1, 2, field="input")  # a debit and a credit line
+            return await pismo.create_accounting_entry(ctx.db, tenant_id, input.to_core())
+
+        result, errors = await attempt(post)
         return AccountingEntryPayload(
             accounting_entry=AccountingEntry.of(result) if result else None,
             journal_entry=JournalEntry.of(result.entry) if result else None,
@@ -538,9 +542,14 @@ class PismoMutation:
             event_date=event_date,
             tracking_id=tracking_id,
         )
-        result, errors = await attempt(
-            lambda: pismo.post_accounting_event(ctx.db, ctx.writable_tenant(), data)
-        )
+
+        async def post() -> pismo.AccountingEventResult:
+            tenant_id = ctx.writable_tenant()
+            # At most a debit and a credit line per amount: scripts are one per entry name.
+            ctx.posting.charge(1, 2 * len(amounts), field="amounts")
+            return await pismo.post_accounting_event(ctx.db, tenant_id, data)
+
+        result, errors = await attempt(post)
         return AccountingEventPayload(
             journal_entry=JournalEntry.of(result.entry) if result else None,
             scripts=[AccountingScript.of(view) for view in result.scripts] if result else [],

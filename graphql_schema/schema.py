@@ -6,15 +6,19 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.ledger.errors import LedgerError
+from app.middleware import request_id
+from app.settings import Limits
 from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
 from graphql_schema.imports import ImportMutation
+from graphql_schema.input_errors import input_error_field
+from graphql_schema.limits import QueryLimits
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
@@ -26,19 +30,34 @@ logger = logging.getLogger("ledgerql.graphql")
 class LedgerErrors(MaskErrors):
     """Gives a ledger error its code and field; hides the text of unexpected ones.
 
-    Validation and parse errors (GraphQLErrors) pass through untouched.
+    Errors raised before execution (parse, validation, variables) are the
+    client's, whatever exception a scalar raised to report them: never masked.
+    Those about an input value (a literal or a variable that does not fit its
+    type) get the code BAD_USER_INPUT and the input's path as ``field``.
     """
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=self._is_ours, error_message="Internal server error.")
 
-    @staticmethod
-    def _is_ours(error: GraphQLError) -> bool:
+    def _is_ours(self, error: GraphQLError) -> bool:
+        if error.path is None:
+            return self._input_field(error) is not None
         original = error.original_error
         return original is not None and not isinstance(original, GraphQLError)
 
+    def _input_field(self, error: GraphQLError) -> str | None:
+        return input_error_field(error, self.execution_context.graphql_document)
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if error.path is None:
+            return GraphQLError(
+                message=error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                extensions={"code": "BAD_USER_INPUT", "field": self._input_field(error)},
+            )
         if isinstance(original, LedgerError):
             return GraphQLError(
                 message=original.message,
@@ -48,9 +67,11 @@ class LedgerErrors(MaskErrors):
                 path=error.path,
                 extensions={"code": original.code, "field": original.field},
             )
-        logger.error("unexpected error in %s", error.path, exc_info=original)
+        # Logged once, here; the client gets the request id to quote, nothing more.
+        rid = request_id()
+        logger.error("unexpected error in %s [request %s]", error.path, rid, exc_info=original)
         masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}
         return masked
 
 
@@ -67,7 +88,8 @@ class LedgerSchema(strawberry.Schema):
             logger.debug("GraphQL error: %s", error.message)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    limits = limits or Limits.from_env()
     return LedgerSchema(
         query=merge_types("Query", (Query, PismoQuery)),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
@@ -78,10 +100,9 @@ def build_schema() -> strawberry.Schema:
         ),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
-            # Parsing and validating a document costs more than most resolvers:
-            # cache both, keyed by the document text.
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
+            # Parsing and validating a document costs more than most resolvers: both
+            # are cached per document text, with the verdict of the limits checked first.
+            lambda: QueryLimits(limits),
             LedgerErrors,
         ],
     )

@@ -367,3 +367,28 @@ async def test_graphql_http_audits_pass(
     assert failed == []
     assert sum(r["name"].startswith("MUST") for r in results) == 13
     assert sum(r["name"].startswith("SHOULD") for r in results) == 23
+
+
+async def test_an_unexpected_resolver_error_carries_the_request_id(
+    client: httpx.AsyncClient,
+    tenant: TenantFixture,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.ledger import reports
+
+    async def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom with a secret memo")
+
+    monkeypatch.setattr(reports, "trial_balance", broken)
+    with caplog.at_level(logging.INFO):
+        response = await client.post(
+            "/graphql", json={"query": "{ trialBalance { balanced } }"}, headers=auth(tenant)
+        )
+    assert response.status_code == 200
+    rid = response.headers["x-request-id"]
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}
+    assert "secret" not in response.text
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and rid in errors[0].getMessage()

@@ -48,6 +48,11 @@ def test_to_minor_exact(value: object, currency: str, minor: int) -> None:
         (str(2**64), "JPY", "too large"),
         ("1" * 61, "USD", "too long"),
         (None, "USD", "decimal string"),
+        ("\u0663", "USD", "not a plain decimal"),  # Arabic-Indic 3
+        ("\uff11\uff10", "JPY", "not a plain decimal"),  # fullwidth 10
+        ("1\u0660.00", "USD", "not a plain decimal"),
+        ("1\u00a0", "USD", "not a plain decimal"),  # a no-break space is not stripped
+        ("1\n2", "USD", "not a plain decimal"),
     ],
 )
 def test_to_minor_refuses(value: object, currency: str, message: str) -> None:

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, NotFound
 from app.ledger.money import check_currency
+from app.ledger.text import check_lookup, check_optional_text, check_text, column_length
 from db.engine import Database
 from db.tables import Account, Journal, utcnow
 
@@ -44,18 +45,19 @@ class AccountInput:
     program_id: int | None = None
 
 
-def _required_text(value: str | None, field: str, max_length: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise BadInput(f"{field} must not be empty", field=field)
-    if len(text) > max_length:
-        raise BadInput(f"{field} is longer than {max_length} characters", field=field)
-    return text
+MAX_CODE = column_length(Account, "code")
+MAX_NAME = column_length(Account, "name")
+MAX_CATEGORY = column_length(Account, "category")
+MAX_JOURNAL_CODE = column_length(Journal, "code")
+MAX_JOURNAL_NAME = column_length(Journal, "name")
 
 
 async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Account:
-    code = _required_text(data.code, "code", 50)
-    name = _required_text(data.name, "name", 200)
+    code = check_text(data.code or "", field="code", max_length=MAX_CODE)
+    name = check_text(data.name or "", field="name", max_length=MAX_NAME)
+    category = check_optional_text(data.category, field="category", max_length=MAX_CATEGORY)
+    if data.parent_code:
+        check_lookup(data.parent_code, field="parentCode", what="parent code")
     try:
         account_type = AccountType(data.type)
     except ValueError:
@@ -89,7 +91,7 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
             code=code,
             name=name,
             type=account_type.value,
-            category=(data.category or None),
+            category=category,
             parent_id=parent_id,
             currency=data.currency,
             program_id=data.program_id,
@@ -104,6 +106,7 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
 
 async def deactivate_account(db: Database, tenant_id: int, code: str) -> Account:
     """Stops the account taking postings; its history and balances stay."""
+    check_lookup(code, field="code")
     async with db.write() as session:
         account = await session.scalar(
             select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
@@ -116,8 +119,8 @@ async def deactivate_account(db: Database, tenant_id: int, code: str) -> Account
 
 
 async def create_journal(db: Database, tenant_id: int, *, code: str, name: str) -> Journal:
-    code = _required_text(code, "code", 50)
-    name = _required_text(name, "name", 200)
+    code = check_text(code, field="code", max_length=MAX_JOURNAL_CODE)
+    name = check_text(name, field="name", max_length=MAX_JOURNAL_NAME)
     async with db.write() as session:
         existing = await session.scalar(
             select(col(Journal.id)).where(

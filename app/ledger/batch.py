@@ -51,6 +51,7 @@ from app.ledger.entries import (
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.money import MAX_MINOR, format_minor
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
+from app.ledger.text import storable
 from app.ledger.validation import (
     AccountRef,
     Prepared,
@@ -509,7 +510,14 @@ def _stored_keys(
 def _accounts(
     conn: Connection, tenant_id: int, inputs: Sequence[EntryInput]
 ) -> tuple[dict[str, AccountRef], dict[int, AccountRef]]:
-    codes = {line.account_code for data in inputs for line in data.lines if line.account_code}
+    # A code no engine could store is left for ``prepare`` to refuse: PostgreSQL
+    # would fail the whole query on a NUL.
+    codes = {
+        line.account_code
+        for data in inputs
+        for line in data.lines
+        if line.account_code and storable(line.account_code)
+    }
     ids = {
         line.account_id
         for data in inputs
@@ -534,7 +542,8 @@ def _account_ref(row: Any) -> AccountRef:
 
 
 def _journals(conn: Connection, tenant_id: int, codes: set[str]) -> dict[str, int]:
-    rows = conn.execute(_JOURNALS, {"tenant_id": tenant_id, "codes": sorted(codes)})
+    wanted = sorted(code for code in codes if storable(code))  # the others: see _accounts
+    rows = conn.execute(_JOURNALS, {"tenant_id": tenant_id, "codes": wanted})
     return {row.code: row.id for row in rows}
 
 

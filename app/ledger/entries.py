@@ -8,9 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.ledger.errors import LedgerError
+from app.ledger.text import column_length
+from db.tables import IdempotencyRecord, JournalEntry, JournalLine
 
 MAX_LINES = 1000
-MAX_MEMO = 500
+MAX_MEMO = column_length(JournalEntry, "memo")
+MAX_DESCRIPTION = column_length(JournalLine, "description")
+MAX_KEY = column_length(IdempotencyRecord, "key")
+# The dates an entry may carry. Wide enough for any real book (historic records,
+# leases and bonds running a century ahead), narrow enough that no date arithmetic
+# of a report leaves the calendar Python and both engines share (years 1 to 9999).
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2199, 12, 31)
 IDEMPOTENCY_SCOPE = "entry"
 
 

@@ -20,7 +20,8 @@ MAX_MINOR = 2**63 - 1
 # Wide enough that no amount that fits in 2^63 minor units is ever rounded while scaling.
 _EXACT = Context(prec=80)
 _MAX_TEXT = 60
-_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# ASCII digits only: \d and Decimal() would also take Arabic-Indic or fullwidth digits.
+_PLAIN_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 # The common case, "1234.50": converted with integer arithmetic; anything else
 # (signs, spaces, ".5", errors) takes the exact Decimal path below.
 _SIMPLE_AMOUNT = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,20}))?")
@@ -64,10 +65,10 @@ def parse_decimal(value: object) -> Decimal:
             raise BadInput("amount must be a finite number")
         return value
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip(" \t\r\n")
         if len(text) > _MAX_TEXT:
             raise BadInput(f"amount is too long ({len(text)} characters)")
-        if not _PLAIN_DECIMAL.match(text):
+        if not _PLAIN_DECIMAL.fullmatch(text):
             raise BadInput(
                 f"amount {value!r} is not a plain decimal number (no exponent, NaN or Infinity)"
             )

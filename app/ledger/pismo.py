@@ -18,15 +18,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.ledger import accounts, posting
+from app.ledger import accounts, pismo_ids, posting, validation
 from app.ledger.errors import BadInput, Conflict, LedgerError, TryAgain
 from app.ledger.money import check_currency, format_minor, from_minor, parse_decimal, to_minor
 from app.ledger.reports import Page, check_page_size, decode_cursor, encode_cursor
+from app.ledger.text import check_text
 from db.engine import Database, WriteContention
 from db.pismo_tables import PismoAccountingScript, PismoEntryType, PismoEventType, PismoProgram
 from db.tables import Account
@@ -79,8 +79,7 @@ MAX_EVENT_AMOUNTS = 100
 # the exponent first keeps a JSON number like 1e999999999 from being expanded.
 MAX_AMOUNT_ADJUSTED = 30
 
-_INTEGER = re.compile(r"^-?[0-9]+$")
-_PLAIN_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 # ---------------------------------------------------------------- inputs and views
@@ -201,22 +200,8 @@ def _show(value: object) -> str:
 
 
 def parse_id(value: object, *, field: str, what: str) -> int:
-    """A Pismo id: a positive 64-bit integer, from an int or a string of digits."""
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _INTEGER.match(value):
-        if len(value.lstrip("-")) > 25:
-            raise BadInput(f"{what} is out of range: at most 2^63-1", field=field)
-        number = int(value)
-    if number is None:
-        raise BadInput(f"{what} must be an integer, got {_show(value)}", field=field)
-    if not 0 < number <= MAX_ID:
-        raise BadInput(
-            f"{what} {number} is out of range: ids are positive 64-bit integers (1 to 2^63-1)",
-            field=field,
-        )
-    return number
+    """A Pismo id: a positive 64-bit integer, from an int or a string of ASCII digits."""
+    return validation.parse_id(value, field=field, what=what)
 
 
 def _optional_id(value: object, *, field: str, what: str) -> int | None:
@@ -224,14 +209,7 @@ def _optional_id(value: object, *, field: str, what: str) -> int | None:
 
 
 def _text(value: object, *, field: str, what: str, max_length: int) -> str:
-    if not isinstance(value, str):
-        raise BadInput(f"{what} must be a string", field=field)
-    text = value.strip()
-    if not text:
-        raise BadInput(f"{what} must not be empty", field=field)
-    if len(text) > max_length:
-        raise BadInput(f"{what} is longer than {max_length} characters", field=field)
-    return text
+    return check_text(value, field=field, what=what, max_length=max_length)
 
 
 def check_entry_name(value: str | None, field: str = "entryName") -> str:
@@ -249,6 +227,14 @@ def check_processing_code(value: str | None, field: str = "processingCode") -> s
     """The processing code, ``""`` when absent; at most 6 characters."""
     if value is None or value == "":
         return ""
+    check_text(
+        value,
+        field=field,
+        what="processing code",
+        max_length=MAX_PROCESSING_CODE,
+        required=False,
+        strip=False,
+    )
     if len(value) > MAX_PROCESSING_CODE:
         raise BadInput(
             f"processing code {_show(value)} is longer than {MAX_PROCESSING_CODE} characters",
@@ -262,11 +248,10 @@ def check_processing_code(value: str | None, field: str = "processingCode") -> s
 def _tracking_id(value: str | None, field: str = "trackingId") -> str | None:
     if value is None:
         return None
-    if not value.strip():
-        raise BadInput("tracking id must not be empty", field=field)
-    if len(value) > MAX_TRACKING_ID:
-        raise BadInput(f"tracking id is longer than {MAX_TRACKING_ID} characters", field=field)
-    return value
+    # Kept as sent, like an idempotency key, which it is.
+    return check_text(
+        value, field=field, what="tracking id", max_length=MAX_TRACKING_ID, strip=False
+    )
 
 
 def parse_event_date(value: object, field: str = "eventDate") -> dt.date:
@@ -281,16 +266,18 @@ def parse_event_date(value: object, field: str = "eventDate") -> dt.date:
         )
     text = value.strip()
     try:
-        if len(text) > 40:
+        if len(text) > 40 or not text.isascii():
             raise ValueError
-        if _PLAIN_DATE.match(text):
-            return dt.date.fromisoformat(text)
-        return dt.datetime.fromisoformat(text).date()
+        if _PLAIN_DATE.fullmatch(text):
+            on = dt.date.fromisoformat(text)
+        else:
+            on = dt.datetime.fromisoformat(text).date()
     except ValueError:
         raise BadInput(
             f"event date {_show(value)} is not a date (YYYY-MM-DD) or an ISO 8601 date-time",
             field=field,
         ) from None
+    return validation.check_date(on, field=field)
 
 
 def _amount(value: object, currency: str, field: str) -> int:
@@ -308,6 +295,7 @@ def _account_number(value: str | None, field: str) -> str | None:
     """An accounting account number, or None when absent, empty or "0" (use the script)."""
     if value is None or value.strip() in ("", NO_ACCOUNT):
         return None
+    check_text(value, field=field, what="accounting account number", max_length=MAX_ACCOUNT_NUMBER)
     if len(value) > MAX_ACCOUNT_NUMBER:
         raise BadInput(
             f"accounting account number is longer than {MAX_ACCOUNT_NUMBER} characters",
@@ -393,13 +381,6 @@ async def _event_type(
     )
 
 
-def _next(top: int | None, what: str) -> int:
-    number = int(top or 0) + 1
-    if number > MAX_ID:
-        raise BadInput(f"no {what} id is left: give one explicitly", field="id")
-    return number
-
-
 async def _create_reference(
     db: Database,
     tenant_id: int,
@@ -409,14 +390,15 @@ async def _create_reference(
     what: str,
     build: Callable[[int], Reference],
 ) -> Reference:
-    """Inserts ``build(id)``: ``wanted``, or the tenant's highest ``pismo_id`` plus one."""
+    """Inserts ``build(id)``: ``wanted``, or the next id of the tenant's counter of ``what``."""
+    kind = what.replace(" ", "_")
     async with db.write() as session:
         if wanted is None:
-            top = await session.scalar(
-                select(func.max(pismo_id)).where(col(model.tenant_id) == tenant_id)
-            )
-            wanted = _next(top, what)
+            wanted = await pismo_ids.next_id(session, tenant_id, kind)
+            if wanted is None:
+                raise BadInput(f"no {what} id is left: give one explicitly", field="id")
         else:
+            await pismo_ids.claim(session, tenant_id, kind, wanted)
             taken = await session.scalar(
                 select(col(model.id)).where(col(model.tenant_id) == tenant_id, pismo_id == wanted)
             )
@@ -656,6 +638,14 @@ def _cost_center(data: CostCenterInput | None) -> dict[str, Any]:
         value = getattr(data, name)
         if not isinstance(value, str):
             raise BadInput(f"cost center {camel} must be a string", field=f"costCenter.{camel}")
+        check_text(
+            value,
+            field=f"costCenter.{camel}",
+            what=f"cost center {camel}",
+            max_length=MAX_COST_CENTER_FIELD,
+            required=False,
+            strip=False,
+        )
         if len(value) > MAX_COST_CENTER_FIELD:
             raise BadInput(
                 f"cost center {camel} is longer than {MAX_COST_CENTER_FIELD} characters",

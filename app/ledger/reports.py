@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -17,13 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.accounts import net_of
-from app.ledger.errors import BadInput, NotFound
+from app.ledger.errors import BadInput, LedgerError, NotFound
 from app.ledger.money import check_currency
 from app.ledger.posting import EntryView, load_entries
+from app.ledger.text import check_lookup
+from app.ledger.validation import parse_id
 from db.engine import Database
 from db.tables import Account, AccountBalance, BalanceDay, Event, JournalEntry, JournalLine
 
 MAX_PAGE = 500
+_CURSOR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 T = TypeVar("T")
 
 
@@ -33,17 +37,34 @@ def encode_cursor(*parts: object) -> str:
 
 
 def decode_cursor(cursor: str, kinds: tuple[type, ...], field: str = "after") -> tuple[Any, ...]:
-    """The parts of a cursor made by ``encode_cursor``, converted to ``kinds``."""
+    """The parts of a cursor made by ``encode_cursor``, converted to ``kinds``.
+
+    Each part must be what ``encode_cursor`` writes of its kind: an id (1 to 2^63-1),
+    a YYYY-MM-DD date, or a text the text rule allows. Anything else, decoded or
+    not, is the client's mistake, never a failed query.
+    """
+    invalid = BadInput("the cursor is not valid", field=field)
     try:
-        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        if len(parts) != len(kinds):
-            raise ValueError
-        return tuple(
-            dt.date.fromisoformat(part) if kind is dt.date else kind(part)
-            for part, kind in zip(parts, kinds, strict=True)
-        )
-    except (ValueError, UnicodeDecodeError):
-        raise BadInput("the cursor is not valid", field=field) from None
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
+    except (ValueError, UnicodeError):
+        raise invalid from None
+    parts = text.split("|")
+    if len(parts) != len(kinds):
+        raise invalid
+    try:
+        return tuple(_cursor_part(part, kind) for part, kind in zip(parts, kinds, strict=True))
+    except (ValueError, LedgerError):
+        raise invalid from None
+
+
+def _cursor_part(part: str, kind: type) -> object:
+    if kind is int:
+        return parse_id(part)
+    if kind is dt.date:
+        if not _CURSOR_DATE.fullmatch(part):
+            raise ValueError(part)
+        return dt.date.fromisoformat(part)
+    return check_lookup(part, field="after")
 
 
 def check_page_size(first: int) -> int:
@@ -73,6 +94,7 @@ class Balance:
 async def find_account(
     session: AsyncSession, tenant_id: int, code: str, field: str = "code"
 ) -> Account:
+    check_lookup(code, field=field, what="account code")
     account = await session.scalar(
         select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
     )
@@ -82,6 +104,7 @@ async def find_account(
 
 
 async def get_account(db: Database, tenant_id: int, code: str) -> Account | None:
+    check_lookup(code, field="code", what="account code")
     async with db.read() as session:
         return await session.scalar(
             select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)

@@ -25,12 +25,14 @@ from sqlmodel import col, select
 from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 from app.ledger.keycache import KeyCache
 from app.ledger.money import check_currency
+from app.ledger.text import check_text, column_length
+from app.ledger.validation import check_date
 from app.settings import Settings
 from db.engine import Database, dialect_insert
 from db.tables import ApiKey, Journal, Tenant, User, utcnow
 
 DEFAULT_JOURNAL_CODE = "GENERAL"
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")  # fullmatch: "$" takes a "\n"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def _new_key() -> tuple[str, str, str]:
 
 
 def check_slug(slug: str) -> str:
-    if not _SLUG.match(slug):
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
         raise BadInput(
             f"tenant slug {slug!r} must be lower-case letters, digits and dashes", field="slug"
         )
@@ -104,9 +106,8 @@ async def create_tenant(
     """A tenant with its default journal, its owner (created when new) and a first key."""
     check_slug(slug)
     check_currency(currency)
-    if not name.strip():
-        raise BadInput("name must not be empty", field="name")
-    owner_name = owner or slug
+    name = check_text(name, field="name", max_length=column_length(Tenant, "name"))
+    owner_name = check_text(owner or slug, field="owner", max_length=column_length(User, "name"))
     async with db.write() as session:
         if await session.scalar(select(col(Tenant.id)).where(col(Tenant.slug) == slug)) is not None:
             raise Conflict(f"tenant {slug!r} already exists", field="slug")
@@ -165,6 +166,8 @@ async def revoke_key(db: Database, key_id: str) -> None:
 
 async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> None:
     """Closes the books up to and including ``lock_date`` (None reopens them)."""
+    if lock_date is not None:
+        check_date(lock_date, field="lockDate")
     async with db.write() as session:
         tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
         if tenant is None:

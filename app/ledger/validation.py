@@ -9,17 +9,32 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from app.ledger.entries import MAX_LINES, MAX_MEMO, EntryInput, LineInput
+from app.ledger.entries import (
+    MAX_DATE,
+    MAX_DESCRIPTION,
+    MAX_KEY,
+    MAX_LINES,
+    MAX_MEMO,
+    MIN_DATE,
+    EntryInput,
+    LineInput,
+)
 from app.ledger.errors import BadInput, LedgerError
-from app.ledger.money import check_currency, format_minor, parse_decimal, to_minor
+from app.ledger.money import MAX_MINOR, check_currency, format_minor, parse_decimal, to_minor
+from app.ledger.text import check_lookup, check_optional_text, check_text
 
-MAX_KEY = 200
+MAX_ID = 2**63 - 1
+# An id in its one canonical spelling: ASCII digits, no sign, space, "_" or leading
+# zero (int() would take " 3 ", "1_0" and "٣"). "0" and "-5" pass the pattern only
+# so that they are refused as out of range, which is what they are.
+_ID = re.compile(r"0|-?[1-9][0-9]{0,24}")
 
 
 @dataclass(frozen=True)
@@ -53,22 +68,57 @@ class Prepared:
     lines: list[PreparedLine]
 
 
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_id(value: object, *, field: str = "id", what: str = "id") -> int:
+    """A record id: a positive 64-bit integer, from an int or its canonical decimal string."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _ID.fullmatch(value):
+        number = int(value)
+    if number is None:
+        raise BadInput(
+            f"{what} must be an integer written in ASCII digits, got {_show(value)}", field=field
+        )
+    if not 0 < number <= MAX_ID:
+        raise BadInput(
+            f"{what} {number} is out of range: ids are positive 64-bit integers (1 to 2^63-1)",
+            field=field,
+        )
+    return number
+
+
 def check_memo(memo: str | None) -> str:
-    text = (memo or "").strip()
-    if not text:
-        raise BadInput("memo must not be empty", field="memo")
-    if len(text) > MAX_MEMO:
-        raise BadInput(f"memo is longer than {MAX_MEMO} characters", field="memo")
-    return text
+    return check_text(memo or "", field="memo", max_length=MAX_MEMO)
 
 
 def check_key(key: str) -> str:
-    if not key.strip() or len(key) > MAX_KEY:
-        raise BadInput(f"idempotency key must be 1 to {MAX_KEY} characters", field="idempotencyKey")
-    return key
+    # Kept as sent (not stripped): a key is compared, never shown.
+    return check_text(
+        key, field="idempotencyKey", what="idempotency key", max_length=MAX_KEY, strip=False
+    )
+
+
+def check_date(on: object, field: str = "date") -> dt.date:
+    """``on`` if it is a date the ledger takes (MIN_DATE to MAX_DATE), else BadInput."""
+    if not isinstance(on, dt.date) or isinstance(on, dt.datetime):
+        raise BadInput("date must be a date (YYYY-MM-DD)", field=field)
+    if not MIN_DATE <= on <= MAX_DATE:
+        raise BadInput(
+            f"date {on.isoformat()} is outside the ledger's range "
+            f"({MIN_DATE.isoformat()} to {MAX_DATE.isoformat()})",
+            field=field,
+        )
+    return on
 
 
 def check_not_locked(on: dt.date, lock_date: dt.date | None) -> None:
+    """The rules of a posting date: within the ledger's range, after the books' lock date."""
+    check_date(on)
     if lock_date is not None and on <= lock_date:
         raise BadInput(
             f"the books are locked up to {lock_date.isoformat()}: cannot post on {on.isoformat()}",
@@ -93,12 +143,23 @@ def _line_amounts(line: LineInput, currency: str) -> tuple[int, int]:
 
 
 def check_balanced(lines: Iterable[PreparedLine]) -> None:
+    """Debits equal credits per currency, and each side fits in a signed 64-bit total.
+
+    Every total kept of an entry's lines (per account, per day, per entry) is a part
+    of a side's total, so bounding it bounds them all.
+    """
     debits: dict[str, int] = defaultdict(int)
     credits: dict[str, int] = defaultdict(int)
     for line in lines:
         debits[line.currency] += line.debit_minor
         credits[line.currency] += line.credit_minor
     for currency in sorted(debits.keys() | credits.keys()):
+        if max(debits[currency], credits[currency]) > MAX_MINOR:
+            raise BadInput(
+                f"the lines of an entry add up to more than {MAX_MINOR} minor units of "
+                f"{currency}: split it into several entries",
+                field="lines",
+            )
         if debits[currency] != credits[currency]:
             raise BadInput(
                 f"entry does not balance in {currency}: debits "
@@ -119,9 +180,9 @@ def prepare(
 ) -> Prepared:
     """``data`` checked against every rule of a posting, or the first LedgerError it breaks."""
     memo = check_memo(data.memo)
-    if not isinstance(data.date, dt.date):
-        raise BadInput("date must be a date (YYYY-MM-DD)", field="date")
     check_not_locked(data.date, lock_date)
+    if data.journal_code is not None:
+        check_lookup(data.journal_code, field="journalCode", what="journal code")
     currency = check_currency(data.currency or base_currency)
     if len(data.lines) < 2:
         raise BadInput("an entry needs at least two lines", field="lines")
@@ -134,6 +195,7 @@ def prepare(
         if raw.currency is not None:
             line_currency = check_currency(raw.currency, field=f"{where}.currency")
         if raw.account_code:
+            check_lookup(raw.account_code, field=f"{where}.accountCode", what="account code")
             account = by_code.get(raw.account_code)
             account_field, named = f"{where}.accountCode", raw.account_code
         elif raw.account_id is not None:
@@ -154,11 +216,9 @@ def prepare(
             debit, credit = _line_amounts(raw, line_currency)
         except LedgerError as error:
             raise error.at(where) from None
-        description = raw.description.strip() if raw.description else None
-        if description and len(description) > MAX_MEMO:
-            raise BadInput(
-                f"description is longer than {MAX_MEMO} characters", field=f"{where}.description"
-            )
+        description = check_optional_text(
+            raw.description, field=f"{where}.description", max_length=MAX_DESCRIPTION
+        )
         prepared.append(
             PreparedLine(account.id, account.code, line_currency, debit, credit, description)
         )
