@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`.
+# The commands of the README: `make demo`, `make run` and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?=
 PORT ?=
 
-.PHONY: run test lint install install-test clean
+.PHONY: demo run test lint install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+
+# A demo tenant (slug "demo", or SLUG=...) in ./ledgerql.db; prints its API key.
+demo: install
+	$(BIN)/ledgerql demo $(if $(SLUG),--slug $(SLUG))
 
 run: install
 	$(BIN)/ledgerql serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))

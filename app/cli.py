@@ -12,7 +12,7 @@ from typing import BinaryIO, TextIO, TypeVar
 
 import click
 
-from app.ledger import accounts, posting
+from app.ledger import accounts, pismo, posting
 from app.ledger.errors import LedgerError
 from app.ledger.exporting import export_ledger
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file, tenant_by_slug
@@ -185,15 +185,66 @@ async def _demo(db: Database, slug: str) -> IssuedKey:
                 ],
             ),
         )
+    await _demo_pismo(db, created.id)
     return issued
+
+
+# The reference data the README's Pismo curl posts to: program 12, entry type 2100, and
+# a script that gives its entries their accounts (a script needs an event type).
+DEMO_PROGRAM = 12
+DEMO_ENTRY_TYPE = 2100
+DEMO_EVENT_TYPE = 1
+DEMO_ACCOUNTING_ACCOUNTS = [
+    ("1.1.02", "Card receivables", "ASSET"),
+    ("2.1.01", "Merchant payables", "LIABILITY"),
+]
+
+
+async def _demo_pismo(db: Database, tenant_id: int) -> None:
+    await pismo.create_program(
+        db, tenant_id, pismo.ProgramInput(name="Credit card", currency="USD", id=DEMO_PROGRAM)
+    )
+    await pismo.create_entry_type(
+        db, tenant_id, pismo.TypeInput(description="Purchase", id=DEMO_ENTRY_TYPE)
+    )
+    await pismo.create_event_type(
+        db, tenant_id, pismo.TypeInput(description="Authorization", id=DEMO_EVENT_TYPE)
+    )
+    receivable, payable = [
+        await pismo.create_accounting_account(
+            db,
+            tenant_id,
+            pismo.AccountingAccountInput(
+                program_id=DEMO_PROGRAM, account=number, description=name, type=kind
+            ),
+        )
+        for number, name, kind in DEMO_ACCOUNTING_ACCOUNTS
+    ]
+    assert receivable.id is not None and payable.id is not None
+    await pismo.create_script(
+        db,
+        tenant_id,
+        pismo.ScriptInput(
+            program_id=DEMO_PROGRAM,
+            event_type_id=DEMO_EVENT_TYPE,
+            entry_type_id=DEMO_ENTRY_TYPE,
+            debit_accounting_account_id=receivable.id,
+            credit_accounting_account_id=payable.id,
+        ),
+    )
 
 
 @main.command()
 @click.option("--slug", default="demo", show_default=True, help="Slug of the demo tenant.")
 def demo(slug: str) -> None:
-    """Create a demo tenant with a chart of accounts and sample entries."""
+    """Create a demo tenant: a chart of accounts, sample entries and Pismo reference data."""
     issued = _run(lambda db: _demo(db, slug))
     click.echo(f"tenant: {slug} (USD, {len(DEMO_ACCOUNTS)} accounts, {len(DEMO_ENTRIES)} entries)")
+    click.echo(
+        f"pismo: program {DEMO_PROGRAM}, entry type {DEMO_ENTRY_TYPE}, "
+        f"event type {DEMO_EVENT_TYPE}, accounting accounts "
+        f"{', '.join(number for number, _, _ in DEMO_ACCOUNTING_ACCOUNTS)} and a script"
+    )
     _print_key(issued)
 
 
