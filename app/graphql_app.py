@@ -34,6 +34,7 @@ from app.graphql_http import (
 )
 from app.ledger.errors import LedgerError
 from app.ledger.tenants import Principal, authenticate
+from app.second_loop import OFFLOAD_BYTES, second_loop
 from db.engine import Database
 from graphql_schema.context import Context
 from graphql_schema.schema import schema
@@ -174,33 +175,42 @@ class GraphQLEndpoint:
         self, request: Request, scope: Scope, receive: Receive, send: Send, media_type: str
     ) -> Response | None:
         """The response to send, or None when Strawberry's view has sent it (uploads)."""
+        db: Database = request.app.state.db
         if request.method == "GET":
-            params = params_of_query_string(request.query_params)
-        elif request.method == "POST":
-            content_type = request.headers.get("content-type", "")
-            if content_type.split(";")[0].strip().lower() == "multipart/form-data":
-                await self._upload(request, scope, receive, send, media_type)
-                return None
-            check_json_content_type(content_type)
-            params = params_of(decode_json(await _read_body(request)))
-        else:
+            return await self._run(
+                request, params_of_query_string(request.query_params), db, media_type
+            )
+        if request.method != "POST":
             raise RequestError("GraphQL is served on GET and POST", 405, {"Allow": "GET, POST"})
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+            await self._upload(request, scope, receive, send, media_type)
+            return None
+        check_json_content_type(content_type)
+        body = await _read_body(request)
+
+        async def run(on: Database) -> Response:
+            return await self._run(request, params_of(decode_json(body)), on, media_type)
+
+        if len(body) > OFFLOAD_BYTES:  # see app/second_loop.py
+            return await second_loop(db).run(run)
+        return await run(db)
+
+    async def _run(
+        self, request: Request, params: GraphQLParams, db: Database, media_type: str
+    ) -> Response:
+        """Authenticates, then executes ``params`` on ``db``."""
         try:
-            principal = await principal_of(request, request.app.state.db)
+            principal = await principal_of(request, db)
         except LedgerError as error:
             return error_response(error, media_type)
-        return await self._execute(request, params, principal, media_type)
-
-    async def _execute(
-        self, request: Request, params: GraphQLParams, principal: Principal, media_type: str
-    ) -> Response:
         get = request.method == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
             result = await schema.execute(
                 params.query,
                 variable_values=params.variables,
-                context_value=Context(db=request.app.state.db, authenticated=principal),
+                context_value=Context(db=db, authenticated=principal),
                 operation_name=params.operation_name,
                 allowed_operation_types=allowed,
                 operation_extensions=params.extensions,

@@ -137,6 +137,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int | None = None) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
+        self._on_dispose: list[Callable[[], Awaitable[None]]] = []
         self._writer_engine: Engine | None = None
         self._writer_thread: ThreadPoolExecutor | None = None
         if self.sqlite:
@@ -207,7 +208,14 @@ class Database:
         async with self.write_engine.connect() as conn, conn.begin():
             return await conn.run_sync(work)
 
+    def on_dispose(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Runs ``callback`` first when this Database is disposed (what was built on it)."""
+        self._on_dispose.append(callback)
+
     async def dispose(self) -> None:
+        callbacks, self._on_dispose = self._on_dispose, []
+        for callback in callbacks:
+            await callback()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
