@@ -21,6 +21,7 @@ from strawberry.types.graphql import OperationType
 from app.graphiql import graphiql_response
 from app.graphql_http import (
     APPLICATION_JSON,
+    HTTP_STATUS,
     GraphQLParams,
     RequestError,
     check_json_content_type,
@@ -42,17 +43,6 @@ from graphql_schema.schema import schema
 # A batch of 500 entries of a few lines each is well under this; anything larger is
 # refused before it is parsed, so one request cannot hold the server's memory.
 MAX_BODY_BYTES = 8 << 20
-
-HTTP_STATUS = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "CONFLICT": 409,
-    "RATE_LIMITED": 429,
-    # Lost to concurrent writes after bounded retries: the same request may be sent again.
-    "TRY_AGAIN": 503,
-    "BAD_USER_INPUT": 400,
-}
 
 
 def api_key_of(request: Request) -> str | None:
@@ -76,33 +66,13 @@ def error_response(error: LedgerError, media_type: str = APPLICATION_JSON) -> Re
     )
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
-def capped(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises BodyTooLarge once the request body passes ``limit`` bytes."""
-    seen = 0
-
-    async def receive_capped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise BodyTooLarge
-        return message
-
-    return receive_capped
-
-
 class LedgerGraphQL(GraphQL[Context, None]):
     """Strawberry's view, kept for what it does well: GraphiQL and multipart uploads."""
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(
-            db=request.app.state.db, authenticated=getattr(request.state, "principal", None)
-        )
+        # The database of the loop the view runs on (see GraphQLEndpoint._upload).
+        db = getattr(request.state, "db", None) or request.app.state.db
+        return Context(db=db, authenticated=getattr(request.state, "principal", None))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Strawberry's GraphiQL page, loading its assets from /static instead of unpkg.com."""
@@ -226,16 +196,34 @@ class GraphQLEndpoint:
     async def _upload(
         self, request: Request, scope: Scope, receive: Receive, send: Send, media_type: str
     ) -> None:
+        """A multipart request (importLedger's file), through Strawberry's view.
+
+        Read whole first (at most MAX_BODY_BYTES), so that a big one can be run on the
+        second loop like a big JSON body: parsing and checking 7 MiB of ledger file is
+        seconds of CPU.
+        """
+        db: Database = request.app.state.db
         try:
-            request.state.principal = await principal_of(request, request.app.state.db)
+            principal = await principal_of(request, db)
         except LedgerError as error:
             await error_response(error, media_type)(scope, receive, send)
             return
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
-        try:
-            await self.view(scope, capped(receive, MAX_BODY_BYTES), send)
-        except BodyTooLarge:  # a chunked body with no Content-Length; nothing was sent yet
-            raise RequestError(
-                f"the request body is larger than {MAX_BODY_BYTES} bytes", 413
-            ) from None
+        body = await _read_body(request)
+
+        async def run(on: Database) -> list[Message]:
+            sent: list[Message] = []
+            messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+
+            async def replay() -> Message:
+                return next(messages, {"type": "http.disconnect"})
+
+            async def keep(message: Message) -> None:
+                sent.append(message)
+
+            state = {**scope.get("state", {}), "principal": principal, "db": on}
+            await self.view({**scope, "state": state}, replay, keep)
+            return sent
+
+        answer = await (second_loop(db).run(run) if len(body) > OFFLOAD_BYTES else run(db))
+        for message in answer:
+            await send(message)

@@ -27,6 +27,18 @@ from strawberry.types import ExecutionResult
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 
+# The status of each ledger error code (app/ledger/errors.py), wherever one answers a request.
+HTTP_STATUS = {
+    "BAD_USER_INPUT": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "RATE_LIMITED": 429,
+    # Lost to concurrent writes after bounded retries: the same request may be sent again.
+    "TRY_AGAIN": 503,
+}
+
 
 class RequestError(Exception):
     """Not a GraphQL request this server can run: answered with ``status`` and no data."""
@@ -173,20 +185,25 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-def _is_limit_refusal(errors: list[GraphQLError]) -> bool:
-    return any((error.extensions or {}).get("limit") for error in errors)
+def client_status(errors: list[GraphQLError]) -> int | None:
+    """The HTTP status of errors that are all the client's (a ledger code), else None."""
+    statuses = {HTTP_STATUS.get(str((error.extensions or {}).get("code"))) for error in errors}
+    if not errors or None in statuses:
+        return None
+    return statuses.pop() if len(statuses) == 1 else 400
 
 
 def render(result: ExecutionResult, media_type: str) -> Response:
     errors = result.errors or []
-    body: dict[str, object] = {}
+    body: dict[str, object] = {"data": result.data}
     status = 200
-    if _is_request_error(result) and (
-        media_type == GRAPHQL_RESPONSE_JSON or _is_limit_refusal(errors)
-    ):
-        status = 400
-    else:
-        body["data"] = result.data
+    if result.data is None and errors:
+        # Nothing ran, or nothing could be answered: when every error is the
+        # client's (a bad input value, a refused limit, an unknown id...), its status.
+        status = client_status(errors) or 200
+        if _is_request_error(result) and media_type == GRAPHQL_RESPONSE_JSON:
+            status = 400 if status == 200 else status
+            del body["data"]
     if errors:
         body["errors"] = [error.formatted for error in errors]
     if result.extensions:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from benchmarks.harness import HOST, fresh_database, percentile, seed, serve
 from db.engine import Database
 from db.migrate import upgrade
@@ -53,8 +55,60 @@ def literal(value: dict[str, Any]) -> str:
     return f'{{date: "{value["date"]}", memo: "{value["memo"]}", lines: [{lines}]}}'
 
 
-def cases() -> dict[str, Callable[[], dict[str, Any]]]:
-    """Name -> a fresh request body; each at (or near) one limit's default."""
+IMPORT_BYTES = 7 << 20  # under the 8 MiB body cap, with the multipart framing
+
+
+def jsonl_file() -> bytes:
+    """A ledger file of about IMPORT_BYTES, new each time (so its entries all post)."""
+    run = uuid.uuid4().hex[:8]
+    rows: list[bytes] = []
+    size = i = 0
+    while size < IMPORT_BYTES:
+        row = json.dumps(
+            {
+                "date": "2026-01-15",
+                "memo": f"import {run} {i}",
+                "lines": [
+                    {"account": "1000", "debit": "1.00"},
+                    {"account": "4000", "credit": "1.00"},
+                ],
+            }
+        ).encode()
+        rows.append(row)
+        size += len(row) + 1
+        i += 1
+    return b"\n".join(rows) + b"\n"
+
+
+def multipart_import() -> tuple[bytes, str]:
+    """importLedger with a JSON Lines file, as a GraphQL multipart request."""
+    operations = {
+        "query": "mutation($file: Upload!) { importLedger(file: $file, format: JSONL)"
+        " { posted failed } }",
+        "variables": {"file": None},
+    }
+    request = httpx.Request(
+        "POST",
+        "http://ledgerql/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("ledger.jsonl", jsonl_file(), "application/x-ndjson")},
+    )
+    return request.read(), request.headers["content-type"]
+
+
+def as_json(body: dict[str, Any]) -> tuple[bytes, str]:
+    unique = dict(body, query=f"# {uuid.uuid4()}\n{body['query']}")
+    return json.dumps(unique).encode(), "application/json"
+
+
+def cases() -> dict[str, Callable[[], tuple[bytes, str]]]:
+    """Name -> a fresh request (body, content type); each at (or near) one limit's default."""
+    return {name: (lambda make=make: as_json(make())) for name, make in json_cases().items()} | {
+        "import of a 7 MiB JSON Lines file (multipart)": multipart_import
+    }
+
+
+def json_cases() -> dict[str, Callable[[], dict[str, Any]]]:
     return {
         "largest document (literal batch, ~9,900 tokens)": lambda: {
             "query": "mutation { postJournalEntries(inputs: ["
@@ -111,15 +165,15 @@ class Pinger:
         connection.close()
 
 
-def send(port: int, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def send(port: int, key: str, request: tuple[bytes, str]) -> tuple[int, dict[str, Any]]:
+    body, content_type = request
     connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
     try:
-        unique = dict(body, query=f"# {uuid.uuid4()}\n{body['query']}")
         connection.request(
             "POST",
             "/graphql",
-            body=json.dumps(unique),
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            body=body,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
         )
         response = connection.getresponse()
         return response.status, json.loads(response.read())

@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.graphql_app import HTTP_STATUS, principal_of
+from app.graphql_app import principal_of
+from app.graphql_http import HTTP_STATUS
 from app.ledger.errors import LedgerError
 from app.ledger.tenants import Principal
 from graphql_schema.context import Context
