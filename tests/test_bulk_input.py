@@ -207,8 +207,9 @@ async def test_bulk_invalid_values_are_refused_with_their_path(
     bad["lines"][1] = line
     inputs = [entry("1000", "4000", "1.00")] * 3 + [bad]
     response = await gql.raw(BULK, {"inputs": inputs})
-    assert response.status_code == 200
+    assert response.status_code == 400  # the client's mistake, nothing ran
     (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "[3].lines[1]" in error["message"], error
     assert message in error["message"], error
     assert (await gql(TRIAL_BALANCE))["trialBalance"]["rows"] == []
