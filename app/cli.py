@@ -18,7 +18,15 @@ from app.ledger.exporting import export_ledger
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file, tenant_by_slug
 from app.ledger.importing import Progress as ImportProgress
 from app.ledger.ledgerfile import FORMATS, Format, format_named, format_of_path
-from app.ledger.tenants import IssuedKey, create_key, create_tenant, revoke_key, set_lock_date
+from app.ledger.tenants import (
+    IssuedKey,
+    create_key,
+    create_tenant,
+    revoke_key,
+    set_journal_prefix,
+    set_lock_date,
+    set_tenant_domain,
+)
 from app.settings import Settings
 from db.engine import Database
 from db.migrate import upgrade
@@ -122,6 +130,27 @@ def tenant_lock(slug: str, until: dt.datetime | None) -> None:
     lock_date = until.date() if until else None
     _run(lambda db: set_lock_date(db, slug, lock_date))
     click.echo(f"lock date of {slug}: {lock_date.isoformat() if lock_date else 'none'}")
+
+
+@tenant.command("set-domain")
+@click.argument("slug")
+@click.argument("domain", required=False)
+@click.option("--clear", is_flag=True, help="Remove the tenant's domain.")
+def tenant_set_domain(slug: str, domain: str | None, clear: bool) -> None:
+    """Record DOMAIN (acme-corp.example.com) as the full domain of SLUG, or --clear it."""
+    if clear == (domain is not None):
+        raise click.UsageError("give either DOMAIN or --clear")
+    view = _run(lambda db: set_tenant_domain(db, slug, domain))
+    click.echo(f"domain of {slug}: {view.domain or 'none'}")
+
+
+@tenant.command("set-prefix")
+@click.argument("slug")
+@click.argument("prefix")
+def tenant_set_prefix(slug: str, prefix: str) -> None:
+    """Set the journal-number prefix of SLUG (PREFIX-YYYY-MM-DD-NNNN) for new entries."""
+    view = _run(lambda db: set_journal_prefix(db, slug, prefix))
+    click.echo(f"journal prefix of {slug}: {view.journal_prefix}")
 
 
 @main.group()
@@ -385,3 +414,61 @@ def export_command(slug: str, format_name: str | None, output: Path | None) -> N
         finally:
             partial.unlink(missing_ok=True)
     click.echo(f"exported {count} entries", err=True)
+
+
+@main.command("post-due")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Post what is due on or before this date (default: today).",
+)
+def post_due_command(today: dt.datetime | None) -> None:
+    """Post every scheduled entry whose accrual date has come (the server does it too)."""
+    on = today.date() if today is not None else None
+    count = _run(lambda db: posting.post_due(db, on))
+    click.echo(f"posted {count} scheduled entries")
+
+
+@main.group()
+def rates() -> None:
+    """A tenant's own exchange rates (the ECB reference rates apply where it has none)."""
+
+
+@rates.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant the rates are for.")
+def rates_import(file: Path, slug: str) -> None:
+    """Set the rates of a CSV with the header from,to,effective_date,rate.
+
+    Every row is checked first: one bad row (named by its line) sets nothing. A rate
+    for a pair and date that exists replaces it.
+    """
+    from app.ledger import fx
+
+    async def work(db: Database) -> int:
+        tenant = await tenant_by_slug(db, slug)
+        assert tenant.id is not None
+        return await fx.import_rates_csv(db, tenant.id, file)
+
+    count = _run(work)
+    click.echo(f"set {count} exchange rates for {slug}")
+
+
+@rates.command("list")
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@click.option("--from", "base", default=None, help="Only rates from this currency.")
+@click.option("--to", "quote", default=None, help="Only rates to this currency.")
+def rates_list(slug: str, base: str | None, quote: str | None) -> None:
+    """Print the tenant's rates as CSV, in the format `rates import` reads."""
+    from app.ledger import fx
+
+    async def work(db: Database) -> list[fx.TenantRate]:
+        tenant = await tenant_by_slug(db, slug)
+        assert tenant.id is not None
+        return await fx.list_rates(db, tenant.id, base, quote)
+
+    found = _run(work)
+    click.echo(",".join(fx.CSV_HEADER))
+    for rate in found:
+        click.echo(f"{rate.base},{rate.quote},{rate.effective.isoformat()},{rate.value:f}")

@@ -13,9 +13,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from app import post_due_task
 from app.graphiql import STATIC_DIR, STATIC_PATH
 from app.graphql_app import GraphQLEndpoint
 from app.middleware import RequestContextMiddleware
+from app.rest import journal_entries as journal_entries_rest
 from app.rest import pismo as pismo_rest
 from app.settings import Settings
 from db.engine import Database
@@ -30,6 +32,7 @@ def routes() -> list[BaseRoute]:
         Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
         Route("/health", health),
         *pismo_rest.routes,
+        *journal_entries_rest.routes,
         Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),  # GraphiQL assets
     ]
 
@@ -55,9 +58,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         owned = db is None
         app.state.db = db or Database(settings.database_url)
         freeze_startup_objects()
+        posting_due = post_due_task.start(app.state.db, settings.post_due_seconds)
         try:
             yield
         finally:
+            await post_due_task.stop(posting_due)
             if owned:
                 await app.state.db.dispose()
 

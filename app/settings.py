@@ -54,10 +54,15 @@ class Settings:
     # the bound on how late another process sees a revocation (0 turns the cache off).
     auth_cache_seconds: float = 2.0
     limits: Limits = field(default_factory=Limits)
+    # How often the server posts the scheduled entries that are due (0: never; then
+    # `ledgerql post-due` does it).
+    post_due_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.auth_cache_seconds) or self.auth_cache_seconds < 0:
             raise ValueError("LEDGERQL_AUTH_CACHE_SECONDS must be a finite number >= 0")
+        if not math.isfinite(self.post_due_seconds) or self.post_due_seconds < 0:
+            raise ValueError("LEDGERQL_POST_DUE_SECONDS must be a finite number >= 0")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -70,4 +75,7 @@ class Settings:
                 os.environ.get("LEDGERQL_AUTH_CACHE_SECONDS", cls.auth_cache_seconds)
             ),
             limits=Limits.from_env(),
+            post_due_seconds=float(
+                os.environ.get("LEDGERQL_POST_DUE_SECONDS", cls.post_due_seconds)
+            ),
         )

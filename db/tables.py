@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; BIGINT keeps PostgreSQL ids 64-bit.
@@ -44,6 +44,8 @@ class Tenant(SQLModel, table=True):
     owner_user_id: int = Field(foreign_key="users.id", sa_type=BigInteger, index=True)
     base_currency: str = Field(max_length=3)
     journal_prefix: str = Field(max_length=20, default="JE")
+    # Full domain naming the tenant in the journal-entry API (``domain_url``), lower-case.
+    domain: str | None = Field(default=None, max_length=253, unique=True, index=True)
     lock_date: dt.date | None = None
     # Next journal number; incremented in the posting transaction.
     entry_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
@@ -95,7 +97,27 @@ class Journal(SQLModel, table=True):
 
 class JournalEntry(SQLModel, table=True):
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_tenant_date", "tenant_id", "date", "id"),)
+    __table_args__ = (
+        Index("ix_journal_entries_tenant_date", "tenant_id", "date", "id"),
+        # post_due seeks the SCHEDULED entries that are due. Partial indexes: the rows
+        # of ordinary postings (POSTED, no external id) add no index entry.
+        Index(
+            "ix_journal_entries_scheduled",
+            "accrual_date",
+            sqlite_where=text("status = 'SCHEDULED'"),
+            postgresql_where=text("status = 'SCHEDULED'"),
+        ),
+        # Unique where set; an index, not a constraint: SQLite adds it without copying
+        # the table.
+        Index(
+            "uq_journal_entries_tenant_external",
+            "tenant_id",
+            "external_id",
+            unique=True,
+            sqlite_where=text("external_id IS NOT NULL"),
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, sa_column=_id_column())
     tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
@@ -116,6 +138,17 @@ class JournalEntry(SQLModel, table=True):
     # Vendor metadata (Pismo ids, attachments...) as a JSON document.
     metadata_json: str | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # The client's id of the entry (an idempotency key of its own scope).
+    external_id: str | None = Field(default=None, max_length=200)
+    # The day a scheduled entry posts (status SCHEDULED until then).
+    accrual_date: dt.date | None = None
+    # Reporting: all NULL for entries posted without a reporting currency (and before 0005).
+    reporting_currency: str | None = Field(default=None, max_length=3)
+    # The entry currency's rate as an exact decimal text with 11 decimals: SQLite has
+    # no exact decimal type.
+    exchange_rate: str | None = Field(default=None, max_length=40)
+    rate_source: str | None = Field(default=None, max_length=20)
+    rate_date: dt.date | None = None
 
 
 class JournalLine(SQLModel, table=True):
@@ -136,6 +169,9 @@ class JournalLine(SQLModel, table=True):
     credit_minor: int = Field(default=0, sa_column=_minor_column())
     description: str | None = Field(default=None, max_length=500)
     line_no: int = 0
+    # Minor units of the entry's reporting currency; NULL when the entry has none.
+    reporting_debit_minor: int | None = Field(default=None, sa_type=BigInteger)
+    reporting_credit_minor: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class AccountBalance(SQLModel, table=True):

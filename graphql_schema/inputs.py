@@ -120,6 +120,22 @@ class PostJournalEntryInput:
         description="The same key with the same input returns the original entry; "
         "with a different input it is a CONFLICT.",
     )
+    reporting_currency: str | None = strawberry.field(
+        default=None,
+        description="Also record every line in this ISO 4217 currency, at the rate of the "
+        "entry's date (the tenant's rates, else the ECB's). Absent: no reporting amounts.",
+    )
+    accrual_date: dt.date | None = strawberry.field(
+        default=None,
+        description="The entry posts on this date: after today it is SCHEDULED and moves "
+        "no balance until then.",
+    )
+    external_id: str | None = strawberry.field(
+        default=None,
+        description="Your id of the entry, unique per tenant, and its idempotency key: the "
+        "same id with the same input returns the original entry; with a different input it "
+        "is a CONFLICT. Not together with idempotencyKey.",
+    )
 
     @classmethod
     def from_coerced(cls, value: Mapping[str, Any]) -> Self:
@@ -131,6 +147,9 @@ class PostJournalEntryInput:
             currency=value.get("currency"),
             journal_code=value.get("journalCode"),
             idempotency_key=value.get("idempotencyKey"),
+            reporting_currency=value.get("reportingCurrency"),
+            accrual_date=value.get("accrualDate"),
+            external_id=value.get("externalId"),
         )
 
     def to_core(self) -> EntryInput:
@@ -141,4 +160,7 @@ class PostJournalEntryInput:
             currency=self.currency,
             journal_code=self.journal_code,
             idempotency_key=self.idempotency_key,
+            reporting_currency=self.reporting_currency,
+            accrual_date=self.accrual_date,
+            external_id=self.external_id,
         )

@@ -18,6 +18,7 @@ from graphql_schema.types import (
     Account,
     AccountType,
     Connection,
+    EntryStatus,
     GeneralLedger,
     JournalEntry,
     LedgerEvent,
@@ -57,7 +58,8 @@ class Query:
         return JournalEntry.of(view) if view else None
 
     @strawberry.field(
-        description="Entries ordered by date then id; `accountCode` keeps those touching it."
+        description="Entries ordered by date then id; `accountCode` keeps those touching it, "
+        "`status` those in that status (default: all, SCHEDULED ones included)."
     )
     async def journal_entries(
         self,
@@ -65,6 +67,7 @@ class Query:
         from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
         to: dt.date | None = None,
         account_code: str | None = None,
+        status: EntryStatus | None = None,
         first: int = 50,
         after: str | None = None,
     ) -> Connection[JournalEntry]:
@@ -74,6 +77,7 @@ class Query:
             date_from=from_,
             date_to=to,
             account_code=account_code,
+            status=status.value if status else None,
             first=first,
             after=after,
         )

@@ -22,7 +22,9 @@ from graphql_schema.limits import QueryLimits
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
+from graphql_schema.rates import RatesMutation, RatesQuery
 from graphql_schema.scalars import SCALAR_MAP
+from graphql_schema.tenant import TenantMutation, TenantQuery
 
 logger = logging.getLogger("ledgerql.graphql")
 
@@ -91,11 +93,11 @@ class LedgerSchema(strawberry.Schema):
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits.from_env()
     return LedgerSchema(
-        query=merge_types("Query", (Query, PismoQuery)),
+        query=merge_types("Query", (Query, PismoQuery, TenantQuery, RatesQuery)),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
         mutation=merge_types(
             "Mutation",
-            (Mutation, PismoMutation, ImportMutation)
+            (Mutation, PismoMutation, ImportMutation, TenantMutation, RatesMutation)
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

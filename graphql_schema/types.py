@@ -160,9 +160,16 @@ class JournalLine:
     debit: Money
     credit: Money
     description: str | None
+    reporting_debit: Money | None = strawberry.field(
+        description="The debit in the entry's reporting currency; null without one."
+    )
+    reporting_credit: Money | None = strawberry.field(
+        description="The credit in the entry's reporting currency; null without one."
+    )
 
     @classmethod
-    def of(cls, line: LineView) -> JournalLine:
+    def of(cls, line: LineView, reporting_currency: str | None = None) -> JournalLine:
+        reported = reporting_currency is not None and line.reporting_debit_minor is not None
         return cls(
             id=strawberry.ID(str(line.id)),
             account_code=line.account_code,
@@ -170,6 +177,16 @@ class JournalLine:
             debit=money(line.debit_minor, line.currency),
             credit=money(line.credit_minor, line.currency),
             description=line.description,
+            reporting_debit=(
+                money(line.reporting_debit_minor or 0, reporting_currency)
+                if reported and reporting_currency
+                else None
+            ),
+            reporting_credit=(
+                money(line.reporting_credit_minor or 0, reporting_currency)
+                if reported and reporting_currency
+                else None
+            ),
         )
 
 
@@ -187,12 +204,28 @@ class JournalEntry:
     reversal_of_id: strawberry.ID | None
     reversed_by_id: strawberry.ID | None
     created_at: dt.datetime
+    external_id: str | None
+    accrual_date: dt.date | None = strawberry.field(
+        description="The day the entry posts (SCHEDULED until then); null: on its date."
+    )
+    reporting_currency: str | None = strawberry.field(
+        description="The currency the lines are also recorded in; null without one."
+    )
+    exchange_rate: str | None = strawberry.field(
+        description="Units of the reporting currency for one unit of the entry's currency, "
+        "11 decimals."
+    )
+    rate_source: str | None = strawberry.field(
+        description="Where the rate came from: same-currency, tenant, tenant-inverse or ecb."
+    )
+    rate_date: dt.date | None = strawberry.field(description="The date of the rate used.")
     # Lines are built when selected: a bulk answer selecting only ids skips them.
     _view: strawberry.Private[EntryView]
 
     @strawberry.field
     def lines(self) -> list[JournalLine]:
-        return [JournalLine.of(line) for line in self._view.lines]
+        currency = self._view.reporting_currency
+        return [JournalLine.of(line, currency) for line in self._view.lines]
 
     @classmethod
     def of(cls, view: EntryView) -> JournalEntry:
@@ -209,6 +242,12 @@ class JournalEntry:
             reversal_of_id=strawberry.ID(str(view.reversal_of_id)) if view.reversal_of_id else None,
             reversed_by_id=strawberry.ID(str(view.reversed_by_id)) if view.reversed_by_id else None,
             created_at=view.created_at,
+            external_id=view.external_id,
+            accrual_date=view.accrual_date,
+            reporting_currency=view.reporting_currency,
+            exchange_rate=view.exchange_rate,
+            rate_source=view.rate_source,
+            rate_date=view.rate_date,
             _view=view,
         )
 

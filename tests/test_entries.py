@@ -94,10 +94,20 @@ def _lines(*lines: tuple[str, str | None, str | None]) -> list[dict[str, Any]]:
             "lines.0.debit",
             "greater than zero",
         ),
-        (
+        (  # a zero side is an absent one: a line of two zeros has neither
             {"lines": _lines(("1000", "0", None), ("4000", None, "0"))},
-            "lines.0.debit",
+            "lines.0",
             "greater than zero",
+        ),
+        (
+            {"lines": _lines(("1000", "0.00", "0.00"), ("4000", None, "1.00"))},
+            "lines.0",
+            "either a debit or a credit",
+        ),
+        (
+            {"lines": _lines(("1000", "1.00", "0.01"), ("4000", None, "1.00"))},
+            "lines.0",
+            "either a debit or a credit",
         ),
         ({"currency": "ZZZ"}, "currency", "unknown currency"),
         ({"journalCode": "NOPE"}, "journalCode", "journal NOPE does not exist"),

@@ -29,11 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -41,6 +43,10 @@ from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import SQLModel
 
 from app.ledger.entries import (
+    EXTERNAL_SCOPE,
+    POSTED,
+    REVERSED,
+    SCHEDULED,
     BulkItem,
     EntryInput,
     EntryView,
@@ -49,13 +55,16 @@ from app.ledger.entries import (
     Request,
 )
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
+from app.ledger.fx import Rate, resolve_rate
 from app.ledger.money import MAX_MINOR, format_minor
+from app.ledger.reporting import Reporting, report_lines, same_currency, usable
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.ledger.text import storable
 from app.ledger.validation import (
     AccountRef,
     Prepared,
     PreparedLine,
+    check_external_id,
     check_key,
     check_memo,
     check_not_locked,
@@ -73,6 +82,7 @@ from db.bulk import (
 )
 from db.tables import utcnow
 
+logger = logging.getLogger("ledgerql.batch")
 # Planning yields to the event loop this often, so the batch committing meanwhile
 # is not kept from sending its next statement.
 _PLAN_SLICE = 100
@@ -102,6 +112,17 @@ ENTRY_COLUMNS = (
     "metadata_json",
     "created_at",
 )
+# Written only in batches where an entry has one of them (else left NULL): every bound
+# value costs SQLite's executemany time, and most batches have none.
+ENTRY_EXTRA_COLUMNS = (
+    "external_id",
+    "accrual_date",
+    "reporting_currency",
+    "exchange_rate",
+    "rate_source",
+    "rate_date",
+)
+_NO_EXTRAS = (None,) * len(ENTRY_EXTRA_COLUMNS)
 LINE_COLUMNS = (
     "id",
     "entry_id",
@@ -114,6 +135,7 @@ LINE_COLUMNS = (
     "description",
     "line_no",
 )
+LINE_REPORTING_COLUMNS = ("reporting_debit_minor", "reporting_credit_minor")
 KEY_COLUMNS = ("tenant_id", "scope", "key", "request_hash", "entry_id", "created_at")
 EVENT_COLUMNS = ("tenant_id", "type", "entry_id", "payload_json", "created_at")
 
@@ -166,9 +188,12 @@ class _New:
     event_type: str
     metadata: Mapping[str, Any] | None
     idempotency_key: str | None = None
-    idempotency_scope: str | None = None
+    # The (scope, key) its idempotency record claims: its key's, or its external id's.
+    claim: tuple[str, str] | None = None
     request_hash: str | None = None
     reversal_of_id: int | None = None
+    external_id: str | None = None
+    reporting: Reporting | None = None
 
 
 # What became of one input: written (a _New), a replay of a stored entry (its id),
@@ -221,6 +246,7 @@ class _Checked:
     digest: str | None
     key_error: LedgerError | None
     outcome: _New | LedgerError
+    claim: tuple[str, str] | None = None  # set with ``digest``
 
 
 @dataclass(frozen=True)
@@ -249,10 +275,11 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
             journals = _journals(
                 conn, tenant_id, {data.journal_code or DEFAULT_JOURNAL_CODE for data in inputs}
             )
+            rate_of = _rates(conn, tenant_id)
             done = 0
             for i in indexes:
                 for data in requests[i].inputs:
-                    checked[i].append(_check(data, tenant, by_code, by_id, journals))
+                    checked[i].append(_check(data, tenant, by_code, by_id, journals, rate_of))
                     done += 1
                     if done % _PLAN_SLICE == 0:
                         let_others_run()
@@ -264,9 +291,10 @@ def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
     with _collector_paused():
         requests = plan.requests
         outcomes: list[list[BulkItem]] = [[] for _ in requests]
+        today = server_today()
         for tenant_id, indexes in _by_tenant(requests).items():  # tenant rows in id order
             written = _commit_tenant(
-                conn, tenant_id, [(requests[i], plan.checked[i]) for i in indexes]
+                conn, tenant_id, [(requests[i], plan.checked[i]) for i in indexes], today
             )
             for index, items in zip(indexes, written, strict=True):
                 outcomes[index] = items
@@ -288,20 +316,87 @@ def _read_tenant(conn: Connection, tenant_id: int, *, lock: bool) -> _Tenant | N
     return _Tenant(row.id, row.lock_date, row.base_currency, row.journal_prefix, row.entry_seq)
 
 
+def server_today() -> dt.date:
+    """The server's date: an accrual after it is scheduled, one on or before it posts."""
+    return dt.date.today()
+
+
+_RateOf = Callable[[str, str, dt.date], Rate]
+
+
+def _rates(conn: Connection, tenant_id: int) -> _RateOf:
+    """``fx.resolve_rate`` for one tenant, asked once per (currency, reporting, date)."""
+    known: dict[tuple[str, str, dt.date], Rate | LedgerError] = {}
+
+    def rate_of(base: str, quote: str, on: dt.date) -> Rate:
+        found = known.get((base, quote, on))
+        if found is None:
+            try:
+                found = usable(
+                    same_currency(base, on)
+                    if base == quote
+                    else resolve_rate(conn, tenant_id, base, quote, on)
+                )
+            except LedgerError as error:
+                found = error
+            known[(base, quote, on)] = found
+        if isinstance(found, LedgerError):
+            # A fresh error per entry: LedgerError.at changes the error it is given.
+            raise type(found)(found.message, field=found.field)
+        return found
+
+    return rate_of
+
+
+def _reporting(prepared: Prepared, rate_of: _RateOf) -> Reporting | None:
+    """The entry's amounts in its reporting currency, at the rates of its date."""
+    quote = prepared.reporting_currency
+    if quote is None:
+        return None
+    rate = rate_of(prepared.currency, quote, prepared.date)
+    rates = {prepared.currency: rate.value}
+    for line in prepared.lines:
+        if line.currency not in rates and line.currency != quote:
+            rates[line.currency] = rate_of(line.currency, quote, prepared.date).value
+    amounts = report_lines(
+        [(line.currency, line.debit_minor, line.credit_minor) for line in prepared.lines],
+        quote,
+        rates,
+    )
+    return Reporting(quote, rate.value, rate.source, rate.effective, amounts)
+
+
+def _claim(data: EntryInput) -> tuple[str, str] | None:
+    """The (scope, key) the entry's idempotency record claims, if it has one."""
+    if data.external_id is not None:
+        if data.idempotency_key is not None:
+            raise BadInput(
+                "give an externalId or an idempotencyKey, not both: "
+                "the external id is the entry's idempotency key",
+                field="externalId",
+            )
+        return EXTERNAL_SCOPE, check_external_id(data.external_id)
+    if data.idempotency_key is not None:
+        return data.idempotency_scope, check_key(data.idempotency_key)
+    return None
+
+
 def _check(
     data: EntryInput,
     tenant: _Tenant,
     by_code: Mapping[str, AccountRef],
     by_id: Mapping[int, AccountRef],
     journals: Mapping[str, int],
+    rate_of: _RateOf,
 ) -> _Checked:
-    digest = key_error = None
-    if data.idempotency_key is not None:
+    digest = key_error = claim = None
+    if data.idempotency_key is not None or data.external_id is not None:
         try:
-            check_key(data.idempotency_key)
+            claim = _claim(data)
             digest = request_hash(data)
         except LedgerError as error:
             key_error = error
+            claim = None
     outcome: _New | LedgerError
     try:
         prepared = prepare(
@@ -322,24 +417,27 @@ def _check(
             event_type=data.event_type,
             metadata=data.metadata,
             idempotency_key=data.idempotency_key,
-            idempotency_scope=data.idempotency_scope if data.idempotency_key else None,
+            claim=claim,
             request_hash=digest,
+            external_id=data.external_id,
+            reporting=_reporting(prepared, rate_of),
         )
     except LedgerError as error:
         outcome = error
-    return _Checked(data, digest, key_error, outcome)
+    return _Checked(data, digest, key_error, outcome, claim)
 
 
 class _Commit:
     """One tenant's part of a batch under its lock: keys and balances as they are now."""
 
-    def __init__(self, conn: Connection, tenant: _Tenant, checked: Iterable[_Checked]) -> None:
+    def __init__(
+        self, conn: Connection, tenant: _Tenant, checked: Iterable[_Checked], today: dt.date
+    ) -> None:
         self.tenant = tenant
-        keyed = [item for item in checked if item.digest is not None]
+        self.today = today
+        checked = list(checked)
         self.stored = _stored_keys(
-            conn,
-            tenant.id,
-            {(i.data.idempotency_scope, i.data.idempotency_key or "") for i in keyed},
+            conn, tenant.id, {item.claim for item in checked if item.claim is not None}
         )
         self.totals = _balances(
             conn,
@@ -363,30 +461,38 @@ class _Commit:
         data = item.data
         if item.key_error is not None:
             raise item.key_error
-        if data.idempotency_key is not None:
-            pair = (data.idempotency_scope, data.idempotency_key)
+        pair = item.claim
+        if pair is not None:
             earlier = self.stored.get(pair)
             if earlier is not None:
                 stored_hash, entry_id = earlier
-                _check_replay(data, item.digest == stored_hash and entry_id is not None)
+                _check_replay(data, pair, item.digest == stored_hash and entry_id is not None)
                 assert entry_id is not None
                 return entry_id
             in_batch = claims.get(pair) or self.claimed.get(pair)
             if in_batch is not None:
-                _check_replay(data, item.digest == in_batch[0])
+                _check_replay(data, pair, item.digest == in_batch[0])
                 return (in_batch[1],)
         new = item.outcome
         if isinstance(new, LedgerError):
             raise new
-        check_not_locked(new.prepared.date, self.tenant.lock_date)  # may have moved since
+        # The lock date may have moved since the plan.
+        check_not_locked(new.prepared.date, self.tenant.lock_date)
+        if new.prepared.accrual_date is not None:
+            check_not_locked(new.prepared.accrual_date, self.tenant.lock_date, "accrualDate")
+            if new.prepared.accrual_date > self.today:
+                # Scheduled: it moves no balance now (post_due checks its totals then).
+                if pair is not None and item.digest is not None:
+                    claims[pair] = (item.digest, new)
+                return new
         movement = _movement(new.prepared.lines)
         _check_totals(movement, self.totals, deltas, new.prepared.lines)
         for pair_totals, (debit, credit) in movement.items():
             total = deltas.setdefault(pair_totals, [0, 0])
             total[0] += debit
             total[1] += credit
-        if data.idempotency_key is not None and item.digest is not None:
-            claims[(data.idempotency_scope, data.idempotency_key)] = (item.digest, new)
+        if pair is not None and item.digest is not None:
+            claims[pair] = (item.digest, new)
         return new
 
     def accept(self, claims: dict[tuple[str, str], tuple[str, _New]], deltas: _Totals) -> None:
@@ -397,17 +503,19 @@ class _Commit:
             total[1] += credit
 
 
-def _check_replay(data: EntryInput, same: bool) -> None:
-    key = data.idempotency_key
+def _check_replay(data: EntryInput, pair: tuple[str, str], same: bool) -> None:
+    scope, key = pair
+    field, what = (
+        ("externalId", "external id") if scope == EXTERNAL_SCOPE else ("idempotencyKey", "key")
+    )
     if not data.replay_allowed:
-        raise Conflict(f"key {key!r} was already used", field="idempotencyKey")
+        raise Conflict(f"{what} {key!r} was already used", field=field)
     if not same:
-        raise Conflict(
-            f"idempotency key {key!r} was used for a different entry", field="idempotencyKey"
-        )
+        label = what if scope == EXTERNAL_SCOPE else "idempotency key"
+        raise Conflict(f"{label} {key!r} was used for a different entry", field=field)
 
 
-def _movement(lines: Iterable[PreparedLine]) -> _Totals:
+def _movement(lines: Iterable[PreparedLine | LineView]) -> _Totals:
     movement: _Totals = {}
     for line in lines:
         total = movement.setdefault((line.account_id, line.currency), [0, 0])
@@ -417,7 +525,10 @@ def _movement(lines: Iterable[PreparedLine]) -> _Totals:
 
 
 def _check_totals(
-    movement: _Totals, totals: _Totals, deltas: _Totals, lines: Sequence[PreparedLine]
+    movement: _Totals,
+    totals: _Totals,
+    deltas: _Totals,
+    lines: Sequence[PreparedLine] | Sequence[LineView],
 ) -> None:
     """Refuses an entry that would take a running total past 2^63-1 minor units.
 
@@ -437,13 +548,16 @@ def _check_totals(
 
 
 def _commit_tenant(
-    conn: Connection, tenant_id: int, planned: Sequence[tuple[Request, list[_Checked]]]
+    conn: Connection,
+    tenant_id: int,
+    planned: Sequence[tuple[Request, list[_Checked]]],
+    today: dt.date,
 ) -> list[list[BulkItem]]:
     tenant = _read_tenant(conn, tenant_id, lock=True)
     if tenant is None:
         missing = NotFound(f"tenant {tenant_id} does not exist")
         return [[BulkItem(error=missing) for _ in request.inputs] for request, _ in planned]
-    commit = _Commit(conn, tenant, [item for _, checked in planned for item in checked])
+    commit = _Commit(conn, tenant, [item for _, checked in planned for item in checked], today)
     fates: list[list[_Fate]] = []
     for request, checked in planned:
         claims: dict[tuple[str, str], tuple[str, _New]] = {}
@@ -464,7 +578,7 @@ def _commit_tenant(
         commit.accept(claims, deltas)
         fates.append(decided)
     news = [fate for decided in fates for fate in decided if isinstance(fate, _New)]
-    written = dict(zip(map(id, news), write_entries(conn, tenant, news), strict=True))
+    written = dict(zip(map(id, news), write_entries(conn, tenant, news, today), strict=True))
     stored_ids = sorted({fate for decided in fates for fate in decided if isinstance(fate, int)})
     stored = {view.id: view for view in load_views(conn, tenant_id, stored_ids)}
     return [[_outcome(fate, written, stored) for fate in decided] for decided in fates]
@@ -557,10 +671,14 @@ def _balances(conn: Connection, account_ids: set[int]) -> _Totals:
 # ---------------------------------------------------------------- writes
 
 
-def write_entries(conn: Connection, tenant: _Tenant, news: Sequence[_New]) -> list[EntryView]:
+def write_entries(
+    conn: Connection, tenant: _Tenant, news: Sequence[_New], today: dt.date | None = None
+) -> list[EntryView]:
     """Writes checked entries with their lines, keys, events and balances; their views, in order.
 
-    The caller holds the tenant's lock and has checked every entry.
+    The caller holds the tenant's lock and has checked every entry. An entry whose
+    accrual date is after ``today`` is written SCHEDULED: its lines, number and key,
+    but no balance, day movement or event (``post_due`` adds those when it posts).
     """
     if not news:
         return []
@@ -576,140 +694,201 @@ def write_entries(conn: Connection, tenant: _Tenant, news: Sequence[_New]) -> li
     key_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
     views: list[EntryView] = []
-    balances: _Totals = defaultdict(lambda: [0, 0])
-    days: dict[tuple[int, str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+    movements = _Movements()
+    balances, days = movements.balances, movements.days
+    extras = any(
+        n.external_id is not None or n.prepared.accrual_date is not None or n.reporting is not None
+        for n in news
+    )
+    reported_lines = extras and any(n.reporting is not None for n in news)
     for offset, (new, entry_id) in enumerate(zip(news, entry_ids, strict=True), start=1):
         prepared = new.prepared
         number = f"{tenant.journal_prefix}-{prepared.date.isoformat()}-{seq + offset:04d}"
-        on = db_date(conn, prepared.date)
+        accrual = prepared.accrual_date
+        scheduled = accrual is not None and today is not None and accrual > today
+        status = SCHEDULED if scheduled else POSTED
+        posting_date = accrual or prepared.date
+        on = db_date(conn, posting_date)
         metadata_json = _json(new.metadata) if new.metadata else None
-        entry_rows.append(
-            (
-                entry_id,
-                tenant.id,
-                new.journal_id,
-                number,
-                on,
-                prepared.memo,
-                prepared.currency,
-                "POSTED",
-                new.source,
-                new.idempotency_key,
-                new.reversal_of_id,
-                None,
-                metadata_json,
-                created_db,
-            )
+        reporting = new.reporting
+        row: tuple[Any, ...] = (
+            entry_id,
+            tenant.id,
+            new.journal_id,
+            number,
+            db_date(conn, prepared.date) if accrual is not None else on,
+            prepared.memo,
+            prepared.currency,
+            status,
+            new.source,
+            new.idempotency_key,
+            new.reversal_of_id,
+            None,
+            metadata_json,
+            created_db,
         )
+        if extras:
+            row += (
+                new.external_id,
+                on if accrual is not None else None,
+                *(
+                    (
+                        reporting.currency,
+                        reporting.rate_text,
+                        reporting.source,
+                        db_date(conn, reporting.rate_date),
+                    )
+                    if reporting is not None
+                    else _NO_EXTRAS[2:]
+                ),
+            )
+        entry_rows.append(row)
         lines: list[LineView] = []
         for line_no, line in enumerate(prepared.lines):
             line_id = next(line_ids)
-            line_rows.append(
-                (
+            line_row: tuple[Any, ...] = (
+                line_id,
+                entry_id,
+                tenant.id,
+                line.account_id,
+                on,
+                line.currency,
+                line.debit_minor,
+                line.credit_minor,
+                line.description,
+                line_no,
+            )
+            if reporting is None:
+                if reported_lines:
+                    line_row += (None, None)
+                view_line = LineView(
                     line_id,
-                    entry_id,
-                    tenant.id,
                     line.account_id,
-                    on,
+                    line.account_code,
                     line.currency,
                     line.debit_minor,
                     line.credit_minor,
                     line.description,
                     line_no,
                 )
-            )
-            lines.append(
-                LineView(
-                    id=line_id,
-                    account_id=line.account_id,
-                    account_code=line.account_code,
-                    currency=line.currency,
-                    debit_minor=line.debit_minor,
-                    credit_minor=line.credit_minor,
-                    description=line.description,
-                    line_no=line_no,
+            else:
+                reported = reporting.lines[line_no]
+                line_row += reported
+                view_line = LineView(
+                    line_id,
+                    line.account_id,
+                    line.account_code,
+                    line.currency,
+                    line.debit_minor,
+                    line.credit_minor,
+                    line.description,
+                    line_no,
+                    *reported,
                 )
-            )
-            balance = balances[(line.account_id, line.currency)]
-            balance[0] += line.debit_minor
-            balance[1] += line.credit_minor
-            day = days[(line.account_id, line.currency, prepared.date)]
-            day[0] += line.debit_minor
-            day[1] += line.credit_minor
-        if new.idempotency_key is not None:
-            key_rows.append(
-                (
-                    tenant.id,
-                    new.idempotency_scope,
-                    new.idempotency_key,
-                    new.request_hash,
-                    entry_id,
-                    created_db,
-                )
-            )
-        event_rows.append(
-            (tenant.id, new.event_type, entry_id, _event_payload(entry_id, number, new), created_db)
+            line_rows.append(line_row)
+            lines.append(view_line)
+            if not scheduled:
+                balance = balances[(line.account_id, line.currency)]
+                balance[0] += line.debit_minor
+                balance[1] += line.credit_minor
+                day = days[(line.account_id, line.currency, posting_date)]
+                day[0] += line.debit_minor
+                day[1] += line.credit_minor
+        if new.claim is not None:
+            scope, key = new.claim
+            key_rows.append((tenant.id, scope, key, new.request_hash, entry_id, created_db))
+        view = EntryView(
+            id=entry_id,
+            tenant_id=tenant.id,
+            number=number,
+            date=prepared.date,
+            memo=prepared.memo,
+            currency=prepared.currency,
+            status=status,
+            source=new.source,
+            journal_code=prepared.journal_code,
+            idempotency_key=new.idempotency_key,
+            reversal_of_id=new.reversal_of_id,
+            reversed_by_id=None,
+            metadata=new.metadata,
+            created_at=created_at,
+            lines=lines,
+            external_id=new.external_id,
+            accrual_date=accrual,
+            reporting_currency=reporting.currency if reporting is not None else None,
+            exchange_rate=reporting.rate_text if reporting is not None else None,
+            rate_source=reporting.source if reporting is not None else None,
+            rate_date=reporting.rate_date if reporting is not None else None,
         )
-        views.append(
-            EntryView(
-                id=entry_id,
-                tenant_id=tenant.id,
-                number=number,
-                date=prepared.date,
-                memo=prepared.memo,
-                currency=prepared.currency,
-                status="POSTED",
-                source=new.source,
-                journal_code=prepared.journal_code,
-                idempotency_key=new.idempotency_key,
-                reversal_of_id=new.reversal_of_id,
-                reversed_by_id=None,
-                metadata=new.metadata,
-                created_at=created_at,
-                lines=lines,
+        views.append(view)
+        if not scheduled:
+            event_rows.append(
+                (tenant.id, new.event_type, entry_id, _event_payload(view), created_db)
             )
-        )
-    insert_rows(conn, "journal_entries", ENTRY_COLUMNS, entry_rows)
-    insert_rows(conn, "journal_lines", LINE_COLUMNS, line_rows)
+    entry_columns = ENTRY_COLUMNS + ENTRY_EXTRA_COLUMNS if extras else ENTRY_COLUMNS
+    line_columns = LINE_COLUMNS + LINE_REPORTING_COLUMNS if reported_lines else LINE_COLUMNS
+    insert_rows(conn, "journal_entries", entry_columns, entry_rows)
+    insert_rows(conn, "journal_lines", line_columns, line_rows)
     key_rows.sort(key=lambda row: (row[1], row[2]))  # keys in sorted order: the lock order
     insert_rows(conn, "idempotency_records", KEY_COLUMNS, key_rows)
     insert_rows(conn, "events", EVENT_COLUMNS, event_rows)
-    add_to_totals(
-        conn,
-        "account_balances",
-        ("account_id", "currency"),
-        ("bigint", "varchar"),
-        [(*pair, tenant.id, *balances[pair]) for pair in sorted(balances)],
-    )
-    add_to_totals(
-        conn,
-        "balance_days",
-        ("account_id", "currency", "day"),
-        ("bigint", "varchar", "date"),
-        [
-            (
-                account_id,
-                currency,
-                db_date(conn, day),
-                tenant.id,
-                *days[(account_id, currency, day)],
-            )
-            for account_id, currency, day in sorted(days)
-        ],
-    )
+    movements.write(conn, tenant.id)
     return views
 
 
-def _event_payload(entry_id: int, number: str, new: _New) -> str:
-    prepared = new.prepared
-    payload = {
-        "entry_id": entry_id,
-        "number": number,
-        "date": prepared.date.isoformat(),
-        "currency": prepared.currency,
-        "source": new.source,
-        "reversal_of_id": new.reversal_of_id,
-        "metadata": new.metadata,
+class _Movements:
+    """What a batch adds to the running balances and the per-day movements."""
+
+    def __init__(self) -> None:
+        self.balances: _Totals = defaultdict(lambda: [0, 0])
+        self.days: dict[tuple[int, str, dt.date], list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, on: dt.date, lines: Iterable[PreparedLine | LineView]) -> None:
+        for line in lines:
+            balance = self.balances[(line.account_id, line.currency)]
+            balance[0] += line.debit_minor
+            balance[1] += line.credit_minor
+            day = self.days[(line.account_id, line.currency, on)]
+            day[0] += line.debit_minor
+            day[1] += line.credit_minor
+
+    def write(self, conn: Connection, tenant_id: int) -> None:
+        """One upsert per table, rows in sorted order (the lock order)."""
+        balances, days = self.balances, self.days
+        add_to_totals(
+            conn,
+            "account_balances",
+            ("account_id", "currency"),
+            ("bigint", "varchar"),
+            [(*pair, tenant_id, *balances[pair]) for pair in sorted(balances)],
+        )
+        add_to_totals(
+            conn,
+            "balance_days",
+            ("account_id", "currency", "day"),
+            ("bigint", "varchar", "date"),
+            [
+                (
+                    account_id,
+                    currency,
+                    db_date(conn, day),
+                    tenant_id,
+                    *days[(account_id, currency, day)],
+                )
+                for account_id, currency, day in sorted(days)
+            ],
+        )
+
+
+def _event_payload(view: EntryView) -> str:
+    payload: dict[str, Any] = {
+        "entry_id": view.id,
+        "number": view.number,
+        "date": view.date.isoformat(),
+        "currency": view.currency,
+        "source": view.source,
+        "reversal_of_id": view.reversal_of_id,
+        "metadata": view.metadata,
         "lines": [
             {
                 "account_code": line.account_code,
@@ -717,9 +896,11 @@ def _event_payload(entry_id: int, number: str, new: _New) -> str:
                 "debit": format_minor(line.debit_minor, line.currency),
                 "credit": format_minor(line.credit_minor, line.currency),
             }
-            for line in prepared.lines
+            for line in view.lines
         ],
     }
+    if view.accrual_date is not None:
+        payload["accrual_date"] = view.accrual_date.isoformat()
     return _json(payload)
 
 
@@ -755,14 +936,21 @@ def reverse(
         raise Conflict(
             f"entry {entry_id} is itself a reversal; post a new entry instead", field="id"
         )
-    on = on or max(original.date, today)
-    if on < original.date:
+    if original.status == SCHEDULED:
+        raise BadInput(
+            f"entry {entry_id} is scheduled to post on {original.posting_date.isoformat()}: "
+            "it can be reversed once it has posted",
+            field="id",
+        )
+    posted_on = original.posting_date
+    on = on or max(posted_on, today)
+    if on < posted_on:
         raise BadInput("a reversal cannot be dated before the entry it reverses", field="date")
     check_not_locked(on, tenant.lock_date)
     claimed = conn.execute(
         update(ENTRIES)
-        .where(ENTRIES.c.id == entry_id, ENTRIES.c.status == "POSTED")
-        .values(status="REVERSED")
+        .where(ENTRIES.c.id == entry_id, ENTRIES.c.status == POSTED)
+        .values(status=REVERSED)
         .returning(ENTRIES.c.id)
     ).first()
     if claimed is None:
@@ -798,11 +986,125 @@ def reverse(
                 event_type="journal_entry.reversed",
                 metadata=None,
                 reversal_of_id=entry_id,
+                reporting=_mirrored_reporting(original),
             )
         ],
     )
     conn.execute(update(ENTRIES).where(ENTRIES.c.id == entry_id).values(reversed_by_id=view.id))
     return view
+
+
+def _mirrored_reporting(original: EntryView) -> Reporting | None:
+    """The original's reporting amounts, sides swapped, at its rate: a reversal undoes
+    exactly what the entry reported."""
+    if (
+        original.reporting_currency is None
+        or original.exchange_rate is None
+        or original.rate_source is None
+        or original.rate_date is None
+    ):
+        return None
+    return Reporting(
+        currency=original.reporting_currency,
+        rate=Decimal(original.exchange_rate),
+        source=original.rate_source,
+        rate_date=original.rate_date,
+        lines=[
+            (line.reporting_credit_minor or 0, line.reporting_debit_minor or 0)
+            for line in original.lines
+        ],
+    )
+
+
+# ---------------------------------------------------------------- scheduled entries
+
+_DUE_TENANTS = (
+    select(ENTRIES.c.tenant_id)
+    .distinct()
+    .where(ENTRIES.c.status == SCHEDULED, ENTRIES.c.accrual_date <= bindparam("today"))
+    .order_by(ENTRIES.c.tenant_id)
+)
+_DUE_ENTRIES = (
+    select(ENTRIES.c.id)
+    .where(
+        ENTRIES.c.tenant_id == bindparam("tenant_id"),
+        ENTRIES.c.status == SCHEDULED,
+        ENTRIES.c.accrual_date <= bindparam("today"),
+        ENTRIES.c.id > bindparam("after"),
+    )
+    .order_by(ENTRIES.c.id)
+    .limit(bindparam("limit"))
+)
+_MARK_POSTED = (
+    update(ENTRIES)
+    .where(ENTRIES.c.id.in_(bindparam("ids", expanding=True)), ENTRIES.c.status == SCHEDULED)
+    .values(status=POSTED)
+)
+
+
+def due_tenants(conn: Connection, today: dt.date) -> list[int]:
+    """The tenants with a scheduled entry due on or before ``today``."""
+    return [int(tenant_id) for tenant_id in conn.execute(_DUE_TENANTS, {"today": today}).scalars()]
+
+
+def post_due_in(
+    conn: Connection, tenant_id: int, today: dt.date, *, after: int, limit: int
+) -> tuple[int, int | None]:
+    """Posts the tenant's scheduled entries due by ``today`` with ids after ``after``, at
+    most ``limit``; returns how many posted and the id to go on after (None: no more).
+
+    Under the tenant's lock, the one every posting takes first: a second process
+    doing the same waits for it, then finds the entries POSTED, so each posts
+    exactly once. Posting is the set-based write of a normal posting: one status
+    update, one insert of events, one upsert of balances and of day movements.
+    An entry that may not post now (its date locked meanwhile, a total past
+    2^63-1) stays SCHEDULED and is logged.
+    """
+    tenant = _read_tenant(conn, tenant_id, lock=True)
+    if tenant is None:
+        return 0, None
+    ids = list(
+        conn.execute(
+            _DUE_ENTRIES, {"tenant_id": tenant_id, "today": today, "after": after, "limit": limit}
+        ).scalars()
+    )
+    if not ids:
+        return 0, None
+    views = load_views(conn, tenant_id, ids)
+    totals = _balances(conn, {line.account_id for view in views for line in view.lines})
+    deltas: _Totals = {}
+    movements = _Movements()
+    created_at = utcnow()
+    created_db = db_datetime(conn, created_at)
+    event_rows: list[tuple[Any, ...]] = []
+    posted: list[int] = []
+    for view in views:
+        try:
+            check_not_locked(view.posting_date, tenant.lock_date, "accrualDate")
+            movement = _movement(view.lines)
+            _check_totals(movement, totals, deltas, view.lines)
+        except LedgerError as error:
+            logger.warning(
+                "scheduled entry %s of tenant %s stays scheduled: %s",
+                view.id,
+                tenant_id,
+                error.message,
+            )
+            continue
+        for pair, (debit, credit) in movement.items():
+            total = deltas.setdefault(pair, [0, 0])
+            total[0] += debit
+            total[1] += credit
+        movements.add(view.posting_date, view.lines)
+        event_rows.append(
+            (tenant_id, "journal_entry.posted", view.id, _event_payload(view), created_db)
+        )
+        posted.append(view.id)
+    if posted:
+        conn.execute(_MARK_POSTED, {"ids": posted})
+        insert_rows(conn, "events", EVENT_COLUMNS, event_rows)
+        movements.write(conn, tenant_id)
+    return len(posted), ids[-1] if len(ids) == limit else None
 
 
 # ---------------------------------------------------------------- reading entries back
@@ -844,6 +1146,8 @@ def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> li
                 credit_minor=line.credit_minor,
                 description=line.description,
                 line_no=line.line_no,
+                reporting_debit_minor=line.reporting_debit_minor,
+                reporting_credit_minor=line.reporting_credit_minor,
             )
         )
     views = {
@@ -863,6 +1167,12 @@ def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> li
             metadata=json.loads(row.metadata_json) if row.metadata_json else None,
             created_at=row.created_at,
             lines=lines[row.id],
+            external_id=row.external_id,
+            accrual_date=row.accrual_date,
+            reporting_currency=row.reporting_currency,
+            exchange_rate=row.exchange_rate,
+            rate_source=row.rate_source,
+            rate_date=row.rate_date,
         )
         for row in rows
     }

@@ -15,12 +15,18 @@ MAX_LINES = 1000
 MAX_MEMO = column_length(JournalEntry, "memo")
 MAX_DESCRIPTION = column_length(JournalLine, "description")
 MAX_KEY = column_length(IdempotencyRecord, "key")
+MAX_EXTERNAL_ID = column_length(JournalEntry, "external_id")
 # The dates an entry may carry. Wide enough for any real book (historic records,
 # leases and bonds running a century ahead), narrow enough that no date arithmetic
 # of a report leaves the calendar Python and both engines share (years 1 to 9999).
 MIN_DATE = dt.date(1900, 1, 1)
 MAX_DATE = dt.date(2199, 12, 31)
 IDEMPOTENCY_SCOPE = "entry"
+# External ids are idempotency keys of their own scope: they never meet an idempotencyKey.
+EXTERNAL_SCOPE = "external"
+POSTED = "POSTED"
+SCHEDULED = "SCHEDULED"
+REVERSED = "REVERSED"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,12 @@ class EntryInput:
     idempotency_scope: str = IDEMPOTENCY_SCOPE
     # Pismo answers a reused key with 409 instead of a replay.
     replay_allowed: bool = True
+    # The currency the lines are also reported in; None: no reporting amounts.
+    reporting_currency: str | None = None
+    # When set, the entry posts on this date (SCHEDULED until then when it is after today).
+    accrual_date: dt.date | None = None
+    # The client's id of the entry, unique per tenant; an idempotency key (EXTERNAL_SCOPE).
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,9 @@ class LineView:
     credit_minor: int
     description: str | None
     line_no: int
+    # In minor units of the entry's reporting currency; None when it has none.
+    reporting_debit_minor: int | None = None
+    reporting_credit_minor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,17 @@ class EntryView:
     metadata: Mapping[str, Any] | None
     created_at: dt.datetime
     lines: list[LineView] = field(default_factory=list)
+    external_id: str | None = None
+    accrual_date: dt.date | None = None
+    reporting_currency: str | None = None
+    exchange_rate: str | None = None  # the entry currency's rate, 11 decimals
+    rate_source: str | None = None
+    rate_date: dt.date | None = None
+
+    @property
+    def posting_date(self) -> dt.date:
+        """The day the entry moves balances: its accrual date when it has one."""
+        return self.accrual_date or self.date
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ dialects that post inside a transaction of their own call ``post_in``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger import batch
+from app.ledger import batch, fx
 from app.ledger.entries import (
     IDEMPOTENCY_SCOPE,
     MAX_LINES,
@@ -43,6 +44,7 @@ __all__ = [
     "PostResult",
     "load_entries",
     "load_entry",
+    "post_due",
     "post_entries",
     "post_entry",
     "post_in",
@@ -58,8 +60,19 @@ def _single(items: Sequence[BulkItem]) -> PostResult:
     return item.result
 
 
+async def _rates_ready(inputs: Sequence[EntryInput]) -> None:
+    """Loads the ECB history (once per process, about a second) off the event loop.
+
+    The write path resolves rates inside its transaction, which on PostgreSQL runs on
+    the event loop's thread: the first lookup must not be the one that loads the data.
+    """
+    if any(data.reporting_currency for data in inputs):
+        await fx.preload_ecb()
+
+
 async def post_entry(db: Database, tenant_id: int, data: EntryInput) -> PostResult:
     """Posts one balanced entry; concurrent calls share a transaction (group commit)."""
+    await _rates_ready([data])
     return _single(await committer(db).submit(Request(tenant_id, [data], atomic=True)))
 
 
@@ -70,6 +83,7 @@ async def post_entries(
 
     Errors name their input: ``inputs.3.lines.1.debit``.
     """
+    await _rates_ready(inputs)
     items = await committer(db).submit(Request(tenant_id, list(inputs), atomic=atomic))
     return [
         BulkItem(error=item.error.at(f"inputs.{index}")) if item.error is not None else item
@@ -79,6 +93,7 @@ async def post_entries(
 
 async def post_in(session: AsyncSession, tenant_id: int, data: EntryInput) -> PostResult:
     """Posts ``data`` inside the caller's write transaction (same checks, same statements)."""
+    await _rates_ready([data])
     request = Request(tenant_id, [data], atomic=True)
     (items,) = await session.run_sync(lambda sync: batch.write_batch(sync.connection(), [request]))
     return _single(items)
@@ -105,6 +120,35 @@ async def reverse_entry(
     except WriteContention:
         raise TryAgain.contended() from None
     return PostResult(view)
+
+
+# Scheduled entries posted per transaction: the tenant's lock is held that long.
+POST_DUE_CHUNK = 2000
+
+
+async def post_due(db: Database, today: dt.date | None = None) -> int:
+    """Posts every SCHEDULED entry whose accrual date is on or before ``today`` (default:
+    the server's date); returns how many posted.
+
+    Safe to run in several processes at once: each tenant's entries are posted
+    under its lock, so each entry posts once and has one ``journal_entry.posted``
+    event.
+    """
+    on = today or batch.server_today()
+    tenants = await db.run_read(lambda conn: batch.due_tenants(conn, on))
+    posted = 0
+    for tenant_id in tenants:
+        after: int | None = 0
+        while after is not None:
+            work = functools.partial(
+                batch.post_due_in, tenant_id=tenant_id, today=on, after=after, limit=POST_DUE_CHUNK
+            )
+            try:
+                count, after = await db.run_write(work)
+            except WriteContention:
+                raise TryAgain.contended() from None
+            posted += count
+    return posted
 
 
 async def load_entries(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.accounts import net_of
+from app.ledger.entries import POSTED, REVERSED, SCHEDULED
 from app.ledger.errors import BadInput, LedgerError, NotFound
 from app.ledger.money import check_currency
 from app.ledger.posting import EntryView, load_entries
@@ -194,14 +195,20 @@ async def list_entries(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     account_code: str | None = None,
+    status: str | None = None,
     first: int = 50,
     after: str | None = None,
 ) -> Page[EntryView]:
-    """Entries ordered by (date, id), keyset-paginated."""
+    """Entries ordered by (date, id), keyset-paginated; SCHEDULED ones too unless
+    ``status`` keeps one status."""
     check_page_size(first)
     query = select(col(JournalEntry.id), col(JournalEntry.date)).where(
         col(JournalEntry.tenant_id) == tenant_id
     )
+    if status is not None:
+        if status not in _STATUSES:
+            raise BadInput(f"status must be one of {', '.join(_STATUSES)}", field="status")
+        query = query.where(col(JournalEntry.status) == status)
     if date_from:
         query = query.where(col(JournalEntry.date) >= date_from)
     if date_to:
@@ -232,6 +239,9 @@ async def list_entries(
         page = rows[:first]
         entries = await load_entries(session, tenant_id, [cast(int, row[0]) for row in page])
     return Page(entries, len(rows) > first, [encode_cursor(row[1], row[0]) for row in page])
+
+
+_STATUSES = (POSTED, SCHEDULED, REVERSED)
 
 
 # ---------------------------------------------------------------- general ledger
@@ -303,7 +313,12 @@ async def general_ledger(
         query = (
             select(JournalLine, col(JournalEntry.number), col(JournalEntry.memo))
             .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
-            .where(col(JournalLine.account_id) == account.id, col(JournalLine.currency) == cur)
+            .where(
+                col(JournalLine.account_id) == account.id,
+                col(JournalLine.currency) == cur,
+                # A scheduled entry's lines are stored, but it has not moved the account.
+                col(JournalEntry.status) != SCHEDULED,
+            )
         )
         if date_from:
             query = query.where(col(JournalLine.date) >= date_from)
@@ -321,11 +336,14 @@ async def general_ledger(
                     select(
                         func.sum(col(JournalLine.debit_minor)),
                         func.sum(col(JournalLine.credit_minor)),
-                    ).where(
+                    )
+                    .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+                    .where(
                         col(JournalLine.account_id) == account.id,
                         col(JournalLine.currency) == cur,
                         col(JournalLine.date) == date,
                         col(JournalLine.id) <= line_id,
+                        col(JournalEntry.status) != SCHEDULED,
                     )
                 )
             ).one()

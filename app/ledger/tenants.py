@@ -4,10 +4,15 @@ A key is ``lq_<key_id>_<secret>``. Only sha256(secret) is stored: the secret is
 random (256 bits), so a fast hash is enough and keeps authentication cheap.
 Verified keys are cached per process and database for ``auth_cache_seconds``
 (see ``auth_cache``): a request with a cached key costs no query.
+
+The journal-entry API names its tenant in the body (``domain_url``) rather than
+with X-Tenant: ``authenticate_domain`` turns it into a slug and authenticates on
+that slug exactly as X-Tenant does, so the same ownership rule and cache apply.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -33,6 +38,12 @@ from db.tables import ApiKey, Journal, Tenant, User, utcnow
 
 DEFAULT_JOURNAL_CODE = "GENERAL"
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")  # fullmatch: "$" takes a "\n"
+# RFC 1123 host names: labels of 1-63 letters, digits and inner dashes.
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+MAX_DOMAIN = 253
+_PREFIX = re.compile(r"[A-Z0-9]{1,20}")
+# Matches no tenant (a slug has no dot): authenticates a key without selecting a tenant.
+_NO_TENANT = "."
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,215 @@ async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> N
         if tenant is None:
             raise NotFound(f"tenant {slug!r} does not exist", field="slug")
         tenant.lock_date = lock_date
+
+
+def check_domain(domain: str, *, field: str = "domain") -> str:
+    """``domain`` as stored: a full host name (two labels or more), lower-cased.
+
+    One trailing dot (the absolute form) is dropped; anything that is not a host
+    name (a URL, a port, an IP address, non-ASCII: give IDNs in punycode) is refused.
+    """
+    if not isinstance(domain, str):
+        raise BadInput("a domain must be a string", field=field)
+    name = domain.strip().lower().removesuffix(".")
+    labels = name.split(".")
+    if (
+        len(name) > MAX_DOMAIN
+        or len(labels) < 2
+        or not all(_LABEL.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()  # an IPv4 address, not a domain
+    ):
+        raise BadInput(
+            f"{domain!r} is not a full domain such as acme-corp.example.com: dot-separated "
+            f"labels of letters, digits and dashes, at most {MAX_DOMAIN} characters",
+            field=field,
+        )
+    return name
+
+
+def domain_host(domain_url: str, *, field: str = "domain_url") -> str:
+    """The tenant name in ``domain_url``: a slug, a full domain, or an http(s) URL of one.
+
+    A URL may only be ``scheme://host`` with an optional ``/``: a path, query,
+    port or user part names something else, and is refused rather than ignored.
+    """
+    if not isinstance(domain_url, str) or not domain_url.strip():
+        raise BadInput("domain_url must be a tenant slug or domain", field=field)
+    text = domain_url.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        host = rest.removesuffix("/")
+        if scheme.lower() not in ("http", "https") or any(c in host for c in "/?#@:"):
+            raise BadInput(
+                f"{domain_url!r}: a URL may only be http(s)://DOMAIN/, "
+                "without path, query, port or user",
+                field=field,
+            )
+        text = host
+    if "." not in text:
+        try:
+            return check_slug(text.lower())
+        except BadInput:
+            raise BadInput(
+                f"{domain_url!r} is neither a tenant slug nor a full domain", field=field
+            ) from None
+    return check_domain(text, field=field)
+
+
+@dataclass(frozen=True)
+class TenantView:
+    slug: str
+    name: str
+    base_currency: str
+    domain: str | None
+    journal_prefix: str
+    lock_date: dt.date | None
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantView:
+        return cls(
+            slug=tenant.slug,
+            name=tenant.name,
+            base_currency=tenant.base_currency,
+            domain=tenant.domain,
+            journal_prefix=tenant.journal_prefix,
+            lock_date=tenant.lock_date,
+        )
+
+
+def check_journal_prefix(prefix: str, *, field: str = "journalPrefix") -> str:
+    """A journal-number prefix (``DEP`` in DEP-2026-06-03-0001): 1-20 of A-Z and 0-9."""
+    upper = prefix.strip().upper() if isinstance(prefix, str) else ""
+    if not _PREFIX.fullmatch(upper):
+        raise BadInput(
+            f"journal prefix {prefix!r} must be 1 to 20 letters A-Z or digits", field=field
+        )
+    return upper
+
+
+@dataclass(frozen=True)
+class TenantChanges:
+    """What ``update_tenant`` changes; a field left at its default is kept."""
+
+    domain: str | None = None
+    clear_domain: bool = False
+    journal_prefix: str | None = None
+
+
+async def get_tenant(db: Database, tenant_id: int) -> TenantView:
+    async with db.read() as session:
+        tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"tenant {tenant_id} does not exist")
+    return TenantView.of(tenant)
+
+
+async def update_tenant(db: Database, slug: str, changes: TenantChanges) -> TenantView:
+    """Applies ``changes`` to tenant ``slug`` in one transaction, all checked first."""
+    domain = None if changes.domain is None else check_domain(changes.domain)
+    prefix = (
+        None if changes.journal_prefix is None else check_journal_prefix(changes.journal_prefix)
+    )
+    try:
+        async with db.write() as session:
+            tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
+            if tenant is None:
+                raise NotFound(f"tenant {slug!r} does not exist", field="slug")
+            if domain is not None and domain != tenant.domain:
+                taken = await session.scalar(
+                    select(col(Tenant.slug)).where(col(Tenant.domain) == domain)
+                )
+                if taken is not None:
+                    raise Conflict(
+                        f"domain {domain!r} is already recorded by another tenant", field="domain"
+                    )
+                tenant.domain = domain
+            elif changes.clear_domain:
+                tenant.domain = None
+            if prefix is not None:
+                tenant.journal_prefix = prefix
+            view = TenantView.of(tenant)
+    except IntegrityError:  # a concurrent update recorded the same domain first
+        raise Conflict(
+            f"domain {domain!r} is already recorded by another tenant", field="domain"
+        ) from None
+    return view
+
+
+async def set_tenant_domain(db: Database, slug: str, domain: str | None) -> TenantView:
+    """Records ``domain`` as the full domain of ``slug`` (None clears it)."""
+    changes = (
+        TenantChanges(domain=domain) if domain is not None else TenantChanges(clear_domain=True)
+    )
+    return await update_tenant(db, slug, changes)
+
+
+async def set_journal_prefix(db: Database, slug: str, prefix: str) -> TenantView:
+    """The prefix of the tenant's next journal numbers; numbers already given stay."""
+    return await update_tenant(db, slug, TenantChanges(journal_prefix=prefix))
+
+
+async def resolve_domain(db: Database, domain_url: str) -> str | None:
+    """The slug of the tenant ``domain_url`` names, or None when no tenant has it.
+
+    A slug names its tenant; a full domain names the tenant that records it, or
+    else, when its first label is the slug of a tenant that records no domain,
+    that tenant (SPEC: "a full domain that starts with it"). A tenant that records
+    its domain is reached by no other one, so a mistyped domain is a 404.
+    """
+    host = domain_host(domain_url)
+    if "." not in host:
+        return host
+    first_label = host.split(".", 1)[0]
+    query = select(col(Tenant.slug), col(Tenant.domain)).where(
+        or_(
+            col(Tenant.domain) == host,
+            and_(col(Tenant.slug) == first_label, col(Tenant.domain).is_(None)),
+        )
+    )
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    # The recorded domain wins over a first label (two different tenants at most).
+    ranked = sorted(rows, key=lambda row: row.domain != host)
+    return ranked[0].slug if ranked else None
+
+
+async def _slug_exists(db: Database, slug: str) -> bool:
+    async with db.read() as session:
+        found = await session.scalar(select(col(Tenant.id)).where(col(Tenant.slug) == slug))
+    return found is not None
+
+
+async def check_key(db: Database, key: str | None) -> None:
+    """Unauthenticated unless ``key`` is a valid, unrevoked key (whichever tenants it reaches)."""
+    with contextlib.suppress(Forbidden):  # valid, but reaches no tenant named "."
+        await authenticate(db, key, _NO_TENANT)
+
+
+async def authenticate_domain(db: Database, key: str | None, domain_url: str) -> Principal:
+    """The principal of ``key`` on the tenant ``domain_url`` names.
+
+    401 for a missing or bad key (whatever the domain), 404 for a tenant that does
+    not exist, 403 for one the key's user does not own or a restricted key does not
+    reach; nothing is written either way. The domain is resolved on every call
+    (one indexed query; none for a slug), so a changed domain takes effect at once;
+    the key check on the slug is the cached one of X-Tenant.
+    """
+    if not key:
+        raise Unauthenticated("an API key is required: X-API-Key: <key> or Authorization: Bearer")
+    try:
+        slug = await resolve_domain(db, domain_url)
+    except BadInput:
+        await check_key(db, key)  # a bad key is a 401 whatever the body says
+        raise
+    try:
+        return await authenticate(db, key, slug or _NO_TENANT)
+    except Forbidden:
+        if slug is None or not await _slug_exists(db, slug):
+            raise NotFound(f"tenant {domain_url!r} does not exist", field="domain_url") from None
+        raise Forbidden(
+            f"this key has no access to tenant {domain_url!r}", field="domain_url"
+        ) from None
 
 
 async def authenticate(db: Database, key: str | None, tenant_slug: str | None) -> Principal:

@@ -19,6 +19,7 @@ from functools import lru_cache
 from app.ledger.entries import (
     MAX_DATE,
     MAX_DESCRIPTION,
+    MAX_EXTERNAL_ID,
     MAX_KEY,
     MAX_LINES,
     MAX_MEMO,
@@ -66,6 +67,13 @@ class Prepared:
     currency: str
     journal_code: str
     lines: list[PreparedLine]
+    accrual_date: dt.date | None = None
+    reporting_currency: str | None = None
+
+    @property
+    def posting_date(self) -> dt.date:
+        """The day the entry moves balances (and dates its lines): its accrual date if any."""
+        return self.accrual_date or self.date
 
 
 def _show(value: object) -> str:
@@ -103,6 +111,17 @@ def check_key(key: str) -> str:
     )
 
 
+def check_external_id(external_id: str) -> str:
+    # Kept as sent, like an idempotency key: it is one.
+    return check_text(
+        external_id,
+        field="externalId",
+        what="external id",
+        max_length=MAX_EXTERNAL_ID,
+        strip=False,
+    )
+
+
 def check_date(on: object, field: str = "date") -> dt.date:
     """``on`` if it is a date the ledger takes (MIN_DATE to MAX_DATE), else BadInput."""
     if not isinstance(on, dt.date) or isinstance(on, dt.datetime):
@@ -116,30 +135,39 @@ def check_date(on: object, field: str = "date") -> dt.date:
     return on
 
 
-def check_not_locked(on: dt.date, lock_date: dt.date | None) -> None:
+def check_not_locked(on: dt.date, lock_date: dt.date | None, field: str = "date") -> None:
     """The rules of a posting date: within the ledger's range, after the books' lock date."""
-    check_date(on)
+    check_date(on, field)
     if lock_date is not None and on <= lock_date:
         raise BadInput(
             f"the books are locked up to {lock_date.isoformat()}: cannot post on {on.isoformat()}",
-            field="date",
+            field=field,
         )
 
 
-def _line_amounts(line: LineInput, currency: str) -> tuple[int, int]:
-    has_debit = line.debit is not None and line.debit != ""
-    has_credit = line.credit is not None and line.credit != ""
-    if has_debit == has_credit:
-        raise BadInput("a line is either a debit or a credit: give exactly one of the two")
-    if has_debit:
-        try:
-            return to_minor(line.debit, currency), 0
-        except LedgerError as error:
-            raise error.at("debit") from None
+def _side(value: object, currency: str, field: str) -> int:
+    """Minor units of one side of a line; 0 when absent, empty or zero (as accountants write)."""
+    if value is None or value == "":
+        return 0
     try:
-        return 0, to_minor(line.credit, currency)
+        return to_minor(value, currency, allow_zero=True)
     except LedgerError as error:
-        raise error.at("credit") from None
+        raise error.at(field) from None
+
+
+def _line_amounts(line: LineInput, currency: str) -> tuple[int, int]:
+    # The absent side, on every line, costs no call.
+    debit = 0 if line.debit is None else _side(line.debit, currency, "debit")
+    credit = 0 if line.credit is None else _side(line.credit, currency, "credit")
+    if debit and credit:
+        raise BadInput(
+            "a line is either a debit or a credit: one of the two must be absent or zero"
+        )
+    if not debit and not credit:
+        raise BadInput(
+            "a line is either a debit or a credit: give one of the two, greater than zero"
+        )
+    return debit, credit
 
 
 def check_balanced(lines: Iterable[PreparedLine]) -> None:
@@ -181,6 +209,14 @@ def prepare(
     """``data`` checked against every rule of a posting, or the first LedgerError it breaks."""
     memo = check_memo(data.memo)
     check_not_locked(data.date, lock_date)
+    if data.accrual_date is not None:
+        # Scheduling an accrual into a closed period is refused like posting there.
+        check_not_locked(data.accrual_date, lock_date, "accrualDate")
+    if data.external_id is not None:
+        check_external_id(data.external_id)
+    reporting_currency = None
+    if data.reporting_currency is not None:
+        reporting_currency = check_currency(data.reporting_currency, field="reportingCurrency")
     if data.journal_code is not None:
         check_lookup(data.journal_code, field="journalCode", what="journal code")
     currency = check_currency(data.currency or base_currency)
@@ -229,6 +265,8 @@ def prepare(
         currency=currency,
         journal_code=data.journal_code or default_journal,
         lines=prepared,
+        accrual_date=data.accrual_date,
+        reporting_currency=reporting_currency,
     )
 
 
@@ -237,13 +275,20 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str
 
 
 def _amount_key(value: object) -> str | None:
+    """A side's amount in normal form; None for an absent side, and so for a zero one,
+    which means the same (the hash of every input valid before zeros were taken is kept)."""
     if value is None or value == "":
         return None
     # Equal Decimals of different precisions share a cache slot, which is right: the
     # normal form of a non-zero value does not depend on its precision (0 and -0 do).
     if isinstance(value, str | int) or (isinstance(value, Decimal) and value):
-        return _cached_amount_key(value)
-    return _exact_amount_key(value)
+        key = _cached_amount_key(value)
+    else:
+        key = _exact_amount_key(value)
+    return None if key in _ZEROS else key
+
+
+_ZEROS = frozenset({"0", "-0"})
 
 
 @lru_cache(maxsize=4096, typed=True)  # typed: True == 1, yet True is refused
@@ -267,6 +312,7 @@ def request_hash(data: EntryInput) -> str:
         "journal": data.journal_code,
         "source": data.source,
         "metadata": data.metadata,
+        **_optional_parts(data),
         "lines": [
             [
                 line.account_code,
@@ -280,3 +326,15 @@ def request_hash(data: EntryInput) -> str:
         ],
     }
     return hashlib.sha256(_CANONICAL.encode(document).encode()).hexdigest()
+
+
+def _optional_parts(data: EntryInput) -> dict[str, str]:
+    """Fields added after hashes were first stored: hashed only when given, so the hash of
+    an input without them (stored for idempotency) does not change."""
+    parts: dict[str, str] = {}
+    if data.reporting_currency is not None:
+        parts["reporting_currency"] = data.reporting_currency
+    if data.accrual_date is not None:
+        on = data.accrual_date
+        parts["accrual_date"] = on.isoformat() if isinstance(on, dt.date) else repr(on)
+    return parts

@@ -13,25 +13,23 @@ missing program, entry type or account), 401, 403, 409 for a duplicate.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.graphql_app import principal_of
 from app.graphql_http import HTTP_STATUS
-from app.ledger.errors import LedgerError
 from app.ledger.tenants import Principal
-from graphql_schema.context import Context
-from graphql_schema.schema import schema
+from app.rest import common
+from app.rest.common import ExactJSONResponse as PismoJSONResponse
+from app.rest.common import json_kind as _kind
 
 BASE = "/accounting/v1"
-MAX_BODY_BYTES = 1 << 20
+MAX_BODY_BYTES = common.MAX_BODY_BYTES
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Transport bounds, checked before a Decimal is written out in full (1e999999999 would
 # be a billion digits): no currency has more than 4 decimals and no amount below 2^63
@@ -83,25 +81,14 @@ def _invalid(message: str) -> _Failure:
     return _Failure(f"Validation error, {message}")
 
 
+def _failure(error: common.RestError) -> _Failure:
+    """Pismo's form of a shared failure: a 400's message is a "Validation error"."""
+    if error.status == 400 and error.code is None:
+        return _invalid(error.message)
+    return _Failure(error.message, error.status)
+
+
 # ---------------------------------------------------------------- JSON out
-
-
-def _dumps(value: object) -> str:
-    """JSON text; a Decimal is written as a JSON number with its exact digits."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{_dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_dumps(item) for item in value) + "]"
-    return json.dumps(value)
-
-
-class PismoJSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return _dumps(content).encode()
 
 
 def _error_response(message: str, status: int) -> PismoJSONResponse:
@@ -128,42 +115,11 @@ def _without_nulls(document: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- JSON in
 
 
-def _refuse_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 async def _json_object(request: Request) -> dict[str, Any]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():  # stops reading as soon as the body is too large
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _Failure(f"request body is larger than {MAX_BODY_BYTES} bytes", 413)
-        chunks.append(chunk)
-    body = b"".join(chunks)
     try:
-        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise _invalid("the request body is nested too deeply") from None
-    except UnicodeDecodeError:
-        raise _invalid("the request body is not UTF-8") from None
-    except ValueError as error:  # JSONDecodeError, NaN/Infinity, an integer of 4300+ digits
-        raise _invalid(f"the request body is not valid JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise _invalid("the request body must be a JSON object")
-    return value
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | Decimal):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, dict) else "null"
+        return await common.read_json_object(request, MAX_BODY_BYTES)
+    except common.RestError as error:
+        raise _failure(error) from None
 
 
 def _present(body: Mapping[str, Any], name: str, required: bool) -> bool:
@@ -249,21 +205,10 @@ async def _execute(
     request: Request, principal: Principal, document: str, field: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
     """The mutation's payload; its first user error or a top-level error as a _Failure."""
-    result = await schema.execute(
-        document,
-        variable_values=variables,
-        context_value=Context(db=request.app.state.db, authenticated=principal),
-    )
-    if result.errors:
-        error = result.errors[0]
-        code = (error.extensions or {}).get("code")
-        if code in STATUS:
-            raise _Failure(error.message, STATUS[code])
-        if code is not None or result.data is not None:  # masked: an unexpected failure
-            raise _Failure("Internal server error.", 500)
-        raise _invalid(error.message)  # the variables did not fit the GraphQL input
-    assert result.data is not None
-    payload: dict[str, Any] = result.data[field]
+    try:
+        payload = await common.execute(request, principal, document, field, variables, STATUS)
+    except common.RestError as error:  # code None: the variables did not fit the GraphQL input
+        raise _failure(error) from None
     if payload["errors"]:
         first = payload["errors"][0]
         status = STATUS.get(first["code"], 400)
@@ -284,9 +229,9 @@ def _endpoint(handle: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             # Authentication first: a request without a key is a 401 whatever its body.
             try:
-                principal = await principal_of(request, request.app.state.db)
-            except LedgerError as error:
-                raise _Failure(error.message, STATUS.get(error.code, 400)) from None
+                principal = await common.authenticate(request, STATUS)
+            except common.RestError as error:
+                raise _Failure(error.message, error.status) from None
             return await handle(request, principal, await _json_object(request))
         except _Failure as failure:
             return _error_response(failure.message, failure.status)

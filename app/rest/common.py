@@ -1,0 +1,262 @@
+"""What every REST dialect does the same way; each dialect only adds its own shapes.
+
+- ``read_json_object``: the body, at most ``max_bytes``, as exact JSON (numbers as
+  Decimal or int, never float; NaN, Infinity, invalid UTF-8 and deep nesting refused).
+- ``validate``: a strict pydantic model from that JSON; a ValidationError becomes a
+  RestError listing every offending field (``entries[1].debit``) with a plain message.
+- ``authenticate``: the key of ``Authorization: Bearer`` or ``X-API-Key``.
+- ``execute``: a GraphQL document run in-process against the one schema, exactly as
+  /graphql runs it; top-level errors become RestErrors, the payload is returned.
+- ``status_of``: a ledger error code's HTTP status (``HTTP_STATUS``), overridable.
+
+Every failure is a RestError; each dialect renders it in its vendor's error shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NoReturn, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.graphql_app import principal_of
+from app.graphql_http import HTTP_STATUS, RequestError, check_json_content_type
+from app.ledger.errors import LedgerError
+from app.ledger.tenants import Principal
+from graphql_schema.context import Context
+from graphql_schema.schema import schema
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_BODY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str | None
+    message: str
+
+
+class RestError(Exception):
+    """A request answered with an error: its HTTP status, a message, the offending fields.
+
+    ``code`` is the ledger error code it came from; None for a request the GraphQL
+    layer could not even take (variables that do not fit the schema's input).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int = 400,
+        errors: Sequence[FieldError] = (),
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.errors = list(errors)
+        self.code = code
+
+
+def status_of(code: str | None, statuses: Mapping[str, int] = HTTP_STATUS) -> int:
+    return statuses.get(code or "", 400)
+
+
+def from_ledger_error(error: LedgerError, statuses: Mapping[str, int] = HTTP_STATUS) -> RestError:
+    return RestError(
+        error.message,
+        status_of(error.code, statuses),
+        [FieldError(error.field, error.message)] if error.field else [],
+        error.code,
+    )
+
+
+# ---------------------------------------------------------------- JSON in
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def require_json_content_type(request: Request) -> None:
+    """RestError(415) unless the body is declared ``application/json`` (UTF-8)."""
+    try:
+        check_json_content_type(request.headers.get("content-type", ""))
+    except RequestError as error:
+        raise RestError(error.message, error.status) from None
+
+
+async def read_json_object(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The body as a JSON object, read exactly; RestError 413 past ``max_bytes``, else 400."""
+    too_large = RestError(f"request body is larger than {max_bytes} bytes", 413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # stops reading as soon as the body is too large
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    try:
+        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise RestError("the request body is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise RestError("the request body is not UTF-8") from None
+    except ValueError as error:  # JSONDecodeError, NaN/Infinity, an integer of 4300+ digits
+        raise RestError(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise RestError("the request body must be a JSON object")
+    return value
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, as an error message names it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | Decimal | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else "null"
+
+
+# ---------------------------------------------------------------- pydantic
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("entries", 1, "debit")`` as ``entries[1].debit``."""
+    path = ""
+    for step in loc:
+        path += f"[{step}]" if isinstance(step, int) else f".{step}" if path else str(step)
+    return path
+
+
+def _message(error: ErrorDetails) -> str:
+    kind, given = error["type"], error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind == "value_error":  # a validator's own ValueError: its text is the message
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    expected = {
+        "string_type": "a string",
+        "list_type": "an array",
+        "model_type": "an object",
+        "model_attributes_type": "an object",
+        "dict_type": "an object",
+        "bool_type": "a boolean",
+        "int_type": "an integer",
+    }.get(kind)
+    if expected is not None:
+        return "is required" if given is None else f"must be {expected}, not {json_kind(given)}"
+    if kind == "too_short" and isinstance(given, list):
+        return f"must have at least {error.get('ctx', {}).get('min_length')} items"
+    if kind == "too_long" and isinstance(given, list):
+        return f"must have at most {error.get('ctx', {}).get('max_length')} items"
+    if kind == "string_too_long":
+        return f"must be at most {error.get('ctx', {}).get('max_length')} characters"
+    return error["msg"]
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """Every error of ``error``, each with the path of its field and a plain message."""
+    return [FieldError(field_path(e["loc"]) or None, _message(e)) for e in error.errors()]
+
+
+def summary(errors: Sequence[FieldError]) -> str:
+    """One line for a list of field errors: the first, and how many more there are."""
+    first = errors[0]
+    text = f"{first.field}: {first.message}" if first.field else first.message
+    return text if len(errors) == 1 else f"{text} (and {len(errors) - 1} more)"
+
+
+def validate(model: type[M], data: Mapping[str, Any]) -> M:
+    """``data`` as ``model``; RestError(400) naming every offending field otherwise."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        errors = field_errors(error)
+        raise RestError(summary(errors), 400, errors, "BAD_USER_INPUT") from None
+
+
+# ---------------------------------------------------------------- authentication
+
+
+async def authenticate(request: Request, statuses: Mapping[str, int] = HTTP_STATUS) -> Principal:
+    """The caller, by ``Authorization: Bearer`` or ``X-API-Key`` (and ``X-Tenant``)."""
+    try:
+        return await principal_of(request, request.app.state.db)
+    except LedgerError as error:
+        raise from_ledger_error(error, statuses) from None
+
+
+# ---------------------------------------------------------------- GraphQL in-process
+
+
+async def execute(
+    request: Request,
+    principal: Principal,
+    document: str,
+    field: str,
+    variables: dict[str, Any],
+    statuses: Mapping[str, int] = HTTP_STATUS,
+) -> dict[str, Any]:
+    """The payload of mutation ``field``, user errors included (``payload["errors"]``).
+
+    A top-level error is a RestError: a ledger code's status, 500 (message masked) for
+    an unexpected failure, 400 with code None when the variables do not fit the input.
+    """
+    result = await schema.execute(
+        document,
+        variable_values=variables,
+        context_value=Context(db=request.app.state.db, authenticated=principal),
+    )
+    if result.errors:
+        error = result.errors[0]
+        extensions = error.extensions or {}
+        code = str(extensions.get("code") or "")
+        if code in statuses:
+            where = extensions.get("field")
+            raise RestError(error.message, statuses[code], [FieldError(where, error.message)], code)
+        if code or result.data is not None:  # masked: an unexpected failure
+            raise RestError("Internal server error.", 500, code="INTERNAL_SERVER_ERROR")
+        raise RestError(error.message, 400)
+    assert result.data is not None
+    payload: dict[str, Any] = result.data[field]
+    return payload
+
+
+# ---------------------------------------------------------------- JSON out
+
+
+def dumps(value: object) -> str:
+    """JSON text; a Decimal is written as a JSON number with its exact digits."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(dumps(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+class ExactJSONResponse(Response):
+    """A JSON response whose Decimals keep every digit (no float on the way out)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content).encode()

@@ -1,0 +1,309 @@
+"""The journal-entry API (seed 002) over the GraphQL schema.
+
+    POST /external/v1/journal_entries/create/   200 {"status": "success", ...}
+
+Authenticated by ``X-API-Key: <key>`` (or ``Authorization: Bearer``) on the tenant the
+body's ``domain_url`` names (X-Tenant is not read). The body is checked by a strict
+pydantic model (unknown fields refused), translated into ``postJournalEntry`` and
+executed in-process. Every answer is the seed's envelope; errors carry the HTTP
+status in ``status_code`` too and name the seed's fields (``entries[1].debit``).
+Decisions where the seed is silent: docs/compatibility.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.graphql_app import api_key_of
+from app.ledger.errors import LedgerError
+from app.ledger.money import check_currency, exponent
+from app.ledger.tenants import authenticate_domain, check_key, domain_host
+from app.rest import common
+from app.rest.common import FieldError, RestError
+
+PATH = "/external/v1/journal_entries/create/"
+ENTRY_TYPE = "Manual Journal"
+RATE = Decimal("1E-11")  # exchange_rate is written with 11 decimals
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Digits with an optional decimal part: no sign, exponent, spaces or separators.
+_AMOUNT = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
+
+# ---------------------------------------------------------------- request
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {common.json_kind(value)}")
+    return value
+
+
+def _date(value: object) -> dt.date:
+    text = _text(value)
+    if not _DATE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a calendar date") from None
+
+
+def _currency(code: str) -> str:
+    try:
+        return check_currency(code)
+    except LedgerError as error:
+        raise ValueError(error.message) from None
+
+
+def _amount(value: str | None) -> str | None:
+    """A decimal string; absent (None) when null, empty or zero (the seed's "0.00" side)."""
+    if value is None or value == "":
+        return None
+    if not _AMOUNT.fullmatch(value):
+        raise ValueError(
+            f'{value!r} is not an amount: a decimal string such as "1000.00" '
+            "(no sign, exponent or thousands separator)"
+        )
+    return None if Decimal(value) == 0 else value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("cannot be blank")
+    return value
+
+
+def _domain(value: str) -> str:
+    try:
+        domain_host(value)
+    except LedgerError as error:
+        raise ValueError(error.message) from None
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_date)]
+Currency = Annotated[str, AfterValidator(_currency)]
+Text = Annotated[str, AfterValidator(_not_blank)]
+# Strings only: a JSON number (1000.0) would have passed through a float somewhere.
+Amount = Annotated[str | None, AfterValidator(_amount)]
+
+
+class Line(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    account: Text
+    debit: Amount = None
+    credit: Amount = None
+    description: str | None = None
+
+
+class CreateJournalEntry(BaseModel):
+    # Unknown fields are refused: a misspelt optional one (accrualDate) would otherwise
+    # post at once what the client meant to schedule.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    domain_url: Annotated[str, AfterValidator(_domain)]
+    date: IsoDate
+    memo: Text
+    transaction_currency: Currency = Field(alias="transactionCurrency")
+    reporting_currency: Currency = Field(alias="reportingCurrency")
+    entries: list[Line] = Field(min_length=2)
+    accrual_date: IsoDate | None = None
+    external_id: Text | None = None
+
+
+# ---------------------------------------------------------------- GraphQL
+
+
+DOCUMENT = """
+mutation JournalEntryApiCreate($input: PostJournalEntryInput!) {
+  postJournalEntry(input: $input) {
+    entry {
+      id number date memo currency status accrualDate externalId
+      reportingCurrency exchangeRate rateSource rateDate
+      lines { accountCode debit credit description reportingDebit reportingCredit }
+    }
+    errors { code field message }
+  }
+}"""
+
+
+def _variables(body: CreateJournalEntry) -> dict[str, Any]:
+    lines = []
+    for line in body.entries:
+        item: dict[str, Any] = {"accountCode": line.account, "description": line.description}
+        # A zero side is the seed's way of writing "no credit": sent as absent.
+        if line.debit is not None:
+            item["debit"] = line.debit
+        if line.credit is not None:
+            item["credit"] = line.credit
+        lines.append(item)
+    return {
+        "input": {
+            "date": body.date.isoformat(),
+            "memo": body.memo,
+            "currency": body.transaction_currency,
+            "reportingCurrency": body.reporting_currency,
+            "accrualDate": body.accrual_date.isoformat() if body.accrual_date else None,
+            "externalId": body.external_id,
+            "lines": lines,
+        }
+    }
+
+
+_TOP = {
+    "currency": "transactionCurrency",
+    "lines": "entries",
+    "accrualDate": "accrual_date",
+    "externalId": "external_id",
+}
+_LINE_NAMES = {"accountCode": "account", "reportingDebit": "debit", "reportingCredit": "credit"}
+
+
+def seed_field(path: str | None) -> str | None:
+    """A GraphQL input path (``lines.1.debit``, ``input.currency``) in the seed's names."""
+    parts = (path or "").split(".")
+    if parts[:1] == ["input"]:
+        parts = parts[1:]
+    if not parts or not parts[0]:
+        return None
+    if parts[0] != "lines":
+        return ".".join([_TOP.get(parts[0], parts[0]), *parts[1:]])
+    field = "entries"
+    rest = parts[1:]
+    if rest and rest[0].isdigit():
+        field += f"[{rest[0]}]"
+        rest = rest[1:]
+    return ".".join([field, *(_LINE_NAMES.get(part, part) for part in rest)])
+
+
+def _renamed(error: RestError) -> RestError:
+    errors = [FieldError(seed_field(e.field), e.message) for e in error.errors]
+    message = common.summary(errors) if errors else error.message
+    return RestError(message, error.status, errors, error.code)
+
+
+# ---------------------------------------------------------------- response
+
+
+def _amount_text(value: object, currency: str) -> str:
+    """``value`` with exactly the currency's decimals, as a string."""
+    quantum = Decimal(1).scaleb(-exponent(currency))
+    return format(Decimal(str(value or 0)).quantize(quantum), "f")
+
+
+def _sum(values: list[Any]) -> Decimal:
+    return sum((Decimal(str(value or 0)) for value in values), Decimal(0))
+
+
+def _data(entry: dict[str, Any]) -> dict[str, Any]:
+    currency = entry["currency"]
+    # Entries posted with no reporting currency (never through this API) report in their own.
+    reporting = entry["reportingCurrency"] or currency
+    lines = entry["lines"]
+
+    def reported(line: dict[str, Any], side: str) -> Any:
+        value = line[f"reporting{side.title()}"]
+        return line[side] if value is None else value
+
+    return {
+        "journal_entry_id": f"JE{int(entry['id']):08d}",
+        "journal_number": entry["number"],
+        "date": entry["date"],
+        "memo": entry["memo"],
+        "entry_type": ENTRY_TYPE,
+        "transaction_currency": currency,
+        "transaction_amount": _amount_text(_sum([line["debit"] for line in lines]), currency),
+        "reporting_currency": reporting,
+        "reporting_amount": _amount_text(
+            _sum([reported(line, "debit") for line in lines]), reporting
+        ),
+        "exchange_rate": format(Decimal(str(entry["exchangeRate"] or 1)).quantize(RATE), "f"),
+        "transactions": [
+            {
+                "account": line["accountCode"],
+                "debit": _amount_text(line["debit"], currency),
+                "credit": _amount_text(line["credit"], currency),
+                "description": line["description"],
+                "reporting_debit": _amount_text(reported(line, "debit"), reporting),
+                "reporting_credit": _amount_text(reported(line, "credit"), reporting),
+            }
+            for line in lines
+        ],
+        "bank_reconciliation_id": None,
+        "status": entry["status"],
+        "accrual_date": entry["accrualDate"],
+        "external_id": entry["externalId"],
+        "rate_source": entry["rateSource"],
+        "rate_date": entry["rateDate"],
+    }
+
+
+def _error_response(error: RestError) -> Response:
+    body = {
+        "status": "error",
+        "status_code": error.status,
+        "message": error.message,
+        "errors": [{"field": e.field, "message": e.message} for e in error.errors],
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+# ---------------------------------------------------------------- endpoint
+
+
+async def _unless_bad_key(request: Request, failure: RestError) -> RestError:
+    """``failure``, or a 401 when the key is no good: a bad key is a 401 whatever the body."""
+    try:
+        await check_key(request.app.state.db, api_key_of(request))
+    except LedgerError as error:
+        return common.from_ledger_error(error)
+    return failure
+
+
+async def create_journal_entry(request: Request) -> Response:
+    """POST /external/v1/journal_entries/create/: 200 with the posted (or replayed) entry."""
+    db = request.app.state.db
+    try:
+        key = api_key_of(request)
+        if not key:
+            raise RestError("an API key is required: X-API-Key: <key>", 401, code="UNAUTHENTICATED")
+        try:
+            common.require_json_content_type(request)
+            body = common.validate(CreateJournalEntry, await common.read_json_object(request))
+        except RestError as failure:
+            raise await _unless_bad_key(request, failure) from None
+        try:
+            principal = await authenticate_domain(db, key, body.domain_url)
+        except LedgerError as error:
+            raise common.from_ledger_error(error) from None
+        try:
+            payload = await common.execute(
+                request, principal, DOCUMENT, "postJournalEntry", _variables(body)
+            )
+        except RestError as error:
+            raise _renamed(error) from None
+        if payload["errors"]:
+            raise _renamed(_user_errors(payload["errors"]))
+        return JSONResponse(
+            {"status": "success", "status_code": 200, "data": _data(payload["entry"])}
+        )
+    except RestError as error:
+        return _error_response(error)
+
+
+def _user_errors(errors: list[dict[str, Any]]) -> RestError:
+    fields = [FieldError(e["field"], e["message"]) for e in errors]
+    code = errors[0]["code"]
+    return RestError(errors[0]["message"], common.status_of(code), fields, code)
+
+
+routes = [Route(PATH, create_journal_entry, methods=["POST"])]
