@@ -19,6 +19,9 @@ from app.graphql_app import GraphQLEndpoint
 from app.middleware import RequestContextMiddleware
 from app.rest import journal_entries as journal_entries_rest
 from app.rest import pismo as pismo_rest
+from app.rest.pennylane import attachments as pennylane_attachments
+from app.rest.pennylane import entries as pennylane_entries
+from app.rest.pennylane import reference as pennylane_reference
 from app.settings import Settings
 from db.engine import Database
 
@@ -33,6 +36,9 @@ def routes() -> list[BaseRoute]:
         Route("/health", health),
         *pismo_rest.routes,
         *journal_entries_rest.routes,
+        *pennylane_entries.routes,
+        *pennylane_attachments.routes,
+        *pennylane_reference.routes,
         Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),  # GraphiQL assets
     ]
 

@@ -44,6 +44,47 @@ ENV_OF_LIMIT = {
 }
 
 
+DATABASE_STORAGE = "database"
+DIRECTORY_PREFIX = "dir:"
+
+
+@dataclass(frozen=True)
+class AttachmentSettings:
+    """Where uploaded attachments live and how big one may be (docs/design.md, "Attachments").
+
+    ``storage``: ``"database"`` (the bytes in table attachment_blobs) or ``"dir:PATH"``
+    (files named by their SHA-256 under PATH; only metadata in the database).
+    """
+
+    storage: str = DATABASE_STORAGE  # LEDGERQL_ATTACHMENT_STORAGE
+    max_bytes: int = 10 * 1024 * 1024  # LEDGERQL_ATTACHMENT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.storage != DATABASE_STORAGE and not (
+            self.storage.startswith(DIRECTORY_PREFIX) and self.storage[len(DIRECTORY_PREFIX) :]
+        ):
+            raise ValueError(
+                'LEDGERQL_ATTACHMENT_STORAGE must be "database" or "dir:" followed by a directory'
+            )
+        # The database storage reads an attachment whole: 1 GiB bounds that memory.
+        if not 1 <= self.max_bytes <= 1 << 30:
+            raise ValueError("LEDGERQL_ATTACHMENT_MAX_BYTES must be an integer from 1 to 2^30")
+
+    @property
+    def directory(self) -> str | None:
+        """The directory of the ``dir:`` backend; None for the database backend."""
+        if self.storage == DATABASE_STORAGE:
+            return None
+        return self.storage[len(DIRECTORY_PREFIX) :]
+
+    @classmethod
+    def from_env(cls) -> AttachmentSettings:
+        return cls(
+            storage=os.environ.get("LEDGERQL_ATTACHMENT_STORAGE", cls.storage),
+            max_bytes=int(os.environ.get("LEDGERQL_ATTACHMENT_MAX_BYTES", cls.max_bytes)),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -57,6 +98,7 @@ class Settings:
     # How often the server posts the scheduled entries that are due (0: never; then
     # `ledgerql post-due` does it).
     post_due_seconds: float = 60.0
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.auth_cache_seconds) or self.auth_cache_seconds < 0:
@@ -78,4 +120,5 @@ class Settings:
             post_due_seconds=float(
                 os.environ.get("LEDGERQL_POST_DUE_SECONDS", cls.post_due_seconds)
             ),
+            attachments=AttachmentSettings.from_env(),
         )

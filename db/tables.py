@@ -11,6 +11,8 @@ import datetime as dt
 from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+import db.attachment_tables  # noqa: F401  (JournalEntry.attachment_id refers to attachments)
+
 # SQLite only autoincrements INTEGER PRIMARY KEY; BIGINT keeps PostgreSQL ids 64-bit.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -92,6 +94,13 @@ class Journal(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, index=True)
     code: str = Field(max_length=50)
     name: str = Field(max_length=200)
+    # Pennylane's journal type (sales, purchases, bank, payroll, miscellaneous); the
+    # server default fills the rows that existed before it (migration 0007).
+    type: str = Field(
+        default="miscellaneous",
+        max_length=20,
+        sa_column_kwargs={"server_default": "miscellaneous"},
+    )
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -149,6 +158,10 @@ class JournalEntry(SQLModel, table=True):
     exchange_rate: str | None = Field(default=None, max_length=40)
     rate_source: str | None = Field(default=None, max_length=20)
     rate_date: dt.date | None = None
+    # The document the entry is booked from (Pennylane's ledger_attachment_id), of its tenant.
+    attachment_id: int | None = Field(
+        default=None, foreign_key="attachments.id", sa_type=BigInteger
+    )
 
 
 class JournalLine(SQLModel, table=True):

@@ -11,9 +11,11 @@ from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 
 from app.ledger.accounts import AccountInput
+from app.ledger.errors import BadInput
 from app.ledger.posting import EntryInput, LineInput
+from app.ledger.validation import parse_id
 from graphql_schema.scalars import Money
-from graphql_schema.types import AccountType
+from graphql_schema.types import AccountType, JournalType
 
 
 class Coercible(Protocol):
@@ -69,37 +71,52 @@ class CreateAccountInput:
 class CreateJournalInput:
     code: str
     name: str
+    type: JournalType = JournalType.MISCELLANEOUS
 
 
 @built_from_coerced
 @strawberry.input
 class JournalLineInput:
-    account_code: str
+    account_code: str | None = strawberry.field(
+        default=None, description="The line's account; or name it by accountId."
+    )
     debit: Money | None = None
     credit: Money | None = None
     description: str | None = None
     currency: str | None = strawberry.field(
         default=None, description="Defaults to the entry's currency."
     )
+    account_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The line's account by id, instead of accountCode."
+    )
 
     @classmethod
     def from_coerced(cls, value: Mapping[str, Any]) -> Self:
         """The input from graphql-core's coerced value, keyed by GraphQL field names."""
         return cls(
-            account_code=value["accountCode"],
+            account_code=value.get("accountCode"),
             debit=value.get("debit"),
             credit=value.get("credit"),
             description=value.get("description"),
             currency=value.get("currency"),
+            account_id=value.get("accountId"),
         )
 
-    def to_core(self) -> LineInput:
+    def to_core(self, where: str = "lines") -> LineInput:
+        account_id = None
+        if self.account_id is not None:
+            if self.account_code is not None:
+                raise BadInput(
+                    "give an accountCode or an accountId, not both", field=f"{where}.accountId"
+                )
+            account_id = parse_id(self.account_id, field=f"{where}.accountId", what="account id")
         return LineInput(
             account_code=self.account_code,
             debit=self.debit,
             credit=self.credit,
             description=self.description,
             currency=self.currency,
+            account_id=account_id,
         )
 
 
@@ -136,6 +153,12 @@ class PostJournalEntryInput:
         "same id with the same input returns the original entry; with a different input it "
         "is a CONFLICT. Not together with idempotencyKey.",
     )
+    journal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The journal by id, instead of journalCode."
+    )
+    attachment_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An attachment of the tenant: the entry's supporting document."
+    )
 
     @classmethod
     def from_coerced(cls, value: Mapping[str, Any]) -> Self:
@@ -150,17 +173,25 @@ class PostJournalEntryInput:
             reporting_currency=value.get("reportingCurrency"),
             accrual_date=value.get("accrualDate"),
             external_id=value.get("externalId"),
+            journal_id=value.get("journalId"),
+            attachment_id=value.get("attachmentId"),
         )
 
     def to_core(self) -> EntryInput:
         return EntryInput(
             date=self.date,
             memo=self.memo,
-            lines=[line.to_core() for line in self.lines],
+            lines=[line.to_core(f"lines.{i}") for i, line in enumerate(self.lines)],
             currency=self.currency,
             journal_code=self.journal_code,
             idempotency_key=self.idempotency_key,
             reporting_currency=self.reporting_currency,
             accrual_date=self.accrual_date,
             external_id=self.external_id,
+            journal_id=_optional_id(self.journal_id, "journalId", "journal id"),
+            attachment_id=_optional_id(self.attachment_id, "attachmentId", "attachment id"),
         )
+
+
+def _optional_id(value: strawberry.ID | None, field: str, what: str) -> int | None:
+    return None if value is None else parse_id(value, field=field, what=what)

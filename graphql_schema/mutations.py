@@ -106,13 +106,14 @@ class Mutation:
         ctx = info.context
         row, errors = await attempt(
             lambda: accounts.create_journal(
-                ctx.db, ctx.writable_tenant(), code=input.code, name=input.name
+                ctx.db,
+                ctx.writable_tenant(),
+                code=input.code,
+                name=input.name,
+                type=input.type.value,
             )
         )
-        journal = (
-            Journal(id=strawberry.ID(str(row.id)), code=row.code, name=row.name) if row else None
-        )
-        return JournalPayload(journal=journal, errors=errors)
+        return JournalPayload(journal=Journal.of(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def post_journal_entry(

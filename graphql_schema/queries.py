@@ -11,16 +11,23 @@ from typing import Annotated
 
 import strawberry
 
-from app.ledger import reports
+from app.ledger import reference, reports
+from app.ledger.errors import BadInput
+from app.ledger.validation import parse_id
 from graphql_schema.context import Info
 from graphql_schema.mutations import entry_id
 from graphql_schema.types import (
     Account,
+    AccountOrder,
     AccountType,
     Connection,
+    EntryLine,
+    EntryOrder,
     EntryStatus,
     GeneralLedger,
+    Journal,
     JournalEntry,
+    JournalType,
     LedgerEvent,
     TrialBalance,
 )
@@ -28,7 +35,10 @@ from graphql_schema.types import (
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The chart of accounts, ordered by code.")
+    @strawberry.field(
+        description="The chart of accounts, ordered by code (orderBy: ID, by id); `ids` and "
+        "`codes` keep the accounts listed. A cursor is good for its own order only."
+    )
     async def accounts(
         self,
         info: Info,
@@ -36,21 +46,75 @@ class Query:
         active: bool | None = None,
         first: int = 100,
         after: str | None = None,
+        ids: list[strawberry.ID] | None = None,
+        codes: list[str] | None = None,
+        order_by: AccountOrder = AccountOrder.CODE,
     ) -> Connection[Account]:
-        page = await reports.list_accounts(
+        ctx = info.context
+        if order_by is AccountOrder.CODE and ids is None and codes is None:
+            page = await reports.list_accounts(
+                ctx.db,
+                ctx.tenant_id,
+                type=type.value if type else None,
+                active=active,
+                first=first,
+                after=after,
+            )
+        else:
+            page = await reference.list_accounts_by_id(
+                ctx.db,
+                ctx.tenant_id,
+                ids=ids,
+                codes=codes,
+                type=type.value if type else None,
+                active=active,
+                by_code=order_by is AccountOrder.CODE,
+                first=first,
+                after=after,
+            )
+        return Connection.of([Account.of(row) for row in page.items], page)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="One account by its code or by its id (exactly one of them); null when "
+        "the tenant has none."
+    )
+    async def account(
+        self, info: Info, code: str | None = None, id: strawberry.ID | None = None
+    ) -> Account | None:
+        ctx = info.context
+        if (code is None) == (id is None):
+            raise BadInput("give exactly one of code and id", field="code" if id else "id")
+        if id is not None:
+            row = await reference.get_account_by_id(ctx.db, ctx.tenant_id, id)
+        else:
+            row = await reports.get_account(ctx.db, ctx.tenant_id, code or "")
+        return Account.of(row) if row else None
+
+    @strawberry.field(description="One journal by its id; null when the tenant has none.")
+    async def journal(self, info: Info, id: strawberry.ID) -> Journal | None:
+        row = await reference.get_journal(info.context.db, info.context.tenant_id, id)
+        return Journal.of(row) if row else None
+
+    @strawberry.field(
+        description="Journals in id order; `type` (one or a list) and `ids` keep those listed."
+    )
+    async def journals(
+        self,
+        info: Info,
+        type: list[JournalType] | None = None,
+        ids: list[strawberry.ID] | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[Journal]:
+        page = await reference.list_journals(
             info.context.db,
             info.context.tenant_id,
-            type=type.value if type else None,
-            active=active,
+            types=[t.value for t in type] if type is not None else None,
+            ids=ids,
             first=first,
             after=after,
         )
-        return Connection.of([Account.of(row) for row in page.items], page)  # type: ignore[arg-type]
-
-    @strawberry.field
-    async def account(self, info: Info, code: str) -> Account | None:
-        row = await reports.get_account(info.context.db, info.context.tenant_id, code)
-        return Account.of(row) if row else None
+        return Connection.of([Journal.of(row) for row in page.items], page)  # type: ignore[arg-type]
 
     @strawberry.field
     async def journal_entry(self, info: Info, id: strawberry.ID) -> JournalEntry | None:
@@ -70,6 +134,9 @@ class Query:
         status: EntryStatus | None = None,
         first: int = 50,
         after: str | None = None,
+        ids: list[strawberry.ID] | None = None,
+        journal_ids: list[strawberry.ID] | None = None,
+        order: EntryOrder = EntryOrder.DATE,
     ) -> Connection[JournalEntry]:
         page = await reports.list_entries(
             info.context.db,
@@ -80,8 +147,43 @@ class Query:
             status=status.value if status else None,
             first=first,
             after=after,
+            ids=_ids(ids, "ids"),
+            journal_ids=_ids(journal_ids, "journalIds"),
+            order=order.value,
         )
         return Connection.of([JournalEntry.of(view) for view in page.items], page)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="Journal lines by id (order ID_DESC: newest first) with their entry's id "
+        "and journal; each filter keeps the lines it lists; dates are posting dates."
+    )
+    async def journal_entry_lines(
+        self,
+        info: Info,
+        ids: list[strawberry.ID] | None = None,
+        account_ids: list[strawberry.ID] | None = None,
+        journal_ids: list[strawberry.ID] | None = None,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+        order: EntryOrder = EntryOrder.ID,
+        first: int = 100,
+        after: str | None = None,
+    ) -> Connection[EntryLine]:
+        if order not in (EntryOrder.ID, EntryOrder.ID_DESC):
+            raise BadInput("lines are ordered by ID or ID_DESC", field="order")
+        page = await reports.list_lines(
+            info.context.db,
+            info.context.tenant_id,
+            ids=_ids(ids, "ids"),
+            account_ids=_ids(account_ids, "accountIds"),
+            journal_ids=_ids(journal_ids, "journalIds"),
+            date_from=from_,
+            date_to=to,
+            descending=order is EntryOrder.ID_DESC,
+            first=first,
+            after=after,
+        )
+        return Connection.of([EntryLine.of(line) for line in page.items], page)  # type: ignore[arg-type]
 
     @strawberry.field(description="Lines of one account with a running balance.")
     async def general_ledger(
@@ -126,3 +228,11 @@ class Query:
             info.context.db, info.context.tenant_id, first=first, after=after
         )
         return Connection.of([LedgerEvent.of(row) for row in page.items], page)  # type: ignore[arg-type]
+
+
+def _ids(values: list[strawberry.ID] | None, field: str) -> list[int] | None:
+    if values is None:
+        return None
+    if len(values) > reports.MAX_PAGE:
+        raise BadInput(f"at most {reports.MAX_PAGE} ids", field=field)
+    return [parse_id(value, field=f"{field}.{i}") for i, value in enumerate(values)]

@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext
 from app.ledger.errors import LedgerError
 from app.middleware import request_id
 from app.settings import Limits
+from graphql_schema.attachments import AttachmentMutation, AttachmentQuery
 from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
 from graphql_schema.imports import ImportMutation
@@ -93,11 +94,18 @@ class LedgerSchema(strawberry.Schema):
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits.from_env()
     return LedgerSchema(
-        query=merge_types("Query", (Query, PismoQuery, TenantQuery, RatesQuery)),
+        query=merge_types("Query", (Query, PismoQuery, TenantQuery, RatesQuery, AttachmentQuery)),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
         mutation=merge_types(
             "Mutation",
-            (Mutation, PismoMutation, ImportMutation, TenantMutation, RatesMutation)
+            (
+                Mutation,
+                PismoMutation,
+                ImportMutation,
+                TenantMutation,
+                RatesMutation,
+                AttachmentMutation,
+            )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

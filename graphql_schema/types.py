@@ -14,6 +14,7 @@ from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, LineView
 from db.tables import Account as AccountRow
 from db.tables import Event as EventRow
+from db.tables import Journal as JournalRow
 from graphql_schema.context import Info
 from graphql_schema.scalars import Money
 
@@ -27,6 +28,21 @@ class AccountType(Enum):
     EQUITY = "EQUITY"
     INCOME = "INCOME"
     EXPENSE = "EXPENSE"
+
+
+@strawberry.enum(description="Pennylane's journal types.")
+class JournalType(Enum):
+    SALES = "sales"
+    PURCHASES = "purchases"
+    BANK = "bank"
+    PAYROLL = "payroll"
+    MISCELLANEOUS = "miscellaneous"
+
+
+@strawberry.enum
+class AccountOrder(Enum):
+    CODE = "CODE"
+    ID = "ID"
 
 
 @strawberry.enum
@@ -150,11 +166,22 @@ class Journal:
     id: strawberry.ID
     code: str
     name: str
+    type: JournalType
+
+    @classmethod
+    def of(cls, row: JournalRow) -> Journal:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            code=row.code,
+            name=row.name,
+            type=JournalType(row.type),
+        )
 
 
 @strawberry.type
 class JournalLine:
     id: strawberry.ID
+    account_id: strawberry.ID
     account_code: str
     currency: str
     debit: Money
@@ -172,6 +199,7 @@ class JournalLine:
         reported = reporting_currency is not None and line.reporting_debit_minor is not None
         return cls(
             id=strawberry.ID(str(line.id)),
+            account_id=strawberry.ID(str(line.account_id)),
             account_code=line.account_code,
             currency=line.currency,
             debit=money(line.debit_minor, line.currency),
@@ -219,6 +247,13 @@ class JournalEntry:
         description="Where the rate came from: same-currency, tenant, tenant-inverse or ecb."
     )
     rate_date: dt.date | None = strawberry.field(description="The date of the rate used.")
+    journal_id: strawberry.ID
+    attachment_id: strawberry.ID | None = strawberry.field(
+        description="The attachment the entry references; null without one."
+    )
+    attachment_filename: str | None = strawberry.field(
+        description="The filename of that attachment."
+    )
     # Lines are built when selected: a bulk answer selecting only ids skips them.
     _view: strawberry.Private[EntryView]
 
@@ -248,7 +283,47 @@ class JournalEntry:
             exchange_rate=view.exchange_rate,
             rate_source=view.rate_source,
             rate_date=view.rate_date,
+            journal_id=strawberry.ID(str(view.journal_id)),
+            attachment_id=strawberry.ID(str(view.attachment_id)) if view.attachment_id else None,
+            attachment_filename=view.attachment_filename,
             _view=view,
+        )
+
+
+@strawberry.enum
+class EntryOrder(Enum):
+    DATE = "DATE"
+    DATE_DESC = "DATE_DESC"
+    ID = "ID"
+    ID_DESC = "ID_DESC"
+
+
+@strawberry.type(description="A journal line with its entry, as journalEntryLines lists it.")
+class EntryLine:
+    id: strawberry.ID
+    entry_id: strawberry.ID
+    journal_id: strawberry.ID
+    account_id: strawberry.ID
+    account_code: str
+    date: dt.date = strawberry.field(description="The line's posting date.")
+    currency: str
+    debit: Money
+    credit: Money
+    description: str | None
+
+    @classmethod
+    def of(cls, line: reports.EntryLine) -> EntryLine:
+        return cls(
+            id=strawberry.ID(str(line.id)),
+            entry_id=strawberry.ID(str(line.entry_id)),
+            journal_id=strawberry.ID(str(line.journal_id)),
+            account_id=strawberry.ID(str(line.account_id)),
+            account_code=line.account_code,
+            date=line.date,
+            currency=line.currency,
+            debit=money(line.debit_minor, line.currency),
+            credit=money(line.credit_minor, line.currency),
+            description=line.description,
         )
 
 

@@ -23,6 +23,25 @@ class AccountType(StrEnum):
     EXPENSE = "EXPENSE"
 
 
+class JournalType(StrEnum):
+    """Pennylane's journal types; journals made before types existed are miscellaneous."""
+
+    SALES = "sales"
+    PURCHASES = "purchases"
+    BANK = "bank"
+    PAYROLL = "payroll"
+    MISCELLANEOUS = "miscellaneous"
+
+
+def check_journal_type(value: str, field: str = "type") -> JournalType:
+    try:
+        return JournalType(value)
+    except ValueError:
+        raise BadInput(
+            f"type must be one of {', '.join(JournalType)}, got {value!r}", field=field
+        ) from None
+
+
 # Assets and expenses grow with debits; the others with credits.
 DEBIT_NORMAL = frozenset({AccountType.ASSET, AccountType.EXPENSE})
 
@@ -118,9 +137,17 @@ async def deactivate_account(db: Database, tenant_id: int, code: str) -> Account
     return account
 
 
-async def create_journal(db: Database, tenant_id: int, *, code: str, name: str) -> Journal:
+async def create_journal(
+    db: Database,
+    tenant_id: int,
+    *,
+    code: str,
+    name: str,
+    type: str = JournalType.MISCELLANEOUS.value,
+) -> Journal:
     code = check_text(code, field="code", max_length=MAX_JOURNAL_CODE)
     name = check_text(name, field="name", max_length=MAX_JOURNAL_NAME)
+    journal_type = check_journal_type(type)
     async with db.write() as session:
         existing = await session.scalar(
             select(col(Journal.id)).where(
@@ -129,7 +156,7 @@ async def create_journal(db: Database, tenant_id: int, *, code: str, name: str) 
         )
         if existing is not None:
             raise Conflict(f"journal {code} already exists", field="code")
-        journal = Journal(tenant_id=tenant_id, code=code, name=name)
+        journal = Journal(tenant_id=tenant_id, code=code, name=name, type=journal_type.value)
         session.add(journal)
         try:
             await session.flush()

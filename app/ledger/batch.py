@@ -95,6 +95,7 @@ JOURNALS: Table = _tables["journals"]
 ENTRIES: Table = _tables["journal_entries"]
 LINES: Table = _tables["journal_lines"]
 BALANCES: Table = _tables["account_balances"]
+ATTACHMENTS: Table = _tables["attachments"]
 
 ENTRY_COLUMNS = (
     "id",
@@ -123,6 +124,8 @@ ENTRY_EXTRA_COLUMNS = (
     "rate_date",
 )
 _NO_EXTRAS = (None,) * len(ENTRY_EXTRA_COLUMNS)
+# Likewise written only in batches where an entry references an attachment.
+ENTRY_ATTACHMENT_COLUMNS = ("attachment_id",)
 LINE_COLUMNS = (
     "id",
     "entry_id",
@@ -164,6 +167,14 @@ _JOURNALS = select(JOURNALS.c.code, JOURNALS.c.id).where(
     JOURNALS.c.tenant_id == bindparam("tenant_id"),
     JOURNALS.c.code.in_(bindparam("codes", expanding=True)),
 )
+_JOURNALS_BY_ID = select(JOURNALS.c.id, JOURNALS.c.code).where(
+    JOURNALS.c.tenant_id == bindparam("tenant_id"),
+    JOURNALS.c.id.in_(bindparam("ids", expanding=True)),
+)
+_ATTACHMENTS_BY_ID = select(ATTACHMENTS.c.id, ATTACHMENTS.c.filename).where(
+    ATTACHMENTS.c.tenant_id == bindparam("tenant_id"),
+    ATTACHMENTS.c.id.in_(bindparam("ids", expanding=True)),
+)
 _BALANCES = select(
     BALANCES.c.account_id, BALANCES.c.currency, BALANCES.c.debit_minor, BALANCES.c.credit_minor
 ).where(BALANCES.c.account_id.in_(bindparam("ids", expanding=True)))
@@ -194,6 +205,8 @@ class _New:
     reversal_of_id: int | None = None
     external_id: str | None = None
     reporting: Reporting | None = None
+    # The referenced attachment: its id and filename.
+    attachment: tuple[int, str] | None = None
 
 
 # What became of one input: written (a _New), a replay of a stored entry (its id),
@@ -272,8 +285,18 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
                 continue
             inputs = [data for i in indexes for data in requests[i].inputs]
             by_code, by_id = _accounts(conn, tenant_id, inputs)
-            journals = _journals(
-                conn, tenant_id, {data.journal_code or DEFAULT_JOURNAL_CODE for data in inputs}
+            journals = _Journals(
+                _journals(
+                    conn,
+                    tenant_id,
+                    {
+                        data.journal_code or DEFAULT_JOURNAL_CODE
+                        for data in inputs
+                        if data.journal_id is None
+                    },
+                ),
+                _journals_by_id(conn, tenant_id, {d.journal_id for d in inputs if d.journal_id}),
+                _attachments(conn, tenant_id, {d.attachment_id for d in inputs if d.attachment_id}),
             )
             rate_of = _rates(conn, tenant_id)
             done = 0
@@ -381,12 +404,21 @@ def _claim(data: EntryInput) -> tuple[str, str] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Journals:
+    """What a batch's entries name beside accounts, read once per batch."""
+
+    by_code: Mapping[str, int]
+    code_of: Mapping[int, str]  # journals named by id: their codes
+    attachments: Mapping[int, str]  # attachments named by id: their filenames
+
+
 def _check(
     data: EntryInput,
     tenant: _Tenant,
     by_code: Mapping[str, AccountRef],
     by_id: Mapping[int, AccountRef],
-    journals: Mapping[str, int],
+    journals: _Journals,
     rate_of: _RateOf,
 ) -> _Checked:
     digest = key_error = claim = None
@@ -399,17 +431,33 @@ def _check(
             claim = None
     outcome: _New | LedgerError
     try:
+        default_journal = DEFAULT_JOURNAL_CODE
+        if data.journal_id is not None and data.journal_code is None:
+            named = journals.code_of.get(data.journal_id)
+            if named is None:  # another tenant's journal too: ids are never told apart
+                raise NotFound(f"journal {data.journal_id} does not exist", field="journalId")
+            default_journal = named
         prepared = prepare(
             data,
             base_currency=tenant.base_currency,
             lock_date=tenant.lock_date,
             by_code=by_code,
             by_id=by_id,
-            default_journal=DEFAULT_JOURNAL_CODE,
+            default_journal=default_journal,
         )
-        journal_id = journals.get(prepared.journal_code)
-        if journal_id is None:
+        journal_id = journals.by_code.get(prepared.journal_code)
+        if data.journal_id is not None:
+            journal_id = data.journal_id
+        elif journal_id is None:
             raise BadInput(f"journal {prepared.journal_code} does not exist", field="journalCode")
+        attachment = None
+        if data.attachment_id is not None:
+            filename = journals.attachments.get(data.attachment_id)
+            if filename is None:
+                raise NotFound(
+                    f"attachment {data.attachment_id} does not exist", field="attachmentId"
+                )
+            attachment = (data.attachment_id, filename)
         outcome = _New(
             prepared=prepared,
             journal_id=journal_id,
@@ -421,6 +469,7 @@ def _check(
             request_hash=digest,
             external_id=data.external_id,
             reporting=_reporting(prepared, rate_of),
+            attachment=attachment,
         )
     except LedgerError as error:
         outcome = error
@@ -657,8 +706,26 @@ def _account_ref(row: Any) -> AccountRef:
 
 def _journals(conn: Connection, tenant_id: int, codes: set[str]) -> dict[str, int]:
     wanted = sorted(code for code in codes if storable(code))  # the others: see _accounts
+    if not wanted:
+        return {}
     rows = conn.execute(_JOURNALS, {"tenant_id": tenant_id, "codes": wanted})
     return {row.code: row.id for row in rows}
+
+
+def _journals_by_id(conn: Connection, tenant_id: int, ids: set[int]) -> dict[int, str]:
+    """The codes of the tenant's journals among ``ids``; another tenant's are left out."""
+    if not ids:
+        return {}
+    rows = conn.execute(_JOURNALS_BY_ID, {"tenant_id": tenant_id, "ids": sorted(ids)})
+    return {row.id: row.code for row in rows}
+
+
+def _attachments(conn: Connection, tenant_id: int, ids: set[int]) -> dict[int, str]:
+    """The filenames of the tenant's attachments among ``ids``; another tenant's are left out."""
+    if not ids:
+        return {}
+    rows = conn.execute(_ATTACHMENTS_BY_ID, {"tenant_id": tenant_id, "ids": sorted(ids)})
+    return {row.id: row.filename for row in rows}
 
 
 def _balances(conn: Connection, account_ids: set[int]) -> _Totals:
@@ -701,6 +768,7 @@ def write_entries(
         for n in news
     )
     reported_lines = extras and any(n.reporting is not None for n in news)
+    attached = any(n.attachment is not None for n in news)
     for offset, (new, entry_id) in enumerate(zip(news, entry_ids, strict=True), start=1):
         prepared = new.prepared
         number = f"{tenant.journal_prefix}-{prepared.date.isoformat()}-{seq + offset:04d}"
@@ -742,6 +810,8 @@ def write_entries(
                     else _NO_EXTRAS[2:]
                 ),
             )
+        if attached:
+            row += (new.attachment[0] if new.attachment is not None else None,)
         entry_rows.append(row)
         lines: list[LineView] = []
         for line_no, line in enumerate(prepared.lines):
@@ -819,13 +889,18 @@ def write_entries(
             exchange_rate=reporting.rate_text if reporting is not None else None,
             rate_source=reporting.source if reporting is not None else None,
             rate_date=reporting.rate_date if reporting is not None else None,
+            journal_id=new.journal_id,
+            attachment_id=new.attachment[0] if new.attachment is not None else None,
+            attachment_filename=new.attachment[1] if new.attachment is not None else None,
         )
         views.append(view)
         if not scheduled:
             event_rows.append(
                 (tenant.id, new.event_type, entry_id, _event_payload(view), created_db)
             )
-    entry_columns = ENTRY_COLUMNS + ENTRY_EXTRA_COLUMNS if extras else ENTRY_COLUMNS
+    entry_columns: tuple[str, ...] = (
+        ENTRY_COLUMNS + ENTRY_EXTRA_COLUMNS if extras else ENTRY_COLUMNS
+    ) + (ENTRY_ATTACHMENT_COLUMNS if attached else ())
     line_columns = LINE_COLUMNS + LINE_REPORTING_COLUMNS if reported_lines else LINE_COLUMNS
     insert_rows(conn, "journal_entries", entry_columns, entry_rows)
     insert_rows(conn, "journal_lines", line_columns, line_rows)
@@ -1121,8 +1196,13 @@ def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> li
         ids = distinct[start : start + _IDS_PER_QUERY]
         rows.extend(
             conn.execute(
-                select(ENTRIES, JOURNALS.c.code.label("journal_code"))
+                select(
+                    ENTRIES,
+                    JOURNALS.c.code.label("journal_code"),
+                    ATTACHMENTS.c.filename.label("attachment_filename"),
+                )
                 .join(JOURNALS, JOURNALS.c.id == ENTRIES.c.journal_id)
+                .outerjoin(ATTACHMENTS, ATTACHMENTS.c.id == ENTRIES.c.attachment_id)
                 .where(ENTRIES.c.tenant_id == tenant_id, ENTRIES.c.id.in_(ids))
             )
         )
@@ -1173,6 +1253,9 @@ def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> li
             exchange_rate=row.exchange_rate,
             rate_source=row.rate_source,
             rate_date=row.rate_date,
+            journal_id=row.journal_id,
+            attachment_id=row.attachment_id,
+            attachment_filename=row.attachment_filename,
         )
         for row in rows
     }

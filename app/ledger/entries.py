@@ -62,6 +62,10 @@ class EntryInput:
     accrual_date: dt.date | None = None
     # The client's id of the entry, unique per tenant; an idempotency key (EXTERNAL_SCOPE).
     external_id: str | None = None
+    # The journal by id (dialects that name journals by id); not together with journal_code.
+    journal_id: int | None = None
+    # One attachment of the tenant the entry references (its supporting document).
+    attachment_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,9 @@ class EntryView:
     exchange_rate: str | None = None  # the entry currency's rate, 11 decimals
     rate_source: str | None = None
     rate_date: dt.date | None = None
+    journal_id: int | None = None
+    attachment_id: int | None = None
+    attachment_filename: str | None = None
 
     @property
     def posting_date(self) -> dt.date:

@@ -10,10 +10,12 @@ import base64
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import and_, func, or_, tuple_
+from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -198,13 +200,25 @@ async def list_entries(
     status: str | None = None,
     first: int = 50,
     after: str | None = None,
+    ids: Sequence[int] | None = None,
+    journal_ids: Sequence[int] | None = None,
+    order: str = "DATE",
 ) -> Page[EntryView]:
-    """Entries ordered by (date, id), keyset-paginated; SCHEDULED ones too unless
-    ``status`` keeps one status."""
+    """Entries in ``order`` (DATE: by (date, id); DATE_DESC, ID, ID_DESC), keyset-paginated;
+    SCHEDULED ones too unless ``status`` keeps one status; ``ids`` and ``journal_ids``
+    keep those listed. A cursor is good for its own order only."""
     check_page_size(first)
+    if order not in ENTRY_ORDERS:
+        raise BadInput(f"order must be one of {', '.join(ENTRY_ORDERS)}", field="order")
+    by_date = order.startswith("DATE")
+    descending = order.endswith("_DESC")
     query = select(col(JournalEntry.id), col(JournalEntry.date)).where(
         col(JournalEntry.tenant_id) == tenant_id
     )
+    if ids is not None:
+        query = query.where(col(JournalEntry.id).in_(list(ids)))
+    if journal_ids is not None:
+        query = query.where(col(JournalEntry.journal_id).in_(list(journal_ids)))
     if status is not None:
         if status not in _STATUSES:
             raise BadInput(f"status must be one of {', '.join(_STATUSES)}", field="status")
@@ -223,25 +237,103 @@ async def list_entries(
                     )
                 )
             )
+        key: tuple[Any, ...] = (
+            (col(JournalEntry.date), col(JournalEntry.id)) if by_date else (col(JournalEntry.id),)
+        )
         if after:
-            date, entry_id = decode_cursor(after, (dt.date, int))
-            query = query.where(
-                or_(
-                    col(JournalEntry.date) > date,
-                    and_(col(JournalEntry.date) == date, col(JournalEntry.id) > entry_id),
+            position = decode_cursor(after, (dt.date, int) if by_date else (int,))
+            if descending:
+                query = query.where(tuple_(*key) < tuple_(*position))
+            elif by_date:  # written as before: (date, id) > (d, i) spelled out
+                date, entry_id = position
+                query = query.where(
+                    or_(
+                        col(JournalEntry.date) > date,
+                        and_(col(JournalEntry.date) == date, col(JournalEntry.id) > entry_id),
+                    )
                 )
-            )
-        rows = (
-            await session.execute(
-                query.order_by(col(JournalEntry.date), col(JournalEntry.id)).limit(first + 1)
-            )
-        ).all()
+            else:
+                query = query.where(col(JournalEntry.id) > position[0])
+        ordering = [part.desc() for part in key] if descending else list(key)
+        rows = (await session.execute(query.order_by(*ordering).limit(first + 1))).all()
         page = rows[:first]
         entries = await load_entries(session, tenant_id, [cast(int, row[0]) for row in page])
-    return Page(entries, len(rows) > first, [encode_cursor(row[1], row[0]) for row in page])
+    cursors = [encode_cursor(row[1], row[0]) if by_date else encode_cursor(row[0]) for row in page]
+    return Page(entries, len(rows) > first, cursors)
 
 
 _STATUSES = (POSTED, SCHEDULED, REVERSED)
+ENTRY_ORDERS = ("DATE", "DATE_DESC", "ID", "ID_DESC")
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    """A journal line with what a listing of lines shows of its entry."""
+
+    id: int
+    entry_id: int
+    journal_id: int
+    account_id: int
+    account_code: str
+    date: dt.date
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    description: str | None
+
+
+async def list_lines(
+    db: Database,
+    tenant_id: int,
+    *,
+    ids: Sequence[int] | None = None,
+    account_ids: Sequence[int] | None = None,
+    journal_ids: Sequence[int] | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    descending: bool = False,
+    first: int = 100,
+    after: str | None = None,
+) -> Page[EntryLine]:
+    """The tenant's journal lines by id (``descending``: newest first), keyset-paginated;
+    each filter keeps the lines it lists; dates are the lines' posting dates."""
+    check_page_size(first)
+    line_id = col(JournalLine.id)
+    query = (
+        select_columns(  # sqlmodel's select is typed for at most four columns
+            line_id,
+            col(JournalLine.entry_id),
+            col(JournalEntry.journal_id),
+            col(JournalLine.account_id),
+            col(Account.code),
+            col(JournalLine.date),
+            col(JournalLine.currency),
+            col(JournalLine.debit_minor),
+            col(JournalLine.credit_minor),
+            col(JournalLine.description),
+        )
+        .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+        .join(Account, col(Account.id) == col(JournalLine.account_id))
+        .where(col(JournalLine.tenant_id) == tenant_id)
+    )
+    if ids is not None:
+        query = query.where(line_id.in_(list(ids)))
+    if account_ids is not None:
+        query = query.where(col(JournalLine.account_id).in_(list(account_ids)))
+    if journal_ids is not None:
+        query = query.where(col(JournalEntry.journal_id).in_(list(journal_ids)))
+    if date_from:
+        query = query.where(col(JournalLine.date) >= date_from)
+    if date_to:
+        query = query.where(col(JournalLine.date) <= date_to)
+    if after:
+        (position,) = decode_cursor(after, (int,))
+        query = query.where(line_id < position if descending else line_id > position)
+    query = query.order_by(line_id.desc() if descending else line_id).limit(first + 1)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    items = [EntryLine(*cast(tuple[Any, ...], row)) for row in rows[:first]]
+    return Page(items, len(rows) > first, [encode_cursor(item.id) for item in items])
 
 
 # ---------------------------------------------------------------- general ledger

@@ -27,7 +27,7 @@ from app.ledger.entries import (
     EntryInput,
     LineInput,
 )
-from app.ledger.errors import BadInput, LedgerError
+from app.ledger.errors import BadInput, LedgerError, NotFound
 from app.ledger.money import MAX_MINOR, check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.text import check_lookup, check_optional_text, check_text
 
@@ -218,6 +218,8 @@ def prepare(
     if data.reporting_currency is not None:
         reporting_currency = check_currency(data.reporting_currency, field="reportingCurrency")
     if data.journal_code is not None:
+        if data.journal_id is not None:
+            raise BadInput("give a journalCode or a journalId, not both", field="journalId")
         check_lookup(data.journal_code, field="journalCode", what="journal code")
     currency = check_currency(data.currency or base_currency)
     if len(data.lines) < 2:
@@ -240,7 +242,11 @@ def prepare(
         else:
             raise BadInput("every line names an account", field=f"{where}.accountCode")
         if account is None:
-            raise BadInput(f"account {named} does not exist", field=account_field)
+            if raw.account_code:
+                raise BadInput(f"account {named} does not exist", field=account_field)
+            # An id names a record: one the tenant does not have (or another tenant's) is
+            # not found, as every lookup by id answers.
+            raise NotFound(f"account {named} does not exist", field=account_field)
         if not account.active:
             raise BadInput(f"account {named} is deactivated", field=account_field)
         if account.currency and account.currency != line_currency:
@@ -337,4 +343,8 @@ def _optional_parts(data: EntryInput) -> dict[str, str]:
     if data.accrual_date is not None:
         on = data.accrual_date
         parts["accrual_date"] = on.isoformat() if isinstance(on, dt.date) else repr(on)
+    if data.journal_id is not None:
+        parts["journal_id"] = str(data.journal_id)
+    if data.attachment_id is not None:
+        parts["attachment_id"] = str(data.attachment_id)
     return parts
