@@ -175,6 +175,44 @@ def key_revoke(key_id: str) -> None:
     click.echo(f"revoked: {key_id}")
 
 
+@key.command("limits")
+@click.argument("key_id")
+@click.option(
+    "--surface",
+    required=True,
+    type=click.Choice(["graphql", "pismo", "journal_entries", "pennylane", "bookeeping"]),
+)
+@click.option("--read-per-minute", type=click.IntRange(min=1))
+@click.option("--read-per-day", type=click.IntRange(min=1))
+@click.option("--write-per-minute", type=click.IntRange(min=1))
+@click.option("--write-per-day", type=click.IntRange(min=1))
+@click.option("--reset", is_flag=True, help="Back to the server's defaults first.")
+def key_limits(
+    key_id: str,
+    surface: str,
+    read_per_minute: int | None,
+    read_per_day: int | None,
+    write_per_minute: int | None,
+    write_per_day: int | None,
+    reset: bool,
+) -> None:
+    """Set KEY_ID's own rate limits on a surface (any value: the operator's choice)."""
+    from app.ledger.key_limits import effective, set_key_limits
+
+    given = {
+        ("read", "minute"): read_per_minute,
+        ("read", "day"): read_per_day,
+        ("write", "minute"): write_per_minute,
+        ("write", "day"): write_per_day,
+    }
+    changes = {window: limit for window, limit in given.items() if limit is not None}
+    stored = _run(lambda db: set_key_limits(db, key_id, surface, changes, reset=reset))
+    limits = effective(Settings.from_env().rate_limits.limits, stored)
+    for operation in ("read", "write"):
+        minute, day = limits[(surface, operation, "minute")], limits[(surface, operation, "day")]
+        click.echo(f"{key_id} {surface} {operation}: {minute}/minute {day}/day")
+
+
 DEMO_ACCOUNTS = [
     ("1000", "Cash", "ASSET"),
     ("1100", "Accounts receivable", "ASSET"),

@@ -35,6 +35,13 @@ from app.graphql_http import (
 )
 from app.ledger.errors import LedgerError
 from app.ledger.tenants import Principal, authenticate
+from app.rate_limits import (
+    TooManyRequests,
+    enforce,
+    graphql_operation,
+    guarded_authentication,
+    rate_limiter,
+)
 from app.second_loop import OFFLOAD_BYTES, second_loop
 from db.engine import Database
 from graphql_schema.context import Context
@@ -54,15 +61,25 @@ def api_key_of(request: Request) -> str | None:
 
 
 async def principal_of(request: Request, db: Database) -> Principal:
-    return await authenticate(db, api_key_of(request), request.headers.get("x-tenant") or None)
+    """The caller, left on ``request.state.principal`` for the rate limits (its overrides).
+
+    RATE_LIMITED, before the key is checked, for an address with too many failed checks.
+    """
+    key = api_key_of(request)
+    tenant = request.headers.get("x-tenant") or None
+    principal = await guarded_authentication(request, key, lambda: authenticate(db, key, tenant))
+    request.state.principal = principal
+    return principal
 
 
 def error_response(error: LedgerError, media_type: str = APPLICATION_JSON) -> Response:
+    extensions: dict[str, object] = {"code": error.code}
+    headers = {"WWW-Authenticate": "Bearer"} if error.code == "UNAUTHENTICATED" else None
+    if isinstance(error, TooManyRequests):
+        extensions["retryAfter"] = error.retry_after
+        headers = {"Retry-After": str(error.retry_after)}
     return json_response(
-        error_body(error.message, {"code": error.code}),
-        media_type,
-        HTTP_STATUS.get(error.code, 400),
-        {"WWW-Authenticate": "Bearer"} if error.code == "UNAUTHENTICATED" else None,
+        error_body(error.message, extensions), media_type, HTTP_STATUS.get(error.code, 400), headers
     )
 
 
@@ -124,6 +141,7 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        rate_limiter(request.app).bind()  # this loop, not the second one, owns the counters
         if _wants_graphiql(request):
             await self.view(scope, receive, send)
             return
@@ -170,11 +188,14 @@ class GraphQLEndpoint:
         self, request: Request, params: GraphQLParams, db: Database, media_type: str
     ) -> Response:
         """Authenticates, then executes ``params`` on ``db``."""
+        get = request.method == "GET"
         try:
             principal = await principal_of(request, db)
+            # GET runs queries only; a mutation sent with it is refused below, as a read.
+            operation = "read" if get else graphql_operation(params.query)
+            await enforce(request, principal.key_id, "graphql", operation)
         except LedgerError as error:
             return error_response(error, media_type)
-        get = request.method == "GET"
         allowed = {OperationType.QUERY} if get else {OperationType.QUERY, OperationType.MUTATION}
         try:
             result = await schema.execute(
@@ -205,6 +226,7 @@ class GraphQLEndpoint:
         db: Database = request.app.state.db
         try:
             principal = await principal_of(request, db)
+            await enforce(request, principal.key_id, "graphql", "write")  # importLedger
         except LedgerError as error:
             await error_response(error, media_type)(scope, receive, send)
             return

@@ -17,6 +17,8 @@ from app import post_due_task
 from app.graphiql import STATIC_DIR, STATIC_PATH
 from app.graphql_app import GraphQLEndpoint
 from app.middleware import RequestContextMiddleware
+from app.rate_limits import close_rate_limiter
+from app.rest import bookeeping as bookeeping_rest
 from app.rest import journal_entries as journal_entries_rest
 from app.rest import pismo as pismo_rest
 from app.rest.pennylane import attachments as pennylane_attachments
@@ -39,6 +41,7 @@ def routes() -> list[BaseRoute]:
         *pennylane_entries.routes,
         *pennylane_attachments.routes,
         *pennylane_reference.routes,
+        *bookeeping_rest.routes,
         Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),  # GraphiQL assets
     ]
 
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             yield
         finally:
             await post_due_task.stop(posting_due)
+            await close_rate_limiter(app)  # made on first use (app/rate_limits.py)
             if owned:
                 await app.state.db.dispose()
 
@@ -77,6 +81,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         lifespan=lifespan,
         middleware=[Middleware(RequestContextMiddleware, cacheable_prefix=f"{STATIC_PATH}/")],
     )
+    # The rate limiter's storage is made on first use, from these (app/rate_limits.py).
+    app.state.rate_limit_settings = settings.rate_limits
     if db is not None:
         # Usable without running the lifespan (httpx.ASGITransport does not run it).
         app.state.db = db

@@ -85,6 +85,92 @@ class AttachmentSettings:
         )
 
 
+SURFACES = ("graphql", "pismo", "journal_entries", "pennylane", "bookeeping")
+OPERATIONS = ("read", "write")
+WINDOWS = ("minute", "day")
+# Bookeeping's documented numbers, which its clients expect. Everywhere else a ceiling
+# against a runaway client, not shaping: 2,000/s is above what one server process serves
+# (2-3k trivial GraphQL requests/s), so the benchmarks (post_entry: 1,000 single-entry
+# requests/s; post_batch: ~10 requests/s of 1,000 entries) never meet it.
+BOOKEEPING_LIMITS = {"write": {"minute": 25, "day": 1_500}, "read": {"minute": 100, "day": 6_000}}
+CEILING_LIMITS = {"minute": 120_000, "day": 10_000_000}
+
+
+def default_rate_limits() -> dict[tuple[str, str, str], int]:
+    """(surface, operation, window) -> requests allowed per window, per key."""
+    return {
+        (surface, operation, window): (
+            BOOKEEPING_LIMITS[operation][window]
+            if surface == "bookeeping"
+            else CEILING_LIMITS[window]
+        )
+        for surface in SURFACES
+        for operation in OPERATIONS
+        for window in WINDOWS
+    }
+
+
+def parse_rate_limits(text: str) -> dict[tuple[str, str, str], int]:
+    """LEDGERQL_RATE_LIMITS over the defaults: ``SURFACE.OPERATION=N/WINDOW``, comma-separated.
+
+    SURFACE or OPERATION may be ``*`` (all of them); later items win, e.g.
+    ``*.write=600/minute,bookeeping.write=10/minute,bookeeping.read=1000/day``.
+    """
+    limits = default_rate_limits()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        target, _, amount = item.partition("=")
+        surface, _, operation = target.strip().partition(".")
+        count, _, window = amount.strip().partition("/")
+        surfaces = SURFACES if surface == "*" else (surface,)
+        operations = OPERATIONS if operation == "*" else (operation,)
+        if (
+            not set(surfaces) <= set(SURFACES)
+            or not set(operations) <= set(OPERATIONS)
+            or window not in WINDOWS
+            or not count.isdigit()
+            or int(count) < 1
+        ):
+            raise ValueError(
+                f"LEDGERQL_RATE_LIMITS: {item!r} is not SURFACE.OPERATION=N/minute or N/day "
+                f"(SURFACE one of {', '.join(SURFACES)} or *; OPERATION read, write or *; N >= 1)"
+            )
+        for s in surfaces:
+            for o in operations:
+                limits[(s, o, window)] = int(count)
+    return limits
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """Per-key request limits and the failed-authentication throttle (docs/design.md).
+
+    ``storage``: a URL of the ``limits`` library: ``memory://`` (this process only) or
+    ``redis://HOST:PORT/DB`` (shared by every process that names it).
+    """
+
+    storage: str = "memory://"  # LEDGERQL_RATE_LIMIT_STORAGE
+    key_prefix: str = "ledgerql"  # LEDGERQL_RATE_LIMIT_PREFIX: Redis keys' prefix
+    limits: dict[tuple[str, str, str], int] = field(default_factory=default_rate_limits)
+    # LEDGERQL_AUTH_FAILURES_PER_MINUTE: failed key checks one client address may make in
+    # a minute before its further attempts are refused unchecked.
+    auth_failures_per_minute: int = 30
+
+    def __post_init__(self) -> None:
+        if self.auth_failures_per_minute < 1:
+            raise ValueError("LEDGERQL_AUTH_FAILURES_PER_MINUTE must be a positive integer")
+
+    @classmethod
+    def from_env(cls) -> RateLimitSettings:
+        return cls(
+            storage=os.environ.get("LEDGERQL_RATE_LIMIT_STORAGE", cls.storage),
+            key_prefix=os.environ.get("LEDGERQL_RATE_LIMIT_PREFIX", cls.key_prefix),
+            limits=parse_rate_limits(os.environ.get("LEDGERQL_RATE_LIMITS", "")),
+            auth_failures_per_minute=int(
+                os.environ.get("LEDGERQL_AUTH_FAILURES_PER_MINUTE", cls.auth_failures_per_minute)
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -99,6 +185,7 @@ class Settings:
     # `ledgerql post-due` does it).
     post_due_seconds: float = 60.0
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.auth_cache_seconds) or self.auth_cache_seconds < 0:
@@ -121,4 +208,5 @@ class Settings:
                 os.environ.get("LEDGERQL_POST_DUE_SECONDS", cls.post_due_seconds)
             ),
             attachments=AttachmentSettings.from_env(),
+            rate_limits=RateLimitSettings.from_env(),
         )

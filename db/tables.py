@@ -7,6 +7,7 @@ SQLite has no decimal type and would store a ``Numeric`` as a REAL.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -67,6 +68,9 @@ class ApiKey(SQLModel, table=True):
     read_only: bool = False
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked_at: dt.datetime | None = None
+    # This key's own rate limits as JSON, over the server's defaults (app/rate_limits.py):
+    # {"bookeeping": {"write": {"minute": 10, "day": 600}}}; None: the defaults.
+    rate_limits: str | None = None
 
 
 class Account(SQLModel, table=True):
@@ -84,6 +88,11 @@ class Account(SQLModel, table=True):
     program_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = Field(default_factory=utcnow)
     deactivated_at: dt.datetime | None = None
+    # Bookeeping's 24-hex category id (random, the form of a MongoDB ObjectId); nullable
+    # only because migration 0010 adds the column in place (it fills every existing row).
+    public_id: str | None = Field(
+        default_factory=lambda: secrets.token_hex(12), max_length=24, unique=True, index=True
+    )
 
 
 class Journal(SQLModel, table=True):

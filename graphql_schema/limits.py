@@ -63,6 +63,9 @@ LIST_SIZE = {
     "TrialBalance.totals": 5,
     "JournalEntry.lines": 10,
     "AccountingEventPayload.scripts": 10,
+    "BookeepingTransaction.entries": 10,
+    "BookeepingTransaction.classes": 1,
+    "BookeepingTransaction.nonProfitAllocations": 1,
 }
 # Documents longer than this are parsed and validated in a worker thread: about
 # 10 ms of CPU, the most the event loop is held by one uncached document.

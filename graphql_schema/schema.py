@@ -17,12 +17,14 @@ from app.settings import Limits
 from graphql_schema.attachments import AttachmentMutation, AttachmentQuery
 from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
+from graphql_schema.bookeeping import BookeepingMutation, BookeepingQuery
 from graphql_schema.imports import ImportMutation
 from graphql_schema.input_errors import input_error_field
 from graphql_schema.limits import QueryLimits
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
+from graphql_schema.rate_limits import RateLimitsMutation, RateLimitsQuery
 from graphql_schema.rates import RatesMutation, RatesQuery
 from graphql_schema.scalars import SCALAR_MAP
 from graphql_schema.tenant import TenantMutation, TenantQuery
@@ -94,7 +96,18 @@ class LedgerSchema(strawberry.Schema):
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits.from_env()
     return LedgerSchema(
-        query=merge_types("Query", (Query, PismoQuery, TenantQuery, RatesQuery, AttachmentQuery)),
+        query=merge_types(
+            "Query",
+            (
+                Query,
+                PismoQuery,
+                TenantQuery,
+                RatesQuery,
+                AttachmentQuery,
+                RateLimitsQuery,
+                BookeepingQuery,
+            ),
+        ),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
         mutation=merge_types(
             "Mutation",
@@ -105,6 +118,8 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 TenantMutation,
                 RatesMutation,
                 AttachmentMutation,
+                RateLimitsMutation,
+                BookeepingMutation,
             )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),

@@ -56,6 +56,9 @@ class Principal:
     tenant_slug: str
     base_currency: str
     read_only: bool
+    # The key's rate-limit overrides (api_keys.rate_limits, JSON): read with the key,
+    # so enforcing them costs no query.
+    rate_limits: str | None = None
 
 
 # One cache per Database: tests (and tools) use SQLite and PostgreSQL in one process.
@@ -431,6 +434,7 @@ async def _verify(db: Database, key: str, tenant_slug: str | None) -> Principal:
             col(ApiKey.revoked_at),
             col(ApiKey.user_id),
             col(ApiKey.read_only),
+            col(ApiKey.rate_limits),
             col(Tenant.id),
             col(Tenant.slug),
             col(Tenant.base_currency),
@@ -465,4 +469,5 @@ async def _verify(db: Database, key: str, tenant_slug: str | None) -> Principal:
         tenant_slug=tenant.slug,
         base_currency=tenant.base_currency,
         read_only=tenant.read_only,
+        rate_limits=tenant.rate_limits,
     )

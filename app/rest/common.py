@@ -4,7 +4,9 @@
   Decimal or int, never float; NaN, Infinity, invalid UTF-8 and deep nesting refused).
 - ``validate``: a strict pydantic model from that JSON; a ValidationError becomes a
   RestError listing every offending field (``entries[1].debit``) with a plain message.
-- ``authenticate``: the key of ``Authorization: Bearer`` or ``X-API-Key``.
+- ``authenticate``: the key of ``Authorization: Bearer`` or ``X-API-Key``; RATE_LIMITED
+  (429) first for an address with too many failed key checks (app/rate_limits.py).
+- ``limit``: counts the request against the key's rate limits; 429 RATE_LIMITED past them.
 - ``execute``: a GraphQL document run in-process against the one schema, exactly as
   /graphql runs it; top-level errors become RestErrors, the payload is returned.
 - ``status_of``: a ledger error code's HTTP status (``HTTP_STATUS``), overridable.
@@ -15,7 +17,7 @@ Every failure is a RestError; each dialect renders it in its vendor's error shap
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
@@ -25,6 +27,7 @@ from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app import rate_limits
 from app.graphql_app import principal_of
 from app.graphql_http import HTTP_STATUS, RequestError, check_json_content_type
 from app.ledger.errors import LedgerError
@@ -33,6 +36,7 @@ from graphql_schema.context import Context
 from graphql_schema.schema import schema
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -62,6 +66,18 @@ class RestError(Exception):
         self.status = status
         self.errors = list(errors)
         self.code = code
+        # A 429's wait (the Retry-After header) and, for a key's limit, its usage.
+        self.retry_after: int | None = None
+        self.usage: rate_limits.Usage | None = None
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """The headers the error's status calls for (every dialect adds them)."""
+        if self.status == 401:
+            return {"WWW-Authenticate": "Bearer"}
+        if self.retry_after is not None:
+            return {"Retry-After": str(self.retry_after)}
+        return {}
 
 
 def status_of(code: str | None, statuses: Mapping[str, int] = HTTP_STATUS) -> int:
@@ -69,12 +85,17 @@ def status_of(code: str | None, statuses: Mapping[str, int] = HTTP_STATUS) -> in
 
 
 def from_ledger_error(error: LedgerError, statuses: Mapping[str, int] = HTTP_STATUS) -> RestError:
-    return RestError(
+    rest = RestError(
         error.message,
         status_of(error.code, statuses),
         [FieldError(error.field, error.message)] if error.field else [],
         error.code,
     )
+    if isinstance(error, rate_limits.TooManyRequests):
+        rest.status = 429
+        rest.retry_after = error.retry_after
+        rest.usage = error.usage
+    return rest
 
 
 # ---------------------------------------------------------------- JSON in
@@ -201,6 +222,34 @@ async def authenticate(request: Request, statuses: Mapping[str, int] = HTTP_STAT
         return await principal_of(request, request.app.state.db)
     except LedgerError as error:
         raise from_ledger_error(error, statuses) from None
+
+
+async def authenticate_by(
+    request: Request, key: str | None, check: Callable[[], Awaitable[T]]
+) -> T:
+    """``check()``, a dialect's own key check, throttled per address like ``authenticate``."""
+    try:
+        found = await rate_limits.guarded_authentication(request, key, check)
+    except LedgerError as error:
+        raise from_ledger_error(error) from None
+    if isinstance(found, Principal):  # its rate-limit overrides, for ``limit``
+        request.state.principal = found
+    return found
+
+
+async def limit(
+    request: Request,
+    principal: Principal,
+    surface: rate_limits.Surface,
+    operation: rate_limits.Operation | None = None,
+) -> rate_limits.Usage:
+    """Counts the request against the key's limits (reads: GET); RestError 429 past them."""
+    try:
+        return await rate_limits.enforce(
+            request, principal.key_id, surface, operation or rate_limits.rest_operation(request)
+        )
+    except LedgerError as error:
+        raise from_ledger_error(error) from None
 
 
 # ---------------------------------------------------------------- GraphQL in-process

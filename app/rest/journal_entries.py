@@ -253,8 +253,7 @@ def _error_response(error: RestError) -> Response:
         "message": error.message,
         "errors": [{"field": e.field, "message": e.message} for e in error.errors],
     }
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    return JSONResponse(body, status_code=error.status, headers=error.http_headers)
 
 
 # ---------------------------------------------------------------- endpoint
@@ -262,11 +261,16 @@ def _error_response(error: RestError) -> Response:
 
 async def _unless_bad_key(request: Request, failure: RestError) -> RestError:
     """``failure``, or a 401 when the key is no good: a bad key is a 401 whatever the body."""
+    key = api_key_of(request)
     try:
-        await check_key(request.app.state.db, api_key_of(request))
-    except LedgerError as error:
-        return common.from_ledger_error(error)
+        await common.authenticate_by(request, key, lambda: _checked(request, key))
+    except RestError as error:
+        return error
     return failure
+
+
+async def _checked(request: Request, key: str | None) -> None:
+    await check_key(request.app.state.db, key)
 
 
 async def create_journal_entry(request: Request) -> Response:
@@ -281,10 +285,10 @@ async def create_journal_entry(request: Request) -> Response:
             body = common.validate(CreateJournalEntry, await common.read_json_object(request))
         except RestError as failure:
             raise await _unless_bad_key(request, failure) from None
-        try:
-            principal = await authenticate_domain(db, key, body.domain_url)
-        except LedgerError as error:
-            raise common.from_ledger_error(error) from None
+        principal = await common.authenticate_by(
+            request, key, lambda: authenticate_domain(db, key, body.domain_url)
+        )
+        await common.limit(request, principal, "journal_entries", "write")
         try:
             payload = await common.execute(
                 request, principal, DOCUMENT, "postJournalEntry", _variables(body)

@@ -71,10 +71,13 @@ mutation PismoCreateAccountingScript($input: CreateAccountingScriptInput!) {
 class _Failure(Exception):
     """A request answered with ``{"error": message}`` and ``status``."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.headers = headers  # Retry-After on a 429
 
 
 def _invalid(message: str) -> _Failure:
@@ -91,8 +94,11 @@ def _failure(error: common.RestError) -> _Failure:
 # ---------------------------------------------------------------- JSON out
 
 
-def _error_response(message: str, status: int) -> PismoJSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _error_response(
+    message: str, status: int, headers: dict[str, str] | None = None
+) -> PismoJSONResponse:
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return PismoJSONResponse({"error": message}, status_code=status, headers=headers)
 
 
@@ -230,11 +236,12 @@ def _endpoint(handle: Handler) -> Callable[[Request], Awaitable[Response]]:
             # Authentication first: a request without a key is a 401 whatever its body.
             try:
                 principal = await common.authenticate(request, STATUS)
+                await common.limit(request, principal, "pismo")
             except common.RestError as error:
-                raise _Failure(error.message, error.status) from None
+                raise _Failure(error.message, error.status, error.http_headers) from None
             return await handle(request, principal, await _json_object(request))
         except _Failure as failure:
-            return _error_response(failure.message, failure.status)
+            return _error_response(failure.message, failure.status, failure.headers)
 
     endpoint.__doc__ = handle.__doc__
     return endpoint

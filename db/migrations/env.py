@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import db.attachment_tables  # registers the attachments on SQLModel.metadata
+import db.bookeeping_tables  # registers the Bookeeping records on SQLModel.metadata
 import db.fx_tables  # registers the exchange rates on SQLModel.metadata
 import db.pismo_tables  # registers the Pismo tables on SQLModel.metadata
 import db.tables  # noqa: F401  (registers the tables on SQLModel.metadata)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
+from app import rate_limits
 from app.graphql_http import HTTP_STATUS
 from app.ledger.tenants import Principal
 from app.rest import common
@@ -66,8 +67,16 @@ def error_response(error: RestError) -> Response:
         body["details"] = {"field": named[0].field, "issue": named[0].message}
     elif named:
         body["details"] = {"errors": [{"field": e.field, "issue": e.message} for e in named]}
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return ExactJSONResponse(body, status_code=error.status, headers=headers)
+    if error.status == 429:  # documented: plain text, retry-after and the ratelimit-* headers
+        headers = error.http_headers
+        if error.usage is not None:
+            headers = {**headers, **rate_limits.pennylane_headers(error.usage)}
+        return PlainTextResponse(
+            f"Rate limit exceeded. Please retry in {error.retry_after} seconds.",
+            status_code=429,
+            headers=headers,
+        )
+    return ExactJSONResponse(body, status_code=error.status, headers=error.http_headers)
 
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -77,13 +86,18 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette endpoint: authenticates, runs ``handler``, renders any RestError."""
 
     async def run(request: Request) -> Response:
+        usage: rate_limits.Usage | None = None
         try:
             principal = await common.authenticate(request, STATUSES)
-            return await handler(request, principal)
+            usage = await common.limit(request, principal, "pennylane")
+            response = await handler(request, principal)
         except RestError as error:
             if error.status == 400 and error.code == "BAD_USER_INPUT":
                 error.status = 422
-            return error_response(error)
+            response = error_response(error)
+        if usage is not None:  # documented on every response, not only on a 429
+            response.headers.update(rate_limits.pennylane_headers(usage))
+        return response
 
     return run
 
