@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO, TypeVar
 
@@ -510,3 +511,159 @@ def rates_list(slug: str, base: str | None, quote: str | None) -> None:
     click.echo(",".join(fx.CSV_HEADER))
     for rate in found:
         click.echo(f"{rate.base},{rate.quote},{rate.effective.isoformat()},{rate.value:f}")
+
+
+@main.group()
+def report() -> None:
+    """Reports of a tenant's books (the numbers of the GraphQL reports)."""
+
+
+@report.command("trial-balance")
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--currency", default=None, help="Only this currency.")
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="Write CSV (the only format).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def report_trial_balance(
+    slug: str, as_of: dt.datetime | None, currency: str | None, as_csv: bool, output: Path | None
+) -> None:
+    """The trial balance as CSV (stdout, or FILE with -o)."""
+    from app.ledger import report_csv
+
+    async def work(db: Database) -> str:
+        tenant = await tenant_by_slug(db, slug)
+        assert tenant.id is not None
+        return await report_csv.trial_balance_csv(
+            db, tenant.id, as_of=as_of.date() if as_of else None, currency=currency
+        )
+
+    _emit(_run(work), output)
+
+
+@report.command("general-ledger")
+@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@click.option("--account", "code", required=True, help="Code of the account.")
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--currency", default=None, help="Currency (default: the account's).")
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="Write CSV (the only format).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def report_general_ledger(
+    slug: str,
+    code: str,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    currency: str | None,
+    as_csv: bool,
+    output: Path | None,
+) -> None:
+    """The general ledger of an account as CSV, streamed in pages (no size limit)."""
+    from app.ledger import report_csv
+
+    async def work(db: Database) -> None:
+        tenant = await tenant_by_slug(db, slug)
+        assert tenant.id is not None
+        chunks = report_csv.general_ledger_chunks(
+            db,
+            tenant.id,
+            code,
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            currency=currency,
+            default_currency=tenant.base_currency,
+        )
+        with _open_output(output) as out:
+            async for chunk in chunks:
+                out.write(chunk)
+
+    _run(work)
+
+
+@contextlib.contextmanager
+def _open_output(output: Path | None) -> Iterator[TextIO]:
+    if output is None:  # stdout stays open for whatever runs next
+        yield sys.stdout
+        return
+    # newline="" keeps the csv module's line ends as written.
+    with output.open("w", encoding="utf-8", newline="") as file:
+        yield file
+
+
+def _emit(text: str, output: Path | None) -> None:
+    with _open_output(output) as out:
+        out.write(text)
+
+
+@main.group()
+def period() -> None:
+    """Close and reopen a tenant's books (see docs/design.md, "Period close")."""
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _tenant_id(slug: str) -> Callable[[Database], Awaitable[int]]:
+    async def find(db: Database) -> int:
+        tenant = await tenant_by_slug(db, slug)
+        assert tenant.id is not None
+        return tenant.id
+
+    return find
+
+
+@period.command("close")
+@click.argument("slug")
+@click.option("--through", type=_DATE, required=True, help="Last day closed (YYYY-MM-DD).")
+def period_close(slug: str, through: dt.datetime) -> None:
+    """Close the books of SLUG through a date; never moves the lock date back."""
+    from app.ledger import closing
+    from app.ledger.tenants import TenantView
+
+    async def work(db: Database) -> TenantView:
+        tenant_id = await _tenant_id(slug)(db)
+        return await closing.close_period(db, tenant_id, through.date(), closing.Actor.cli())
+
+    view = _run(work)
+    click.echo(f"books of {slug} closed through {view.lock_date}")
+
+
+@period.command("reopen")
+@click.argument("slug")
+@click.option("--reason", required=True, help="Why the books are reopened (recorded).")
+@click.option("--through", type=_DATE, default=None, help="New lock date; omit to clear it.")
+def period_reopen(slug: str, reason: str, through: dt.datetime | None) -> None:
+    """Move the lock date of SLUG back (or clear it), recording the reason."""
+    from app.ledger import closing
+    from app.ledger.tenants import TenantView
+
+    async def work(db: Database) -> TenantView:
+        tenant_id = await _tenant_id(slug)(db)
+        return await closing.reopen_period(
+            db, tenant_id, reason, closing.Actor.cli(), through.date() if through else None
+        )
+
+    view = _run(work)
+    click.echo(f"lock date of {slug}: {view.lock_date.isoformat() if view.lock_date else 'none'}")
+
+
+@period.command("close-year")
+@click.argument("slug")
+@click.option("--year-end", type=_DATE, required=True, help="Last day of the year (YYYY-MM-DD).")
+@click.option("--retained-earnings", "retained", required=True, help="Code of an EQUITY account.")
+def period_close_year(slug: str, year_end: dt.datetime, retained: str) -> None:
+    """Post the year-end closing entry of SLUG, then close the books through the year end."""
+    from app.ledger import closing
+
+    async def work(db: Database) -> closing.YearEndClose:
+        tenant_id = await _tenant_id(slug)(db)
+        return await closing.close_year(
+            db, tenant_id, year_end.date(), retained, closing.Actor.cli()
+        )
+
+    done = _run(work)
+    if done.entry is None:
+        click.echo("no income or expense balance to close")
+    else:
+        verb = "already posted" if done.replayed else "posted"
+        click.echo(f"closing entry {verb}: {done.entry.number} (id {done.entry.id})")
+    click.echo(f"books of {slug} closed through {done.tenant.lock_date}")

@@ -135,6 +135,14 @@ class JournalEntry(SQLModel, table=True):
             sqlite_where=text("external_id IS NOT NULL"),
             postgresql_where=text("external_id IS NOT NULL"),
         ),
+        # The income statement leaves year-end closing entries out: a handful per tenant.
+        Index(
+            "ix_journal_entries_closing",
+            "tenant_id",
+            "date",
+            sqlite_where=text("source = 'closing'"),
+            postgresql_where=text("source = 'closing'"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=_id_column())

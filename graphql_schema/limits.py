@@ -66,6 +66,19 @@ LIST_SIZE = {
     "BookeepingTransaction.entries": 10,
     "BookeepingTransaction.classes": 1,
     "BookeepingTransaction.nonProfitAllocations": 1,
+    # Statements (graphql_schema/statements.py) are short lists.
+    "Query.balanceSheet": 2,  # one per currency
+    "Query.incomeStatement": 2,
+    "TrialBalanceReport.totals": 5,
+    "BalanceSheetSection.groups": 3,
+    "BalanceSheetGroup.rows": 50,
+    "StatementSection.groups": 3,
+    "StatementGroup.rows": 50,
+    "StatementGroup.totals": 12,
+    "StatementSection.totals": 12,
+    "StatementRow.amounts": 12,
+    "IncomeStatement.columns": 12,
+    "IncomeStatement.netIncome": 12,
 }
 # Documents longer than this are parsed and validated in a worker thread: about
 # 10 ms of CPU, the most the event loop is held by one uncached document.

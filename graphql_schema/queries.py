@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.ledger import reference, reports
+from app.ledger import reference, report_csv, reports
 from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
@@ -185,7 +185,11 @@ class Query:
         )
         return Connection.of([EntryLine.of(line) for line in page.items], page)  # type: ignore[arg-type]
 
-    @strawberry.field(description="Lines of one account with a running balance.")
+    @strawberry.field(
+        description="Lines of one account with a running balance, the opening balance before "
+        "`from` and the closing balance through `to`; `journalId` or `journalCode` keeps the "
+        "lines of that journal's entries (the balances are then of those lines)."
+    )
     async def general_ledger(
         self,
         info: Info,
@@ -195,6 +199,8 @@ class Query:
         currency: str | None = None,
         first: int = 100,
         after: str | None = None,
+        journal_id: strawberry.ID | None = None,
+        journal_code: str | None = None,
     ) -> GeneralLedger:
         ledger = await reports.general_ledger(
             info.context.db,
@@ -206,8 +212,42 @@ class Query:
             first=first,
             after=after,
             default_currency=info.context.principal.base_currency,
+            journal_id=journal_id,
+            journal_code=journal_code,
         )
         return GeneralLedger.of(ledger)
+
+    @strawberry.field(
+        description="The general ledger of an account as CSV text (an opening row, the lines "
+        "with their running balance, a closing row); past "
+        f"{report_csv.MAX_GL_ROWS:,} lines, use `ledgerql report general-ledger --csv`."
+    )
+    async def general_ledger_csv(
+        self,
+        info: Info,
+        account_code: str,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+        currency: str | None = None,
+    ) -> str:
+        return await report_csv.general_ledger_csv(
+            info.context.db,
+            info.context.tenant_id,
+            account_code,
+            date_from=from_,
+            date_to=to,
+            currency=currency,
+            default_currency=info.context.principal.base_currency,
+            max_rows=report_csv.MAX_GL_ROWS,
+        )
+
+    @strawberry.field(description="The trial balance as CSV text, now or at the end of asOf.")
+    async def trial_balance_csv(
+        self, info: Info, as_of: dt.date | None = None, currency: str | None = None
+    ) -> str:
+        return await report_csv.trial_balance_csv(
+            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency
+        )
 
     @strawberry.field(
         description="Posted totals per account and currency, now or at the end of asOf."

@@ -18,6 +18,7 @@ from graphql_schema.attachments import AttachmentMutation, AttachmentQuery
 from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
 from graphql_schema.bookeeping import BookeepingMutation, BookeepingQuery
+from graphql_schema.closing import ClosingMutation
 from graphql_schema.imports import ImportMutation
 from graphql_schema.input_errors import input_error_field
 from graphql_schema.limits import QueryLimits
@@ -27,6 +28,7 @@ from graphql_schema.queries import Query
 from graphql_schema.rate_limits import RateLimitsMutation, RateLimitsQuery
 from graphql_schema.rates import RatesMutation, RatesQuery
 from graphql_schema.scalars import SCALAR_MAP
+from graphql_schema.statements import StatementsQuery
 from graphql_schema.tenant import TenantMutation, TenantQuery
 
 logger = logging.getLogger("ledgerql.graphql")
@@ -106,6 +108,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 AttachmentQuery,
                 RateLimitsQuery,
                 BookeepingQuery,
+                StatementsQuery,
             ),
         ),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
@@ -120,6 +123,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 AttachmentMutation,
                 RateLimitsMutation,
                 BookeepingMutation,
+                ClosingMutation,
             )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),

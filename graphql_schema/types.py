@@ -343,9 +343,16 @@ class LedgerLine:
 class GeneralLedger:
     account: Account
     currency: str
-    opening_balance: Money = strawberry.field(description="Net balance before `from`.")
-    closing_balance: Money | None = strawberry.field(
-        description="Net balance after the last line; set on the last page only."
+    opening_balance: Money = strawberry.field(
+        description="Net balance before `from` (zero without `from`); with a journal filter, "
+        "of that journal's lines only."
+    )
+    closing_balance: Money = strawberry.field(
+        description="Net balance through `to` (everything posted without `to`), on every "
+        "page; with a journal filter, of that journal's lines only."
+    )
+    journal_id: strawberry.ID | None = strawberry.field(
+        description="The journal the lines were filtered by, if any."
     )
     lines: Connection[LedgerLine]
 
@@ -369,9 +376,8 @@ class GeneralLedger:
             account=Account.of(ledger.account),
             currency=cur,
             opening_balance=money(ledger.opening_minor, cur),
-            closing_balance=(
-                money(ledger.closing_minor, cur) if ledger.closing_minor is not None else None
-            ),
+            closing_balance=money(ledger.closing_minor, cur),
+            journal_id=strawberry.ID(str(ledger.journal_id)) if ledger.journal_id else None,
             lines=Connection.of(nodes, ledger.page),  # type: ignore[arg-type]
         )
 

@@ -27,7 +27,15 @@ from app.ledger.posting import EntryView, load_entries
 from app.ledger.text import check_lookup
 from app.ledger.validation import parse_id
 from db.engine import Database
-from db.tables import Account, AccountBalance, BalanceDay, Event, JournalEntry, JournalLine
+from db.tables import (
+    Account,
+    AccountBalance,
+    BalanceDay,
+    Event,
+    Journal,
+    JournalEntry,
+    JournalLine,
+)
 
 MAX_PAGE = 500
 _CURSOR_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -356,26 +364,80 @@ class LedgerLine:
 class GeneralLedger:
     account: Account
     currency: str
-    opening_minor: int
-    closing_minor: int | None  # set on the last page only
+    opening_minor: int  # net before ``date_from`` (zero without one)
+    closing_minor: int  # net through ``date_to`` (everything posted without one)
     page: Page[LedgerLine]
+    journal_id: int | None = None  # set when the lines are those of one journal
 
 
 async def _sum_days(
-    session: AsyncSession, account_id: int, currency: str, before: dt.date
+    session: AsyncSession,
+    account_id: int,
+    currency: str,
+    before: dt.date | None = None,
+    *,
+    through: dt.date | None = None,
 ) -> tuple[int, int]:
+    """Posted (debit, credit) of the account from its day movements, before ``before``
+    or through ``through`` (all days when neither is given)."""
+    query = select(
+        func.sum(col(BalanceDay.debit_minor)), func.sum(col(BalanceDay.credit_minor))
+    ).where(col(BalanceDay.account_id) == account_id, col(BalanceDay.currency) == currency)
+    if before is not None:
+        query = query.where(col(BalanceDay.day) < before)
+    if through is not None:
+        query = query.where(col(BalanceDay.day) <= through)
+    row = (await session.execute(query)).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def _sum_lines(
+    session: AsyncSession, account_id: int, currency: str, journal_id: int, *conditions: Any
+) -> tuple[int, int]:
+    """Posted (debit, credit) of the account's lines in one journal: balance_days has no
+    journal, so a filtered balance is an aggregate over the filtered lines (an index range
+    of ix_journal_lines_account_date, each line joined to its entry)."""
     row = (
         await session.execute(
-            select(
-                func.sum(col(BalanceDay.debit_minor)), func.sum(col(BalanceDay.credit_minor))
-            ).where(
-                col(BalanceDay.account_id) == account_id,
-                col(BalanceDay.currency) == currency,
-                col(BalanceDay.day) < before,
+            select(func.sum(col(JournalLine.debit_minor)), func.sum(col(JournalLine.credit_minor)))
+            .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+            .where(
+                col(JournalLine.account_id) == account_id,
+                col(JournalLine.currency) == currency,
+                col(JournalEntry.journal_id) == journal_id,
+                col(JournalEntry.status) != SCHEDULED,
+                *conditions,
             )
         )
     ).one()
     return int(row[0] or 0), int(row[1] or 0)
+
+
+async def find_journal_id(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    journal_id: object | None = None,
+    journal_code: str | None = None,
+) -> int | None:
+    """The id of the tenant's journal given by id or by code (at most one of them)."""
+    if journal_id is None and journal_code is None:
+        return None
+    if journal_id is not None and journal_code is not None:
+        raise BadInput("give at most one of journalId and journalCode", field="journalCode")
+    query = select(col(Journal.id)).where(col(Journal.tenant_id) == tenant_id)
+    if journal_id is not None:
+        field = "journalId"
+        query = query.where(col(Journal.id) == parse_id(journal_id, field=field))
+    else:
+        field = "journalCode"
+        query = query.where(
+            col(Journal.code) == check_lookup(journal_code or "", field=field, what="journal code")
+        )
+    found = await session.scalar(query)
+    if found is None:
+        raise NotFound("the journal does not exist", field=field)
+    return int(found)
 
 
 async def general_ledger(
@@ -389,66 +451,122 @@ async def general_ledger(
     first: int = 100,
     after: str | None = None,
     default_currency: str,
+    journal_id: object | None = None,
+    journal_code: str | None = None,
 ) -> GeneralLedger:
     """Lines of one account with a running balance, keyset-paginated on (date, line id).
 
     The balance before a page is the day movements before the cursor's date plus
-    the lines of that date up to the cursor: no scan of earlier lines.
+    the lines of that date up to the cursor: no scan of earlier lines. With a journal,
+    only that journal's lines are listed and every balance is of those lines.
     """
     check_page_size(first)
     async with db.read() as session:
-        account = await find_account(session, tenant_id, account_code, "accountCode")
-        assert account.id is not None
-        cur = check_currency(currency or account.currency or default_currency)
-        start = date_from or dt.date.min
-        opening = net_of(account.type, *await _sum_days(session, account.id, cur, start))
-        query = (
-            select(JournalLine, col(JournalEntry.number), col(JournalEntry.memo))
-            .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
-            .where(
-                col(JournalLine.account_id) == account.id,
-                col(JournalLine.currency) == cur,
-                # A scheduled entry's lines are stored, but it has not moved the account.
-                col(JournalEntry.status) != SCHEDULED,
-            )
+        return await general_ledger_page(
+            session,
+            tenant_id,
+            account_code,
+            currency=currency,
+            date_from=date_from,
+            date_to=date_to,
+            first=first,
+            after=after,
+            default_currency=default_currency,
+            journal_id=await find_journal_id(
+                session, tenant_id, journal_id=journal_id, journal_code=journal_code
+            ),
         )
-        if date_from:
-            query = query.where(col(JournalLine.date) >= date_from)
-        if date_to:
-            query = query.where(col(JournalLine.date) <= date_to)
-        running = opening
-        if after:
-            date, line_id = decode_cursor(after, (dt.date, int))
-            query = query.where(
-                tuple_(col(JournalLine.date), col(JournalLine.id)) > tuple_(date, line_id)
-            )
-            debit, credit = await _sum_days(session, account.id, cur, date)
-            same_day = (
-                await session.execute(
-                    select(
-                        func.sum(col(JournalLine.debit_minor)),
-                        func.sum(col(JournalLine.credit_minor)),
-                    )
-                    .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
-                    .where(
-                        col(JournalLine.account_id) == account.id,
-                        col(JournalLine.currency) == cur,
-                        col(JournalLine.date) == date,
-                        col(JournalLine.id) <= line_id,
-                        col(JournalEntry.status) != SCHEDULED,
-                    )
-                )
-            ).one()
-            running = net_of(
-                account.type, debit + int(same_day[0] or 0), credit + int(same_day[1] or 0)
-            )
-            if date_from and date < date_from:
-                raise BadInput("the cursor is before the start of the range", field="after")
-        rows = (
+
+
+async def general_ledger_page(
+    session: AsyncSession,
+    tenant_id: int,
+    account_code: str,
+    *,
+    currency: str | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    first: int,
+    after: str | None,
+    default_currency: str,
+    journal_id: int | None = None,
+) -> GeneralLedger:
+    """``general_ledger`` in a session of the caller's, any page size (exports read
+    pages larger than a client may ask for)."""
+    account = await find_account(session, tenant_id, account_code, "accountCode")
+    assert account.id is not None
+    account_id: int = account.id
+    cur = check_currency(currency or account.currency or default_currency)
+
+    async def sums_before(date: dt.date) -> tuple[int, int]:
+        if journal_id is None:
+            return await _sum_days(session, account_id, cur, date)
+        return await _sum_lines(session, account_id, cur, journal_id, col(JournalLine.date) < date)
+
+    opening = net_of(account.type, *await sums_before(date_from or dt.date.min))
+    if journal_id is None:
+        closing_sums = await _sum_days(session, account.id, cur, through=date_to)
+    else:
+        closing_sums = await _sum_lines(
+            session,
+            account.id,
+            cur,
+            journal_id,
+            *([col(JournalLine.date) <= date_to] if date_to else []),
+        )
+    closing = net_of(account.type, *closing_sums)
+    if date_from and date_to and date_to < date_from:
+        closing = opening  # an empty range moves nothing
+    query = (
+        select(JournalLine, col(JournalEntry.number), col(JournalEntry.memo))
+        .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+        .where(
+            col(JournalLine.account_id) == account.id,
+            col(JournalLine.currency) == cur,
+            # A scheduled entry's lines are stored, but it has not moved the account.
+            col(JournalEntry.status) != SCHEDULED,
+        )
+    )
+    if journal_id is not None:
+        query = query.where(col(JournalEntry.journal_id) == journal_id)
+    if date_from:
+        query = query.where(col(JournalLine.date) >= date_from)
+    if date_to:
+        query = query.where(col(JournalLine.date) <= date_to)
+    running = opening
+    if after:
+        date, line_id = decode_cursor(after, (dt.date, int))
+        if date_from and date < date_from:
+            raise BadInput("the cursor is before the start of the range", field="after")
+        query = query.where(
+            tuple_(col(JournalLine.date), col(JournalLine.id)) > tuple_(date, line_id)
+        )
+        debit, credit = await sums_before(date)
+        same_day = (
             await session.execute(
-                query.order_by(col(JournalLine.date), col(JournalLine.id)).limit(first + 1)
+                select(
+                    func.sum(col(JournalLine.debit_minor)),
+                    func.sum(col(JournalLine.credit_minor)),
+                )
+                .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+                .where(
+                    col(JournalLine.account_id) == account.id,
+                    col(JournalLine.currency) == cur,
+                    col(JournalLine.date) == date,
+                    col(JournalLine.id) <= line_id,
+                    col(JournalEntry.status) != SCHEDULED,
+                    *([col(JournalEntry.journal_id) == journal_id] if journal_id else []),
+                )
             )
-        ).all()
+        ).one()
+        running = net_of(
+            account.type, debit + int(same_day[0] or 0), credit + int(same_day[1] or 0)
+        )
+    rows = (
+        await session.execute(
+            query.order_by(col(JournalLine.date), col(JournalLine.id)).limit(first + 1)
+        )
+    ).all()
     items: list[LedgerLine] = []
     for line, number, memo in rows[:first]:
         assert line.id is not None
@@ -471,8 +589,9 @@ async def general_ledger(
         account=account,
         currency=cur,
         opening_minor=opening,
-        closing_minor=None if has_next else running,
+        closing_minor=closing,
         page=Page(items, has_next, [encode_cursor(i.date, i.line_id) for i in items]),
+        journal_id=journal_id,
     )
 
 

@@ -1,0 +1,514 @@
+"""Financial statements: hierarchical trial balance, balance sheet, income statement.
+
+Every figure is a SUM over ``balance_days`` (posted movements per account,
+currency and day) for one or more date ranges, in one query whatever the
+number of journal lines; the chart of accounts is rolled up in memory.
+SCHEDULED entries have no day movements until they post, so they are left out
+until then; backdated entries and reversals are in the day they are dated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, case, func
+from sqlalchemy import select as select_columns
+from sqlmodel import col, select
+
+from app.ledger.accounts import DEBIT_NORMAL, AccountType
+from app.ledger.closing import CLOSING_SOURCE
+from app.ledger.errors import BadInput
+from app.ledger.money import check_currency
+from db.engine import Database
+from db.tables import Account, BalanceDay, JournalEntry, JournalLine
+
+MAX_COLUMNS = 24
+BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY)
+INCOME_STATEMENT_TYPES = (AccountType.INCOME, AccountType.EXPENSE)
+
+Range = tuple[dt.date | None, dt.date | None]  # inclusive; None: unbounded
+Key = tuple[int, str]  # (account id, currency)
+
+
+class Compare(StrEnum):
+    NONE = "NONE"
+    PREVIOUS_PERIOD = "PREVIOUS_PERIOD"
+    MONTHLY = "MONTHLY"
+
+
+# ---------------------------------------------------------------- sums and hierarchy
+
+
+async def _movements(
+    db: Database, tenant_id: int, ranges: Sequence[Range], currency: str | None
+) -> dict[Key, list[int]]:
+    """[debit, credit] per range, flattened, per (account, currency): one query."""
+    day = col(BalanceDay.day)
+    sums: list[Any] = []
+    for start, end in ranges:
+        conditions = []
+        if start is not None:
+            conditions.append(day >= start)
+        if end is not None:
+            conditions.append(day <= end)
+        for amount in (col(BalanceDay.debit_minor), col(BalanceDay.credit_minor)):
+            if conditions:
+                sums.append(func.sum(case((and_(*conditions), amount), else_=0)))
+            else:
+                sums.append(func.sum(amount))
+    query = (
+        select_columns(col(BalanceDay.account_id), col(BalanceDay.currency), *sums)
+        .where(col(BalanceDay.tenant_id) == tenant_id)
+        .group_by(col(BalanceDay.account_id), col(BalanceDay.currency))
+    )
+    # Only the days some range can see are read.
+    if all(start is not None for start, _ in ranges):
+        query = query.where(day >= min(start for start, _ in ranges if start is not None))
+    if all(end is not None for _, end in ranges):
+        query = query.where(day <= max(end for _, end in ranges if end is not None))
+    if currency is not None:
+        query = query.where(col(BalanceDay.currency) == currency)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    # asyncpg returns SUM(bigint) as Decimal: every figure becomes an int.
+    return {(row[0], row[1]): [int(value or 0) for value in row[2:]] for row in rows}
+
+
+async def _closing_movements(
+    db: Database, tenant_id: int, ranges: Sequence[Range], currency: str | None
+) -> dict[Key, list[int]]:
+    """What year-end closing entries moved, shaped like ``_movements``.
+
+    The income statement of a closed year shows it before closing: these are
+    taken back out. Closing entries (and their reversals) carry the source
+    ``closing``; a partial index finds the few there are without scanning entries.
+    """
+    entries = (
+        select_columns(col(JournalEntry.id))
+        .where(col(JournalEntry.tenant_id) == tenant_id, col(JournalEntry.source) == CLOSING_SOURCE)
+        .scalar_subquery()
+    )
+    query = select_columns(
+        col(JournalLine.account_id),
+        col(JournalLine.currency),
+        col(JournalLine.date),
+        col(JournalLine.debit_minor),
+        col(JournalLine.credit_minor),
+    ).where(col(JournalLine.entry_id).in_(entries))
+    if currency is not None:
+        query = query.where(col(JournalLine.currency) == currency)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    sums: dict[Key, list[int]] = {}
+    for account_id, cur, day, debit, credit in rows:
+        figures = sums.setdefault((account_id, cur), [0] * (2 * len(ranges)))
+        for index, (start, end) in enumerate(ranges):
+            if (start is None or day >= start) and (end is None or day <= end):
+                figures[2 * index] += int(debit)
+                figures[2 * index + 1] += int(credit)
+    return sums
+
+
+async def _accounts(db: Database, tenant_id: int) -> dict[int, Account]:
+    async with db.read() as session:
+        found = await session.scalars(select(Account).where(col(Account.tenant_id) == tenant_id))
+        return {account.id: account for account in found if account.id is not None}
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The accounts as a forest: each account's parent (in this view) and level (0: top)."""
+
+    accounts: dict[int, Account]
+    parent: dict[int, int | None]
+    level: dict[int, int]
+
+    @classmethod
+    def of(cls, accounts: dict[int, Account], *, same_type: bool = False) -> Tree:
+        """``same_type``: an account's parent is its nearest ancestor of its own type, so
+        a statement section never mixes types."""
+        parent: dict[int, int | None] = {}
+        for account_id, account in accounts.items():
+            up = account.parent_id
+            seen = {account_id}
+            while up is not None and up in accounts and up not in seen:
+                if not same_type or accounts[up].type == account.type:
+                    break
+                seen.add(up)
+                up = accounts[up].parent_id
+            parent[account_id] = up if up in accounts and up not in seen else None
+        level: dict[int, int] = {}
+        for account_id in accounts:
+            chain = []
+            node: int | None = account_id
+            while node is not None and node not in level and node not in chain:
+                chain.append(node)
+                node = parent[node]
+            base = level[node] + 1 if node is not None and node in level else 0
+            for depth, item in enumerate(reversed(chain)):
+                level[item] = base + depth
+        return cls(accounts, parent, level)
+
+    def ancestors(self, account_id: int) -> list[int]:
+        """The account itself, then its parent, up to its top account."""
+        chain = [account_id]
+        up = self.parent[account_id]
+        while up is not None and up not in chain:
+            chain.append(up)
+            up = self.parent[up]
+        return chain
+
+    def top(self, account_id: int) -> int:
+        return self.ancestors(account_id)[-1]
+
+    def roll_up(self, own: dict[Key, list[int]]) -> dict[Key, list[int]]:
+        """Each account's figures plus those of its whole subtree."""
+        rolled: dict[Key, list[int]] = {}
+        for (account_id, currency), figures in own.items():
+            if account_id not in self.accounts:
+                continue
+            for node in self.ancestors(account_id):
+                total = rolled.setdefault((node, currency), [0] * len(figures))
+                for index, value in enumerate(figures):
+                    total[index] += value
+        return rolled
+
+
+def check_depth(depth: int | None) -> int | None:
+    if depth is not None and depth < 1:
+        raise BadInput("depth must be at least 1", field="depth")
+    return depth
+
+
+def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise BadInput("from must be on or before to", field="from")
+
+
+def _normal(account_type: str, debit: int, credit: int) -> int:
+    """The amount on the type's normal side (debit-positive for assets and expenses)."""
+    return debit - credit if account_type in DEBIT_NORMAL else credit - debit
+
+
+def _day_before(date: dt.date | None) -> dt.date | None:
+    return None if date is None else date - dt.timedelta(days=1)
+
+
+# ---------------------------------------------------------------- trial balance
+
+
+@dataclass(frozen=True)
+class TrialBalanceLine:
+    """Debit-positive figures (debit - credit) of an account and its subtree."""
+
+    account: Account
+    level: int
+    currency: str
+    opening_minor: int
+    debit_minor: int
+    credit_minor: int
+
+    @property
+    def closing_minor(self) -> int:
+        return self.opening_minor + self.debit_minor - self.credit_minor
+
+
+@dataclass(frozen=True)
+class TrialBalanceTotals:
+    currency: str
+    opening_minor: int
+    debit_minor: int
+    credit_minor: int
+
+    @property
+    def closing_minor(self) -> int:
+        return self.opening_minor + self.debit_minor - self.credit_minor
+
+    @property
+    def balanced(self) -> bool:
+        return self.opening_minor == 0 and self.debit_minor == self.credit_minor
+
+
+@dataclass(frozen=True)
+class TrialBalanceReport:
+    date_from: dt.date | None
+    date_to: dt.date | None
+    depth: int | None
+    rows: list[TrialBalanceLine]
+    totals: list[TrialBalanceTotals]
+
+    @property
+    def balanced(self) -> bool:
+        return all(total.balanced for total in self.totals)
+
+
+async def trial_balance_report(
+    db: Database,
+    tenant_id: int,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    currency: str | None = None,
+    depth: int | None = None,
+) -> TrialBalanceReport:
+    """Opening balance (before ``date_from``), period debits and credits and closing balance
+    (through ``date_to``) per account and currency, parents summing their subtree;
+    accounts deeper than ``depth`` are folded into their ancestor at that depth."""
+    if currency is not None:
+        check_currency(currency)
+    check_depth(depth)
+    _check_range(date_from, date_to)
+    ranges: list[Range] = [(None, _day_before(date_from)), (date_from, date_to)]
+    if date_from is None:  # nothing is before the beginning
+        ranges = [(date_from, date_to)]
+    own = await _movements(db, tenant_id, ranges, currency)
+    if date_from is None:
+        own = {key: [0, 0, *figures] for key, figures in own.items()}
+    tree = Tree.of(await _accounts(db, tenant_id))
+    rows = []
+    for (account_id, cur), (od, oc, pd, pc) in tree.roll_up(own).items():
+        level = tree.level[account_id]
+        if (depth is None or level < depth) and (od - oc or pd or pc):
+            rows.append(TrialBalanceLine(tree.accounts[account_id], level, cur, od - oc, pd, pc))
+    rows.sort(key=lambda row: (row.currency, row.account.code))
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for (_, cur), (od, oc, pd, pc) in own.items():
+        sums[cur][0] += od - oc
+        sums[cur][1] += pd
+        sums[cur][2] += pc
+    totals = [
+        TrialBalanceTotals(cur, *figures)
+        for cur, figures in sorted(sums.items())
+        if any(figures) or cur == currency
+    ]
+    return TrialBalanceReport(date_from, date_to, depth, rows, totals)
+
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    """An account's amounts (its subtree's, on the normal side of its type), per column."""
+
+    account: Account
+    level: int
+    amounts: list[int]
+
+
+@dataclass(frozen=True)
+class StatementGroup:
+    category: str | None
+    rows: list[StatementRow]
+    totals: list[int]
+
+
+@dataclass(frozen=True)
+class StatementSection:
+    type: str
+    groups: list[StatementGroup]
+    totals: list[int]
+
+
+def _section(
+    tree: Tree,
+    rolled: dict[Key, list[int]],
+    account_type: str,
+    currency: str,
+    columns: int,
+    depth: int | None,
+) -> StatementSection:
+    """The rows of one type: grouped by their top account's category, ordered by code."""
+    by_category: dict[str | None, list[StatementRow]] = defaultdict(list)
+    group_totals: dict[str | None, list[int]] = defaultdict(lambda: [0] * columns)
+    for account_id, account in tree.accounts.items():
+        figures = rolled.get((account_id, currency))
+        if account.type != account_type or figures is None:
+            continue
+        amounts = [
+            _normal(account_type, figures[2 * i], figures[2 * i + 1]) for i in range(columns)
+        ]
+        level = tree.level[account_id]
+        top = tree.accounts[tree.top(account_id)]
+        if level == 0:
+            total = group_totals[top.category]
+            for index, amount in enumerate(amounts):
+                total[index] += amount
+        moved = any(figures)
+        if moved and (depth is None or level < depth):
+            by_category[top.category].append(StatementRow(account, level, amounts))
+    groups = [
+        StatementGroup(
+            category,
+            sorted(by_category[category], key=lambda row: row.account.code),
+            group_totals[category],
+        )
+        for category in sorted(by_category, key=lambda name: (name is not None, name or ""))
+    ]
+    totals = [sum(group.totals[i] for group in groups) for i in range(columns)]
+    return StatementSection(account_type, groups, totals)
+
+
+def _currencies(own: dict[Key, list[int]], currency: str | None) -> list[str]:
+    if currency is not None:
+        return [currency]
+    return sorted({cur for (_, cur), figures in own.items() if any(figures)})
+
+
+@dataclass(frozen=True)
+class BalanceSheet:
+    """Amounts on their normal side; ``current_earnings`` is income - expenses through
+    ``as_of`` not yet closed to equity."""
+
+    as_of: dt.date | None
+    currency: str
+    assets: StatementSection
+    liabilities: StatementSection
+    equity: StatementSection
+    current_earnings_minor: int
+
+    @property
+    def difference_minor(self) -> int:
+        """assets - (liabilities + equity + current earnings): zero when it balances."""
+        return self.assets.totals[0] - (
+            self.liabilities.totals[0] + self.equity.totals[0] + self.current_earnings_minor
+        )
+
+    @property
+    def balanced(self) -> bool:
+        return self.difference_minor == 0
+
+
+async def balance_sheet(
+    db: Database,
+    tenant_id: int,
+    *,
+    as_of: dt.date | None = None,
+    currency: str | None = None,
+    depth: int | None = None,
+) -> list[BalanceSheet]:
+    """One sheet per currency with balances through ``as_of`` (or the one asked for)."""
+    if currency is not None:
+        check_currency(currency)
+    check_depth(depth)
+    own = await _movements(db, tenant_id, [(None, as_of)], currency)
+    accounts = await _accounts(db, tenant_id)
+    tree = Tree.of(accounts, same_type=True)
+    rolled = tree.roll_up(own)
+    sheets = []
+    for cur in _currencies(own, currency):
+        earnings = 0
+        for (account_id, key_currency), (debit, credit) in own.items():
+            account = accounts.get(account_id)
+            if key_currency == cur and account and account.type in INCOME_STATEMENT_TYPES:
+                earnings += credit - debit  # income minus expenses
+        assets, liabilities, equity = (
+            _section(tree, rolled, kind, cur, 1, depth) for kind in BALANCE_SHEET_TYPES
+        )
+        sheets.append(BalanceSheet(as_of, cur, assets, liabilities, equity, earnings))
+    return sheets
+
+
+@dataclass(frozen=True)
+class Column:
+    date_from: dt.date
+    date_to: dt.date
+
+
+@dataclass(frozen=True)
+class IncomeStatement:
+    currency: str
+    columns: list[Column]
+    income: StatementSection
+    expenses: StatementSection
+
+    @property
+    def net_income(self) -> list[int]:
+        return [i - e for i, e in zip(self.income.totals, self.expenses.totals, strict=True)]
+
+
+def _month_end(date: dt.date) -> dt.date:
+    following = (date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def _add_months(date: dt.date, months: int) -> dt.date:
+    index = date.year * 12 + date.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def columns_of(date_from: dt.date, date_to: dt.date, compare: Compare) -> list[Column]:
+    """The periods of an income statement, oldest first.
+
+    PREVIOUS_PERIOD: the period of the same length just before; whole calendar
+    months compare with as many calendar months before, else the same number of days.
+    MONTHLY: calendar months, the first and last cut to the range.
+    """
+    _check_range(date_from, date_to)
+    if compare is Compare.NONE:
+        return [Column(date_from, date_to)]
+    if compare is Compare.PREVIOUS_PERIOD:
+        if date_from.day == 1 and date_to == _month_end(date_to):
+            months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+            start = _add_months(date_from, -months)
+            previous = Column(start, date_from - dt.timedelta(days=1))
+        else:
+            length = date_to - date_from
+            end = date_from - dt.timedelta(days=1)
+            previous = Column(end - length, end)
+        return [previous, Column(date_from, date_to)]
+    months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+    if months > MAX_COLUMNS:
+        raise BadInput(
+            f"MONTHLY gives at most {MAX_COLUMNS} columns; this range has {months} months",
+            field="to",
+        )
+    columns = []
+    start = date_from
+    while start <= date_to:
+        end = min(_month_end(start), date_to)
+        columns.append(Column(start, end))
+        start = end + dt.timedelta(days=1)
+    return columns
+
+
+async def income_statement(
+    db: Database,
+    tenant_id: int,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    currency: str | None = None,
+    compare: Compare = Compare.NONE,
+    depth: int | None = None,
+) -> list[IncomeStatement]:
+    """Income and expenses per column, one statement per currency (or the one asked for)."""
+    if currency is not None:
+        check_currency(currency)
+    check_depth(depth)
+    columns = columns_of(date_from, date_to, compare)
+    ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
+    accounts = await _accounts(db, tenant_id)
+    moved = await _movements(db, tenant_id, ranges, currency)
+    closing = await _closing_movements(db, tenant_id, ranges, currency)
+    zero = [0] * (2 * len(ranges))
+    own = {
+        key: [value - taken for value, taken in zip(figures, closing.get(key, zero), strict=True)]
+        for key, figures in moved.items()
+        if key[0] in accounts and accounts[key[0]].type in INCOME_STATEMENT_TYPES
+    }
+    tree = Tree.of(accounts, same_type=True)
+    rolled = tree.roll_up(own)
+    statements = []
+    for cur in _currencies(own, currency):
+        income, expenses = (
+            _section(tree, rolled, kind, cur, len(columns), depth)
+            for kind in INCOME_STATEMENT_TYPES
+        )
+        statements.append(IncomeStatement(cur, columns, income, expenses))
+    return statements

@@ -1,0 +1,335 @@
+"""Financial statements in GraphQL: hierarchical trial balance, balance sheet, income statement.
+
+Resolvers only translate; the sums and the roll-ups are in ``app.ledger.statements``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from app.ledger import statements as core
+from graphql_schema.context import Info
+from graphql_schema.scalars import Money
+from graphql_schema.types import Account, money
+
+
+@strawberry.enum(description="Comparative columns of an income statement.")
+class StatementCompare(Enum):
+    NONE = "NONE"
+    PREVIOUS_PERIOD = "PREVIOUS_PERIOD"
+    MONTHLY = "MONTHLY"
+
+
+@strawberry.type(
+    description="An account (with its subtree) in one currency; balances are debit - credit."
+)
+class TrialBalanceReportRow:
+    account: Account
+    level: int = strawberry.field(description="0 for a top account, 1 for its children...")
+    currency: str
+    opening_balance: Money = strawberry.field(description="Debit - credit before `from`.")
+    debit: Money = strawberry.field(description="Debits from `from` through `to`.")
+    credit: Money = strawberry.field(description="Credits from `from` through `to`.")
+    closing_balance: Money = strawberry.field(description="Debit - credit through `to`.")
+
+    @classmethod
+    def of(cls, row: core.TrialBalanceLine) -> TrialBalanceReportRow:
+        cur = row.currency
+        return cls(
+            account=Account.of(row.account),
+            level=row.level,
+            currency=cur,
+            opening_balance=money(row.opening_minor, cur),
+            debit=money(row.debit_minor, cur),
+            credit=money(row.credit_minor, cur),
+            closing_balance=money(row.closing_minor, cur),
+        )
+
+
+@strawberry.type
+class TrialBalanceReportTotal:
+    currency: str
+    opening_balance: Money
+    debit: Money
+    credit: Money
+    closing_balance: Money
+    balanced: bool
+
+    @classmethod
+    def of(cls, total: core.TrialBalanceTotals) -> TrialBalanceReportTotal:
+        cur = total.currency
+        return cls(
+            currency=cur,
+            opening_balance=money(total.opening_minor, cur),
+            debit=money(total.debit_minor, cur),
+            credit=money(total.credit_minor, cur),
+            closing_balance=money(total.closing_minor, cur),
+            balanced=total.balanced,
+        )
+
+
+@strawberry.type
+class TrialBalanceReport:
+    from_: dt.date | None = strawberry.field(name="from")
+    to: dt.date | None
+    depth: int | None
+    rows: list[TrialBalanceReportRow] = strawberry.field(
+        description="By currency, then account code; parents sum their subtree."
+    )
+    totals: list[TrialBalanceReportTotal] = strawberry.field(
+        description="Per currency, over every account once."
+    )
+    balanced: bool = strawberry.field(
+        description="True when, in every currency, debits equal credits and the opening "
+        "balances sum to zero."
+    )
+
+
+@strawberry.type(description="An account and its subtree of the same type, per column.")
+class StatementRow:
+    account: Account
+    level: int
+    amounts: list[Money] = strawberry.field(
+        description="On the normal side of the account's type, one per column."
+    )
+
+
+@strawberry.type
+class StatementGroup:
+    category: str | None = strawberry.field(
+        description="The category of the group's top accounts; null: none set."
+    )
+    rows: list[StatementRow]
+    totals: list[Money]
+
+
+@strawberry.type
+class StatementSection:
+    type: str
+    groups: list[StatementGroup]
+    totals: list[Money]
+
+    @classmethod
+    def of(cls, section: core.StatementSection, cur: str) -> StatementSection:
+        return cls(
+            type=section.type,
+            groups=[
+                StatementGroup(
+                    category=group.category,
+                    rows=[
+                        StatementRow(
+                            account=Account.of(row.account),
+                            level=row.level,
+                            amounts=[money(amount, cur) for amount in row.amounts],
+                        )
+                        for row in group.rows
+                    ],
+                    totals=[money(amount, cur) for amount in group.totals],
+                )
+                for group in section.groups
+            ],
+            totals=[money(amount, cur) for amount in section.totals],
+        )
+
+
+@strawberry.type(description="An account and its subtree of the same type, as of the date.")
+class BalanceSheetRow:
+    account: Account
+    level: int
+    amount: Money = strawberry.field(description="On the normal side of the account's type.")
+
+
+@strawberry.type
+class BalanceSheetGroup:
+    category: str | None = strawberry.field(
+        description="The category of the group's top accounts; null: none set."
+    )
+    rows: list[BalanceSheetRow]
+    total: Money
+
+
+@strawberry.type
+class BalanceSheetSection:
+    type: str
+    groups: list[BalanceSheetGroup]
+    total: Money
+
+    @classmethod
+    def of(cls, section: core.StatementSection, cur: str) -> BalanceSheetSection:
+        return cls(
+            type=section.type,
+            groups=[
+                BalanceSheetGroup(
+                    category=group.category,
+                    rows=[
+                        BalanceSheetRow(
+                            account=Account.of(row.account),
+                            level=row.level,
+                            amount=money(row.amounts[0], cur),
+                        )
+                        for row in group.rows
+                    ],
+                    total=money(group.totals[0], cur),
+                )
+                for group in section.groups
+            ],
+            total=money(section.totals[0], cur),
+        )
+
+
+@strawberry.type(description="Assets = liabilities + equity + current earnings, in a currency.")
+class BalanceSheet:
+    as_of: dt.date | None
+    currency: str
+    assets: BalanceSheetSection
+    liabilities: BalanceSheetSection
+    equity: BalanceSheetSection
+    current_earnings: Money = strawberry.field(
+        description="Income - expenses through asOf not yet closed to equity."
+    )
+    total_assets: Money
+    total_liabilities_and_equity: Money = strawberry.field(
+        description="Liabilities + equity + current earnings."
+    )
+    difference: Money = strawberry.field(
+        description="Assets - (liabilities + equity + current earnings): zero when balanced."
+    )
+    balanced: bool
+
+    @classmethod
+    def of(cls, sheet: core.BalanceSheet) -> BalanceSheet:
+        cur = sheet.currency
+        total = sheet.assets.totals[0]
+        return cls(
+            as_of=sheet.as_of,
+            currency=cur,
+            assets=BalanceSheetSection.of(sheet.assets, cur),
+            liabilities=BalanceSheetSection.of(sheet.liabilities, cur),
+            equity=BalanceSheetSection.of(sheet.equity, cur),
+            current_earnings=money(sheet.current_earnings_minor, cur),
+            total_assets=money(total, cur),
+            total_liabilities_and_equity=money(total - sheet.difference_minor, cur),
+            difference=money(sheet.difference_minor, cur),
+            balanced=sheet.balanced,
+        )
+
+
+@strawberry.type(description="One period of an income statement, with its totals.")
+class StatementColumn:
+    from_: dt.date = strawberry.field(name="from")
+    to: dt.date
+    income: Money
+    expenses: Money
+    net_income: Money
+
+
+@strawberry.type
+class IncomeStatement:
+    currency: str
+    columns: list[StatementColumn] = strawberry.field(
+        description="Oldest first; every row's `amounts` has one entry per column."
+    )
+    income: StatementSection
+    expenses: StatementSection
+    net_income: list[Money] = strawberry.field(description="Income - expenses, per column.")
+
+    @classmethod
+    def of(cls, statement: core.IncomeStatement) -> IncomeStatement:
+        cur = statement.currency
+        net = statement.net_income
+        return cls(
+            currency=cur,
+            columns=[
+                StatementColumn(
+                    from_=column.date_from,
+                    to=column.date_to,
+                    income=money(statement.income.totals[i], cur),
+                    expenses=money(statement.expenses.totals[i], cur),
+                    net_income=money(net[i], cur),
+                )
+                for i, column in enumerate(statement.columns)
+            ],
+            income=StatementSection.of(statement.income, cur),
+            expenses=StatementSection.of(statement.expenses, cur),
+            net_income=[money(amount, cur) for amount in net],
+        )
+
+
+From = Annotated[dt.date | None, strawberry.argument(name="from")]
+
+
+@strawberry.type
+class StatementsQuery:
+    @strawberry.field(
+        description="Opening balance, period debits and credits and closing balance per "
+        "account and currency, parents summing their subtree; `depth` folds deeper accounts "
+        "into their ancestor at that depth (1: top accounts only)."
+    )
+    async def trial_balance_report(
+        self,
+        info: Info,
+        from_: From = None,
+        to: dt.date | None = None,
+        currency: str | None = None,
+        depth: int | None = None,
+    ) -> TrialBalanceReport:
+        report = await core.trial_balance_report(
+            info.context.db,
+            info.context.tenant_id,
+            date_from=from_,
+            date_to=to,
+            currency=currency,
+            depth=depth,
+        )
+        return TrialBalanceReport(
+            from_=report.date_from,
+            to=report.date_to,
+            depth=report.depth,
+            rows=[TrialBalanceReportRow.of(row) for row in report.rows],
+            totals=[TrialBalanceReportTotal.of(total) for total in report.totals],
+            balanced=report.balanced,
+        )
+
+    @strawberry.field(
+        description="Assets, liabilities and equity through asOf (default: everything "
+        "posted), with current earnings and the check; one sheet per currency."
+    )
+    async def balance_sheet(
+        self,
+        info: Info,
+        as_of: dt.date | None = None,
+        currency: str | None = None,
+        depth: int | None = None,
+    ) -> list[BalanceSheet]:
+        sheets = await core.balance_sheet(
+            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency, depth=depth
+        )
+        return [BalanceSheet.of(sheet) for sheet in sheets]
+
+    @strawberry.field(
+        description="Income and expenses from `from` through `to`, with comparative columns "
+        "(PREVIOUS_PERIOD; MONTHLY: calendar months, at most 24); one per currency."
+    )
+    async def income_statement(
+        self,
+        info: Info,
+        from_: Annotated[dt.date, strawberry.argument(name="from")],
+        to: dt.date,
+        currency: str | None = None,
+        compare: StatementCompare = StatementCompare.NONE,
+        depth: int | None = None,
+    ) -> list[IncomeStatement]:
+        statements = await core.income_statement(
+            info.context.db,
+            info.context.tenant_id,
+            date_from=from_,
+            date_to=to,
+            currency=currency,
+            compare=core.Compare(compare.value),
+            depth=depth,
+        )
+        return [IncomeStatement.of(statement) for statement in statements]
