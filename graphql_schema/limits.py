@@ -67,8 +67,8 @@ LIST_SIZE = {
     "BookeepingTransaction.classes": 1,
     "BookeepingTransaction.nonProfitAllocations": 1,
     # Statements (graphql_schema/statements.py) are short lists.
-    "Query.balanceSheet": 2,  # one per currency
-    "Query.incomeStatement": 2,
+    "Query.balanceSheet": 3,  # one per currency, and the valued one
+    "Query.incomeStatement": 3,
     "TrialBalanceReport.totals": 5,
     "BalanceSheetSection.groups": 3,
     "BalanceSheetGroup.rows": 50,
@@ -79,6 +79,8 @@ LIST_SIZE = {
     "StatementRow.amounts": 12,
     "IncomeStatement.columns": 12,
     "IncomeStatement.netIncome": 12,
+    # THEN lists a rate per currency and day moved: a year of ECB days in one currency.
+    "Valuation.rates": 260,
 }
 # Documents longer than this are parsed and validated in a worker thread: about
 # 10 ms of CPU, the most the event loop is held by one uncached document.

@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 
 from app.ledger import statements as core
+from app.ledger import valuation as fxv
 from graphql_schema.context import Info
 from graphql_schema.scalars import Money
 from graphql_schema.types import Account, money
@@ -22,6 +23,72 @@ class StatementCompare(Enum):
     NONE = "NONE"
     PREVIOUS_PERIOD = "PREVIOUS_PERIOD"
     MONTHLY = "MONTHLY"
+
+
+@strawberry.enum(description="How a report is valued in another currency (like hledger --value).")
+class ValuationMethod(Enum):
+    END = "END"
+    THEN = "THEN"
+
+
+@strawberry.input(description="Also give the report in `currency`, converted by `method`.")
+class ValuationInput:
+    currency: str
+    method: ValuationMethod = strawberry.field(
+        description="END: every balance at the rate of the report date (asOf; an income "
+        "statement column's `to`). THEN: each day's movement at that day's rate, summed."
+    )
+
+    def core(self) -> fxv.Valuation:
+        return fxv.Valuation(self.currency, fxv.Method(self.method.value))
+
+
+@strawberry.type(description="A rate a valued report used: units of quote for one of base.")
+class ValuationRate:
+    base: str
+    quote: str
+    date: dt.date = strawberry.field(description="The rate's effective date.")
+    rate: str = strawberry.field(description="Exact decimal, at most 11 decimals.")
+    source: str = strawberry.field(description="tenant | tenant-inverse | ecb")
+
+
+@strawberry.type(description="How a valued report was converted into its currency.")
+class Valuation:
+    currency: str
+    method: ValuationMethod
+    rule: str
+    rates: list[ValuationRate] = strawberry.field(
+        description="Every rate used, by base, quote, date; the same currency (1) is not listed."
+    )
+    unrealised_difference: Money | None = strawberry.field(
+        description="Balance sheet only: the END value minus the THEN value of assets minus "
+        "liabilities (every asset and liability balance counts as monetary); null for an "
+        "income statement."
+    )
+
+    @classmethod
+    def of(cls, result: core.ValuationResult | None) -> Valuation | None:
+        if result is None:
+            return None
+        unrealised = result.unrealised_minor
+        return cls(
+            currency=result.currency,
+            method=ValuationMethod(result.method.value),
+            rule=result.rule,
+            rates=[
+                ValuationRate(
+                    base=rate.base,
+                    quote=rate.quote,
+                    date=rate.effective,
+                    rate=format(rate.value, "f"),
+                    source=rate.source,
+                )
+                for rate in result.rates
+            ],
+            unrealised_difference=None
+            if unrealised is None
+            else money(unrealised, result.currency),
+        )
 
 
 @strawberry.type(
@@ -199,6 +266,10 @@ class BalanceSheet:
         description="Assets - (liabilities + equity + current earnings): zero when balanced."
     )
     balanced: bool
+    valuation: Valuation | None = strawberry.field(
+        description="Set on the valued sheet (the last one, when `valuation` is asked): "
+        "every currency's balances converted into this one; null on the others."
+    )
 
     @classmethod
     def of(cls, sheet: core.BalanceSheet) -> BalanceSheet:
@@ -215,6 +286,7 @@ class BalanceSheet:
             total_liabilities_and_equity=money(total - sheet.difference_minor, cur),
             difference=money(sheet.difference_minor, cur),
             balanced=sheet.balanced,
+            valuation=Valuation.of(sheet.valuation),
         )
 
 
@@ -236,6 +308,10 @@ class IncomeStatement:
     income: StatementSection
     expenses: StatementSection
     net_income: list[Money] = strawberry.field(description="Income - expenses, per column.")
+    valuation: Valuation | None = strawberry.field(
+        description="Set on the valued statement (the last one, when `valuation` is asked): "
+        "every currency's figures converted into this one; null on the others."
+    )
 
     @classmethod
     def of(cls, statement: core.IncomeStatement) -> IncomeStatement:
@@ -256,6 +332,7 @@ class IncomeStatement:
             income=StatementSection.of(statement.income, cur),
             expenses=StatementSection.of(statement.expenses, cur),
             net_income=[money(amount, cur) for amount in net],
+            valuation=Valuation.of(statement.valuation),
         )
 
 
@@ -296,7 +373,8 @@ class StatementsQuery:
 
     @strawberry.field(
         description="Assets, liabilities and equity through asOf (default: everything "
-        "posted), with current earnings and the check; one sheet per currency."
+        "posted), with current earnings and the check; one sheet per currency, then with "
+        "`valuation` one more in its currency (no asOf: at today's rate)."
     )
     async def balance_sheet(
         self,
@@ -304,15 +382,22 @@ class StatementsQuery:
         as_of: dt.date | None = None,
         currency: str | None = None,
         depth: int | None = None,
+        valuation: ValuationInput | None = None,
     ) -> list[BalanceSheet]:
         sheets = await core.balance_sheet(
-            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency, depth=depth
+            info.context.db,
+            info.context.tenant_id,
+            as_of=as_of,
+            currency=currency,
+            depth=depth,
+            valuation=None if valuation is None else valuation.core(),
         )
         return [BalanceSheet.of(sheet) for sheet in sheets]
 
     @strawberry.field(
         description="Income and expenses from `from` through `to`, with comparative columns "
-        "(PREVIOUS_PERIOD; MONTHLY: calendar months, at most 24); one per currency."
+        "(PREVIOUS_PERIOD; MONTHLY: calendar months, at most 24); one per currency, then with "
+        "`valuation` one more in its currency."
     )
     async def income_statement(
         self,
@@ -322,6 +407,7 @@ class StatementsQuery:
         currency: str | None = None,
         compare: StatementCompare = StatementCompare.NONE,
         depth: int | None = None,
+        valuation: ValuationInput | None = None,
     ) -> list[IncomeStatement]:
         statements = await core.income_statement(
             info.context.db,
@@ -331,5 +417,6 @@ class StatementsQuery:
             currency=currency,
             compare=core.Compare(compare.value),
             depth=depth,
+            valuation=None if valuation is None else valuation.core(),
         )
         return [IncomeStatement.of(statement) for statement in statements]

@@ -20,10 +20,13 @@ from sqlalchemy import and_, case, func
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 
+from app.ledger import valuation as fxv
 from app.ledger.accounts import DEBIT_NORMAL, AccountType
 from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
+from app.ledger.fx import Rate
 from app.ledger.money import check_currency
+from app.ledger.valuation import Method, Valuation
 from db.engine import Database
 from db.tables import Account, BalanceDay, JournalEntry, JournalLine
 
@@ -79,13 +82,12 @@ async def _movements(
     return {(row[0], row[1]): [int(value or 0) for value in row[2:]] for row in rows}
 
 
-async def _closing_movements(
-    db: Database, tenant_id: int, ranges: Sequence[Range], currency: str | None
-) -> dict[Key, list[int]]:
-    """What year-end closing entries moved, shaped like ``_movements``.
+async def _closing_lines(
+    db: Database, tenant_id: int, currency: str | None
+) -> list[tuple[Any, ...]]:
+    """(account, currency, date, debit, credit) of the lines of year-end closing entries.
 
-    The income statement of a closed year shows it before closing: these are
-    taken back out. Closing entries (and their reversals) carry the source
+    Closing entries (and their reversals) carry the source
     ``closing``; a partial index finds the few there are without scanning entries.
     """
     entries = (
@@ -103,7 +105,18 @@ async def _closing_movements(
     if currency is not None:
         query = query.where(col(JournalLine.currency) == currency)
     async with db.read() as session:
-        rows = (await session.execute(query)).all()
+        return [tuple(row) for row in (await session.execute(query)).all()]
+
+
+async def _closing_movements(
+    db: Database, tenant_id: int, ranges: Sequence[Range], currency: str | None
+) -> dict[Key, list[int]]:
+    """What year-end closing entries moved, shaped like ``_movements``.
+
+    The income statement of a closed year shows it before closing: these are
+    taken back out.
+    """
+    rows = await _closing_lines(db, tenant_id, currency)
     sums: dict[Key, list[int]] = {}
     for account_id, cur, day, debit, credit in rows:
         figures = sums.setdefault((account_id, cur), [0] * (2 * len(ranges)))
@@ -360,6 +373,104 @@ def _currencies(own: dict[Key, list[int]], currency: str | None) -> list[str]:
     return sorted({cur for (_, cur), figures in own.items() if any(figures)})
 
 
+# ---------------------------------------------------------------- valuation
+
+
+@dataclass(frozen=True)
+class ValuationResult:
+    """How a valued report was converted: the rule, every rate used, and (balance sheet)
+    the unrealised difference END - THEN of the asset and liability balances."""
+
+    currency: str
+    method: Method
+    rule: str
+    rates: list[Rate]
+    unrealised_minor: int | None = None
+
+
+async def _day_nets(
+    db: Database,
+    tenant_id: int,
+    span: Range,
+    currency: str | None,
+    valuation_currency: str,
+) -> dict[tuple[int, str, dt.date], int]:
+    """Debit - credit per account, currency and day, of currencies other than the
+    valuation currency (those need a rate per day)."""
+    day = col(BalanceDay.day)
+    query = select_columns(
+        col(BalanceDay.account_id),
+        col(BalanceDay.currency),
+        day,
+        col(BalanceDay.debit_minor),
+        col(BalanceDay.credit_minor),
+    ).where(col(BalanceDay.tenant_id) == tenant_id, col(BalanceDay.currency) != valuation_currency)
+    start, end = span
+    if start is not None:
+        query = query.where(day >= start)
+    if end is not None:
+        query = query.where(day <= end)
+    if currency is not None:
+        query = query.where(col(BalanceDay.currency) == currency)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {(r[0], r[1], r[2]): int(r[3] or 0) - int(r[4] or 0) for r in rows}
+
+
+def _split(nets: dict[int, list[int]], currency: str) -> dict[Key, list[int]]:
+    """Net (debit-positive) amounts per column as the [debit, credit] pairs of a statement."""
+    return {
+        (account_id, currency): [part for net in row for part in (max(net, 0), max(-net, 0))]
+        for account_id, row in nets.items()
+    }
+
+
+def _rate_list(rates: Sequence[Rate]) -> list[Rate]:
+    unique = {(r.base, r.quote, r.effective, r.value, r.source): r for r in rates}
+    return [unique[key] for key in sorted(unique)]
+
+
+async def _value_end(
+    db: Database, tenant_id: int, own: dict[Key, list[int]], ends: Sequence[dt.date], to: str
+) -> tuple[dict[Key, list[int]], list[Rate]]:
+    """Each column's balance of each account converted at the rate of the column's end."""
+    pairs = {(cur, end) for (_, cur) in own for end in ends}
+    rates = await fxv.resolve_rates(db, tenant_id, to, pairs)
+    nets: dict[int, list[int]] = defaultdict(lambda: [0] * len(ends))
+    for (account_id, cur), figures in own.items():
+        for index, end in enumerate(ends):
+            net = figures[2 * index] - figures[2 * index + 1]
+            nets[account_id][index] += fxv.convert(net, cur, rates[(cur, end)])
+    used = [rates[pair] for pair in pairs if pair[0] != to]
+    return _split(nets, to), used
+
+
+async def _value_then(
+    db: Database,
+    tenant_id: int,
+    own: dict[Key, list[int]],
+    ranges: Sequence[Range],
+    days: dict[tuple[int, str, dt.date], int],
+    to: str,
+) -> tuple[dict[Key, list[int]], list[Rate]]:
+    """Each day's movement converted at that day's rate, summed per column; the
+    valuation currency's own figures as they are."""
+    rates = await fxv.resolve_rates(db, tenant_id, to, {(cur, day) for (_, cur, day) in days})
+    nets: dict[int, list[int]] = defaultdict(lambda: [0] * len(ranges))
+    for (account_id, cur), figures in own.items():
+        if cur == to:
+            for index in range(len(ranges)):
+                nets[account_id][index] += figures[2 * index] - figures[2 * index + 1]
+    for (account_id, cur, day), net in days.items():
+        if not net:
+            continue
+        converted = fxv.convert(net, cur, rates[(cur, day)])
+        for index, (start, end) in enumerate(ranges):
+            if (start is None or day >= start) and (end is None or day <= end):
+                nets[account_id][index] += converted
+    return _split(nets, to), list(rates.values())
+
+
 @dataclass(frozen=True)
 class BalanceSheet:
     """Amounts on their normal side; ``current_earnings`` is income - expenses through
@@ -371,6 +482,7 @@ class BalanceSheet:
     liabilities: StatementSection
     equity: StatementSection
     current_earnings_minor: int
+    valuation: ValuationResult | None = None
 
     @property
     def difference_minor(self) -> int:
@@ -384,6 +496,39 @@ class BalanceSheet:
         return self.difference_minor == 0
 
 
+def _sheet(
+    tree: Tree,
+    accounts: dict[int, Account],
+    own: dict[Key, list[int]],
+    as_of: dt.date | None,
+    cur: str,
+    depth: int | None,
+    valuation: ValuationResult | None = None,
+) -> BalanceSheet:
+    rolled = tree.roll_up(own)
+    earnings = 0
+    for (account_id, key_currency), (debit, credit) in own.items():
+        account = accounts.get(account_id)
+        if key_currency == cur and account and account.type in INCOME_STATEMENT_TYPES:
+            earnings += credit - debit  # income minus expenses
+    assets, liabilities, equity = (
+        _section(tree, rolled, kind, cur, 1, depth) for kind in BALANCE_SHEET_TYPES
+    )
+    return BalanceSheet(as_of, cur, assets, liabilities, equity, earnings, valuation)
+
+
+def _monetary(accounts: dict[int, Account], valued: dict[Key, list[int]]) -> int:
+    """Assets - liabilities (on their normal sides) of a valued statement."""
+    total = 0
+    for (account_id, _), (debit, credit) in valued.items():
+        account = accounts.get(account_id)
+        if account is not None and account.type == AccountType.ASSET:
+            total += debit - credit
+        elif account is not None and account.type == AccountType.LIABILITY:
+            total -= credit - debit
+    return total
+
+
 async def balance_sheet(
     db: Database,
     tenant_id: int,
@@ -391,26 +536,35 @@ async def balance_sheet(
     as_of: dt.date | None = None,
     currency: str | None = None,
     depth: int | None = None,
+    valuation: Valuation | None = None,
 ) -> list[BalanceSheet]:
-    """One sheet per currency with balances through ``as_of`` (or the one asked for)."""
+    """One sheet per currency with balances through ``as_of`` (or the one asked for);
+    with ``valuation``, then one more: every currency's balances in that currency."""
     if currency is not None:
         check_currency(currency)
     check_depth(depth)
+    if valuation is not None:
+        valuation.checked()
     own = await _movements(db, tenant_id, [(None, as_of)], currency)
     accounts = await _accounts(db, tenant_id)
     tree = Tree.of(accounts, same_type=True)
-    rolled = tree.roll_up(own)
-    sheets = []
-    for cur in _currencies(own, currency):
-        earnings = 0
-        for (account_id, key_currency), (debit, credit) in own.items():
-            account = accounts.get(account_id)
-            if key_currency == cur and account and account.type in INCOME_STATEMENT_TYPES:
-                earnings += credit - debit  # income minus expenses
-        assets, liabilities, equity = (
-            _section(tree, rolled, kind, cur, 1, depth) for kind in BALANCE_SHEET_TYPES
+    sheets = [_sheet(tree, accounts, own, as_of, cur, depth) for cur in _currencies(own, currency)]
+    if valuation is not None:
+        to = valuation.currency
+        # No date: the balances of everything posted, at today's rate.
+        end = as_of if as_of is not None else dt.date.today()
+        at_end, end_rates = await _value_end(db, tenant_id, own, [end], to)
+        days = await _day_nets(db, tenant_id, (None, as_of), currency, to)
+        then, then_rates = await _value_then(db, tenant_id, own, [(None, as_of)], days, to)
+        result = ValuationResult(
+            to,
+            valuation.method,
+            fxv.RULES[valuation.method],
+            _rate_list(end_rates + then_rates),
+            _monetary(accounts, at_end) - _monetary(accounts, then),
         )
-        sheets.append(BalanceSheet(as_of, cur, assets, liabilities, equity, earnings))
+        valued = at_end if valuation.method is Method.END else then
+        sheets.append(_sheet(tree, accounts, valued, as_of, to, depth, result))
     return sheets
 
 
@@ -426,6 +580,7 @@ class IncomeStatement:
     columns: list[Column]
     income: StatementSection
     expenses: StatementSection
+    valuation: ValuationResult | None = None
 
     @property
     def net_income(self) -> list[int]:
@@ -486,11 +641,15 @@ async def income_statement(
     currency: str | None = None,
     compare: Compare = Compare.NONE,
     depth: int | None = None,
+    valuation: Valuation | None = None,
 ) -> list[IncomeStatement]:
-    """Income and expenses per column, one statement per currency (or the one asked for)."""
+    """Income and expenses per column, one statement per currency (or the one asked for);
+    with ``valuation``, then one more: every currency's figures in that currency."""
     if currency is not None:
         check_currency(currency)
     check_depth(depth)
+    if valuation is not None:
+        valuation.checked()
     columns = columns_of(date_from, date_to, compare)
     ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
     accounts = await _accounts(db, tenant_id)
@@ -511,4 +670,46 @@ async def income_statement(
             for kind in INCOME_STATEMENT_TYPES
         )
         statements.append(IncomeStatement(cur, columns, income, expenses))
+    if valuation is not None:
+        statements.append(
+            await _valued_income_statement(
+                db, tenant_id, accounts, tree, own, columns, depth, valuation, currency
+            )
+        )
     return statements
+
+
+async def _valued_income_statement(
+    db: Database,
+    tenant_id: int,
+    accounts: dict[int, Account],
+    tree: Tree,
+    own: dict[Key, list[int]],
+    columns: list[Column],
+    depth: int | None,
+    valuation: Valuation,
+    currency: str | None,
+) -> IncomeStatement:
+    to = valuation.currency
+    ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
+    if valuation.method is Method.END:
+        ends = [column.date_to for column in columns]
+        valued, rates = await _value_end(db, tenant_id, own, ends, to)
+    else:
+        span: Range = (columns[0].date_from, columns[-1].date_to)
+        days = {
+            key: net
+            for key, net in (await _day_nets(db, tenant_id, span, currency, to)).items()
+            if key[0] in accounts and accounts[key[0]].type in INCOME_STATEMENT_TYPES
+        }
+        for account_id, cur, day, debit, credit in await _closing_lines(db, tenant_id, currency):
+            key = (account_id, cur, day)
+            if cur != to and key in days:
+                days[key] -= int(debit) - int(credit)
+        valued, rates = await _value_then(db, tenant_id, own, ranges, days, to)
+    result = ValuationResult(to, valuation.method, fxv.RULES[valuation.method], _rate_list(rates))
+    rolled = tree.roll_up(valued)
+    income, expenses = (
+        _section(tree, rolled, kind, to, len(columns), depth) for kind in INCOME_STATEMENT_TYPES
+    )
+    return IncomeStatement(to, columns, income, expenses, result)
