@@ -9,13 +9,8 @@ with LEDGERQL_REQUIRE_BROWSER=1 (CI), where it fails.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +20,14 @@ import pytest
 
 from app.ledger.accounts import AccountInput, create_account
 from app.ledger.tenants import create_tenant
+from benchmarks.harness import HOST, serve
 from db.engine import Database
 from db.migrate import upgrade
 
 REQUIRE_BROWSER = os.environ.get("LEDGERQL_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("LEDGERQL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-HOST = "127.0.0.1"
-STARTUP_TIMEOUT_S = 20.0
 TIMEOUT_MS = 10_000
 ACCOUNT_NAME = "Cash drawer"
-UVICORN = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", HOST]
-UVICORN += ["--log-level", "warning"]
 
 
 def _unavailable(message: str) -> None:
@@ -74,52 +66,15 @@ async def _seed(url: str) -> str:
         await db.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(port: int) -> bool:
-    connection = http.client.HTTPConnection(HOST, port, timeout=1)
-    try:
-        connection.request("GET", "/health")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """The real application in a uvicorn process, on a SQLite file with one tenant."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
     upgrade(database_url)
     key = asyncio.run(_seed(database_url))
-    port = _free_port()
-    log_path = tmp_path / "uvicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*UVICORN, "--port", str(port)],
-            env={**os.environ, "DATABASE_URL": database_url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT_S
-            while not _healthy(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("uvicorn did not start:\n" + log_path.read_text(errors="replace"))
-                time.sleep(0.1)
-            yield Server(url=f"http://{HOST}:{port}", key=key)
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    with serve("browser", "app.main:create_app", env, tmp_path) as (port, _process):
+        yield Server(url=f"http://{HOST}:{port}", key=key)
 
 
 def _storage(page: Any) -> dict[str, dict[str, str]]:

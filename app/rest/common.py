@@ -17,6 +17,7 @@ Every failure is a RestError; each dialect renders it in its vendor's error shap
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +32,7 @@ from app import rate_limits
 from app.graphql_app import principal_of
 from app.graphql_http import HTTP_STATUS, RequestError, check_json_content_type
 from app.ledger.errors import LedgerError
+from app.ledger.money import exponent
 from app.ledger.tenants import Principal
 from graphql_schema.context import Context
 from graphql_schema.schema import schema
@@ -204,6 +206,33 @@ def summary(errors: Sequence[FieldError]) -> str:
     return text if len(errors) == 1 else f"{text} (and {len(errors) - 1} more)"
 
 
+# A vendor's amount string: digits with an optional decimal part (no sign, exponent,
+# spaces or separators). JSON numbers are refused by the models' str type.
+_AMOUNT = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
+
+
+def not_blank(value: str) -> str:
+    """A pydantic validator: a text with something in it."""
+    if not value.strip():
+        raise ValueError("cannot be blank")
+    return value
+
+
+def optional_amount(value: str | None) -> str | None:
+    """A pydantic validator for one side of a line: None when null, empty or zero.
+
+    The vendors write the unused side as "0.00"; the ledger core reads an absent side.
+    """
+    if value is None or value == "":
+        return None
+    if not _AMOUNT.fullmatch(value):
+        raise ValueError(
+            f'{value!r} is not an amount: a decimal string such as "1000.00" '
+            "(no sign, exponent or thousands separator)"
+        )
+    return None if Decimal(value) == 0 else value
+
+
 def validate(model: type[M], data: Mapping[str, Any]) -> M:
     """``data`` as ``model``; RestError(400) naming every offending field otherwise."""
     try:
@@ -300,6 +329,12 @@ def dumps(value: object) -> str:
     if isinstance(value, list):
         return "[" + ",".join(dumps(item) for item in value) + "]"
     return json.dumps(value)
+
+
+def amount_text(value: object, currency: str) -> str:
+    """``value`` (a Money string from GraphQL) with exactly the currency's decimals."""
+    quantum = Decimal(1).scaleb(-exponent(currency))
+    return format(Decimal(str(value or 0)).quantize(quantum), "f")
 
 
 class ExactJSONResponse(Response):

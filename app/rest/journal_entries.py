@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from app.graphql_app import api_key_of
 from app.ledger.errors import LedgerError
-from app.ledger.money import check_currency, exponent
+from app.ledger.money import check_currency
 from app.ledger.tenants import authenticate_domain, check_key, domain_host
 from app.rest import common
 from app.rest.common import FieldError, RestError
@@ -33,8 +33,6 @@ PATH = "/external/v1/journal_entries/create/"
 ENTRY_TYPE = "Manual Journal"
 RATE = Decimal("1E-11")  # exchange_rate is written with 11 decimals
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Digits with an optional decimal part: no sign, exponent, spaces or separators.
-_AMOUNT = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
 
 # ---------------------------------------------------------------- request
 
@@ -62,24 +60,6 @@ def _currency(code: str) -> str:
         raise ValueError(error.message) from None
 
 
-def _amount(value: str | None) -> str | None:
-    """A decimal string; absent (None) when null, empty or zero (the seed's "0.00" side)."""
-    if value is None or value == "":
-        return None
-    if not _AMOUNT.fullmatch(value):
-        raise ValueError(
-            f'{value!r} is not an amount: a decimal string such as "1000.00" '
-            "(no sign, exponent or thousands separator)"
-        )
-    return None if Decimal(value) == 0 else value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("cannot be blank")
-    return value
-
-
 def _domain(value: str) -> str:
     try:
         domain_host(value)
@@ -90,9 +70,9 @@ def _domain(value: str) -> str:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_date)]
 Currency = Annotated[str, AfterValidator(_currency)]
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(common.not_blank)]
 # Strings only: a JSON number (1000.0) would have passed through a float somewhere.
-Amount = Annotated[str | None, AfterValidator(_amount)]
+Amount = Annotated[str | None, AfterValidator(common.optional_amount)]
 
 
 class Line(BaseModel):
@@ -193,12 +173,6 @@ def _renamed(error: RestError) -> RestError:
 # ---------------------------------------------------------------- response
 
 
-def _amount_text(value: object, currency: str) -> str:
-    """``value`` with exactly the currency's decimals, as a string."""
-    quantum = Decimal(1).scaleb(-exponent(currency))
-    return format(Decimal(str(value or 0)).quantize(quantum), "f")
-
-
 def _sum(values: list[Any]) -> Decimal:
     return sum((Decimal(str(value or 0)) for value in values), Decimal(0))
 
@@ -220,20 +194,20 @@ def _data(entry: dict[str, Any]) -> dict[str, Any]:
         "memo": entry["memo"],
         "entry_type": ENTRY_TYPE,
         "transaction_currency": currency,
-        "transaction_amount": _amount_text(_sum([line["debit"] for line in lines]), currency),
+        "transaction_amount": common.amount_text(_sum([line["debit"] for line in lines]), currency),
         "reporting_currency": reporting,
-        "reporting_amount": _amount_text(
+        "reporting_amount": common.amount_text(
             _sum([reported(line, "debit") for line in lines]), reporting
         ),
         "exchange_rate": format(Decimal(str(entry["exchangeRate"] or 1)).quantize(RATE), "f"),
         "transactions": [
             {
                 "account": line["accountCode"],
-                "debit": _amount_text(line["debit"], currency),
-                "credit": _amount_text(line["credit"], currency),
+                "debit": common.amount_text(line["debit"], currency),
+                "credit": common.amount_text(line["credit"], currency),
                 "description": line["description"],
-                "reporting_debit": _amount_text(reported(line, "debit"), reporting),
-                "reporting_credit": _amount_text(reported(line, "credit"), reporting),
+                "reporting_debit": common.amount_text(reported(line, "debit"), reporting),
+                "reporting_credit": common.amount_text(reported(line, "credit"), reporting),
             }
             for line in lines
         ],

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -26,7 +25,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.ledger.entries import MAX_LINES
-from app.ledger.money import exponent
 from app.ledger.tenants import Principal
 from app.rest import common
 from app.rest.common import ExactJSONResponse, FieldError, RestError
@@ -215,8 +213,6 @@ Currency = Literal[
     "ZWL",
 ]
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Digits with an optional decimal part: no sign, exponent, spaces or separators.
-_AMOUNT = re.compile(r"[0-9]{1,30}(?:\.[0-9]{1,30})?")
 
 # ---------------------------------------------------------------- request
 
@@ -235,28 +231,10 @@ def _date(value: object) -> dt.date:
     raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
 
 
-def _amount(value: str | None) -> str | None:
-    """A decimal string; None when absent, empty or zero (the seed's "0.00" side)."""
-    if value is None or value == "":
-        return None
-    if not _AMOUNT.fullmatch(value):
-        raise ValueError(
-            f'{value!r} is not an amount: a decimal string such as "100.00" '
-            "(no sign, exponent or thousands separator)"
-        )
-    return None if Decimal(value) == 0 else value
-
-
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("cannot be blank")
-    return value
-
-
 IsoDate = Annotated[dt.date, BeforeValidator(_date)]
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(common.not_blank)]
 # Strings only, as Pennylane sends them: a JSON number would have been a float somewhere.
-Amount = Annotated[str | None, AfterValidator(_amount)]
+Amount = Annotated[str | None, AfterValidator(common.optional_amount)]
 
 
 class Line(BaseModel):
@@ -389,12 +367,6 @@ def _refusal(code: str, field: str | None, message: str, body: CreateLedgerEntry
 # ---------------------------------------------------------------- response
 
 
-def _amount_text(value: object, currency: str) -> str:
-    """``value`` with exactly the currency's decimals, as a string."""
-    quantum = Decimal(1).scaleb(-exponent(currency))
-    return format(Decimal(str(value or 0)).quantize(quantum), "f")
-
-
 def _entry(entry: dict[str, Any]) -> dict[str, Any]:
     attachment = entry["attachmentId"]
     return {
@@ -407,8 +379,8 @@ def _entry(entry: dict[str, Any]) -> dict[str, Any]:
         "ledger_entry_lines": [
             {
                 "id": int(line["id"]),
-                "debit": _amount_text(line["debit"], entry["currency"]),
-                "credit": _amount_text(line["credit"], entry["currency"]),
+                "debit": common.amount_text(line["debit"], entry["currency"]),
+                "credit": common.amount_text(line["credit"], entry["currency"]),
                 "ledger_account_id": int(line["accountId"]),
                 "label": line["description"],
             }
@@ -422,8 +394,8 @@ def _line(line: dict[str, Any]) -> dict[str, Any]:
         "id": int(line["id"]),
         "label": line["description"],
         "date": line["date"],
-        "debit": _amount_text(line["debit"], line["currency"]),
-        "credit": _amount_text(line["credit"], line["currency"]),
+        "debit": common.amount_text(line["debit"], line["currency"]),
+        "credit": common.amount_text(line["credit"], line["currency"]),
         "ledger_account_id": int(line["accountId"]),
         "ledger_entry_id": int(line["entryId"]),
         "journal_id": int(line["journalId"]),

@@ -182,17 +182,11 @@ def _path_id(request: Request, model: str) -> int:
 # ---------------------------------------------------------------- journals
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("cannot be blank")
-    return value
-
-
 class CreateJournal(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    code: Annotated[str, AfterValidator(_not_blank)]
-    label: Annotated[str, AfterValidator(_not_blank)]
+    code: Annotated[str, AfterValidator(rest.not_blank)]
+    label: Annotated[str, AfterValidator(rest.not_blank)]
     type: Literal["sales", "purchases", "bank", "payroll", "miscellaneous"] = "miscellaneous"
 
 
