@@ -25,7 +25,6 @@ from app.ledger.tenants import (
     create_tenant,
     revoke_key,
     set_journal_prefix,
-    set_lock_date,
     set_tenant_domain,
 )
 from app.settings import Settings
@@ -118,19 +117,54 @@ def tenant_create(slug: str, name: str, currency: str, owner: str | None) -> Non
     _print_key(issued)
 
 
-@tenant.command("lock")
+@tenant.command(
+    "lock",
+    deprecated="use 'ledgerql period close' to close, 'ledgerql period reopen' to reopen.",
+)
 @click.argument("slug")
 @click.option(
     "--until",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Refuse postings dated on or before this day (YYYY-MM-DD); omit to reopen.",
+    help="Refuse postings dated on or before this day (YYYY-MM-DD); omit to clear the lock.",
 )
-def tenant_lock(slug: str, until: dt.datetime | None) -> None:
-    """Close the books of SLUG up to a date (the lock date), or reopen them."""
+@click.option(
+    "--reason",
+    default=None,
+    help="Why the books are reopened (recorded); required to move the lock date back or clear it.",
+)
+def tenant_lock(slug: str, until: dt.datetime | None, reason: str | None) -> None:
+    """Deprecated alias of `period close` / `period reopen`: sets the lock date of SLUG.
+
+    A later (or first) date closes the books through it, as `period close` does; an
+    earlier date, or no --until, reopens them as `period reopen` does and needs --reason.
+    Either way the move is recorded as an event, like those commands'.
+    """
+    from app.ledger import closing
+    from app.ledger.tenants import TenantView
+
     lock_date = until.date() if until else None
-    _run(lambda db: set_lock_date(db, slug, lock_date))
-    click.echo(f"lock date of {slug}: {lock_date.isoformat() if lock_date else 'none'}")
+    if lock_date is None and reason is None:
+        raise click.UsageError("clearing the lock date reopens the books, so give --reason")
+
+    async def work(db: Database) -> TenantView:
+        tenant = await tenant_by_slug(db, slug)
+        assert tenant.id is not None
+        current = tenant.lock_date
+        # The direction is decided on this read; close_period and reopen_period
+        # re-check it under the tenant row's lock, so a concurrent move cannot make
+        # either one go the wrong way.
+        if lock_date is not None and (current is None or lock_date >= current):
+            return await closing.close_period(db, tenant.id, lock_date, closing.Actor.cli())
+        if reason is None:
+            raise click.UsageError(
+                f"the books of {slug} are closed through {current}; moving the lock date "
+                "back reopens them, so give --reason"
+            )
+        return await closing.reopen_period(db, tenant.id, reason, closing.Actor.cli(), lock_date)
+
+    view = _run(work)
+    click.echo(f"lock date of {slug}: {view.lock_date.isoformat() if view.lock_date else 'none'}")
 
 
 @tenant.command("set-domain")

@@ -79,6 +79,7 @@ WRITTEN_TABLES = (
     "idempotency_records",
     "account_balances",
     "balance_days",
+    "balance_months",
 )
 NOT_COPIED = ("alembic_version", "api_keys")
 CHUNK_ROWS = 100_000  # rows read back and copied at a time: bounds the benchmark's memory

@@ -234,6 +234,25 @@ class BalanceDay(SQLModel, table=True):
     credit_minor: int = Field(default=0, sa_column=_minor_column())
 
 
+class BalanceMonth(SQLModel, table=True):
+    """Movements per account, currency and calendar month (``month`` is its first day).
+
+    The sum of a month's ``balance_days`` rows, written by the same upsert: a report
+    over a range reads whole months here and only the edge days from ``balance_days``,
+    so its cost grows with accounts and months, not with lines or posting days.
+    """
+
+    __tablename__ = "balance_months"
+    __table_args__ = (Index("ix_balance_months_tenant_month", "tenant_id", "month"),)
+
+    account_id: int = Field(foreign_key="accounts.id", sa_type=BigInteger, primary_key=True)
+    currency: str = Field(max_length=3, primary_key=True)
+    month: dt.date = Field(primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    debit_minor: int = Field(default=0, sa_column=_minor_column())
+    credit_minor: int = Field(default=0, sa_column=_minor_column())
+
+
 class Event(SQLModel, table=True):
     """Outbox: one row per posting, written in the posting's transaction."""
 

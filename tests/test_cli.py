@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from app.cli import main
 from app.main import create_app
@@ -114,7 +115,12 @@ def test_console_script_is_installed(args: list[str]) -> None:
     assert "Usage" in completed.stdout
 
 
-async def test_tenant_lock_closes_and_reopens_the_books(db_url: str) -> None:
+def _invoke_result_sync(url: str, *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"DATABASE_URL": url})
+
+
+async def test_tenant_lock_closes_and_reopens_the_books_with_events(db_url: str) -> None:
+    """The deprecated alias goes through period close / reopen: recorded, reasons required."""
     slug = f"lock-{uuid.uuid4().hex[:8]}"
     output = await _invoke(
         db_url, "tenant", "create", slug, "--name", "Lock Co", "--currency", "USD"
@@ -124,14 +130,47 @@ async def test_tenant_lock_closes_and_reopens_the_books(db_url: str) -> None:
     create = 'mutation { a: createAccount(input: {code: "1", name: "a", type: ASSET}) { errors { code } } b: createAccount(input: {code: "2", name: "b", type: EQUITY}) { errors { code } } }'
     assert (await _status(db_url, key.group(1), create))[0] == 200
     post = 'mutation { postJournalEntry(input: {date: "2026-03-31", memo: "m", lines: [{accountCode: "1", debit: "1"}, {accountCode: "2", credit: "1"}]}) { errors { field } } }'
-    assert "lock date of " + slug + ": 2026-03-31" in await _invoke(
-        db_url, "tenant", "lock", slug, "--until", "2026-03-31"
-    )
+    lock_date = "{ tenant { lockDate } }"
+    closed = await _invoke(db_url, "tenant", "lock", slug, "--until", "2026-03-31")
+    assert "lock date of " + slug + ": 2026-03-31" in closed
+    assert "deprecated" in closed and "period close" in closed
     _, body = await _status(db_url, key.group(1), post)
     assert body["data"] == {"postJournalEntry": {"errors": [{"field": "date"}]}}
-    assert "none" in await _invoke(db_url, "tenant", "lock", slug)
+
+    # Moving the lock date back or clearing it reopens the books: a reason is required.
+    for args in (["--until", "2026-02-28"], []):
+        refused = await asyncio.to_thread(
+            _invoke_result_sync, db_url, "tenant", "lock", slug, *args
+        )
+        assert refused.exit_code == 2 and "--reason" in refused.output, refused.output
+    assert (await _status(db_url, key.group(1), lock_date))[1]["data"] == {
+        "tenant": {"lockDate": "2026-03-31"}
+    }
+    back = await _invoke(
+        db_url, "tenant", "lock", slug, "--until", "2026-02-28", "--reason", "fix February"
+    )
+    assert "lock date of " + slug + ": 2026-02-28" in back
+    assert "none" in await _invoke(db_url, "tenant", "lock", slug, "--reason", "fix March")
     _, body = await _status(db_url, key.group(1), post)
     assert body["data"] == {"postJournalEntry": {"errors": []}}
+
+    _, body = await _status(
+        db_url, key.group(1), "{ events(first: 50) { nodes { type payload } } }"
+    )
+    data = body["data"]
+    assert isinstance(data, dict)
+    nodes: list[dict[str, str]] = data["events"]["nodes"]
+    events = [
+        (node["type"], json.loads(node["payload"]))
+        for node in nodes
+        if node["type"].startswith("period.")
+    ]
+    assert [(kind, payload.get("to"), payload.get("reason")) for kind, payload in events] == [
+        ("period.closed", None, None),
+        ("period.reopened", "2026-02-28", "fix February"),
+        ("period.reopened", None, "fix March"),
+    ]
+    assert all(payload["by"]["via"] == "cli" for _, payload in events)
     bad = CliRunner().invoke(
         main, ["tenant", "lock", slug, "--until", "31/03/2026"], env={"DATABASE_URL": db_url}
     )

@@ -477,3 +477,70 @@ async def test_balances_of_many_accounts_are_batched(books: GraphQLClient, db: D
     # key, accounts, one batch per (asOf, currency) asked: not one query per account
     balance_queries = [s for s in statements if "balance" in s.lower()]
     assert len(balance_queries) == 2, statements
+
+
+@pytest.mark.parametrize("order", ["DATE", "DATE_DESC", "ID", "ID_DESC"])
+async def test_entry_pages_keep_to_the_tenant_range_and_order(db: Database, order: str) -> None:
+    """DATE listings bound the tenant, the dates and the cursor by row values on the
+    (tenant, date, id) index: every page of every range holds the tenant's entries of
+    that range only, each once, in order; other tenants' entries (before and after it
+    in the index) never show."""
+    from app.ledger import accounts, posting, reports
+    from tests.conftest import make_tenant
+
+    start = dt.date(2026, 2, 1)
+    tenants = [await make_tenant(db) for _ in range(3)]
+    mine: list[tuple[dt.date, int]] = []
+    for rank, tenant in enumerate(tenants):
+        for code, kind in (("1000", "ASSET"), ("4000", "INCOME")):
+            await accounts.create_account(
+                db, tenant.id, accounts.AccountInput(code=code, name=code, type=kind)
+            )
+        for index in range(9):
+            day = start + dt.timedelta(days=(index * 5) % 4)
+            result = await posting.post_entry(
+                db,
+                tenant.id,
+                posting.EntryInput(
+                    date=day,
+                    memo="m",
+                    lines=[
+                        posting.LineInput(account_code="1000", debit="1.00"),
+                        posting.LineInput(account_code="4000", credit="1.00"),
+                    ],
+                ),
+            )
+            if rank == 1:
+                mine.append((day, result.entry.id))
+    by_date = order.startswith("DATE")
+    ranges = [(None, None), (start + dt.timedelta(days=1), start + dt.timedelta(days=2))]
+    for date_from, date_to in ranges:
+        kept = [
+            (day, entry_id)
+            for day, entry_id in mine
+            if (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+        ]
+        expected = sorted(kept, key=(lambda e: e) if by_date else (lambda e: e[1]))
+        if order.endswith("_DESC"):
+            expected.reverse()
+        for first in (1, 2, 4, 50):
+            seen: list[int] = []
+            after = None
+            for _ in range(len(mine) + 1):  # a cursor that does not advance fails, not hangs
+                page = await reports.list_entries(
+                    db,
+                    tenants[1].id,
+                    date_from=date_from,
+                    date_to=date_to,
+                    first=first,
+                    after=after,
+                    order=order,
+                )
+                assert len(page.items) <= first
+                seen.extend(view.id for view in page.items)
+                if not page.has_next:
+                    break
+                after = page.cursors[-1]
+            else:
+                pytest.fail("the pages do not end")
+            assert seen == [entry_id for _, entry_id in expected], (date_from, first)

@@ -19,7 +19,15 @@ from tests.conftest import make_tenant
 from tests.test_import import JOURNAL, JSONL, _cli, balances, chart, entry_count, run_import
 
 # Written as the exporter writes: importing it and exporting it gives this text back.
+# The accounts the entries use come first, in code order, each with hledger's type code.
 CANONICAL_JOURNAL = """\
+account assets:bank  ; type: A
+account assets:usd  ; type: A
+account assets:yen  ; type: A
+account equity:opening  ; type: E
+account expenses:office  ; type: X
+account income:fx  ; type: R
+
 2026-03-01 (open-1) Opening balance
     assets:bank  5000.00 EUR
     equity:opening  -5000.00 EUR
@@ -95,6 +103,55 @@ async def test_a_journal_in_canonical_form_exports_as_itself(db: Database) -> No
     summary = await run_import(db, tenant.id, CANONICAL_JOURNAL, "journal", create_accounts=True)
     assert (summary.posted, summary.failed) == (3, 0), summary.errors
     assert await export_text(db, tenant.id, "journal") == CANONICAL_JOURNAL
+
+
+async def test_a_journal_declares_the_used_accounts_with_their_types(db: Database) -> None:
+    tenant = await make_tenant(db, "USD")
+    numeric = [
+        ("3000", "EQUITY"),
+        ("1000", "ASSET"),
+        ("5000", "INCOME"),  # a type its code's first digit would not give
+        ("2000", "LIABILITY"),
+        ("4000", "EXPENSE"),
+        ("1100", "ASSET"),  # never posted to: not declared
+    ]
+    await chart(db, tenant.id, numeric)
+    for debit, credit in (("1000", "3000"), ("4000", "2000"), ("1000", "5000")):
+        await posting.post_entry(
+            db,
+            tenant.id,
+            posting.EntryInput(
+                date=dt.date(2026, 2, 1),
+                memo="move",
+                lines=[
+                    posting.LineInput(account_code=debit, debit="5.00"),
+                    posting.LineInput(account_code=credit, credit="5.00"),
+                ],
+            ),
+        )
+    text = await export_text(db, tenant.id, "journal")
+    assert text.startswith(
+        "account 1000  ; type: A\n"
+        "account 2000  ; type: L\n"
+        "account 3000  ; type: E\n"
+        "account 4000  ; type: X\n"
+        "account 5000  ; type: R\n"
+        "\n2026-02-01 "
+    ), text
+    # The other formats have no declarations; the journal reader skips them.
+    for fmt in ("csv", "jsonl"):
+        assert "type:" not in await export_text(db, tenant.id, fmt)
+    copy = await make_tenant(db, "USD")
+    await chart(db, copy.id, numeric)
+    summary = await run_import(db, copy.id, text, "journal")
+    assert (summary.posted, summary.failed) == (3, 0), summary.errors
+    assert await export_text(db, copy.id, "journal") == text
+
+
+async def test_an_empty_export_declares_no_accounts(db: Database) -> None:
+    tenant = await make_tenant(db, "USD")
+    await chart(db, tenant.id)
+    assert await export_text(db, tenant.id, "journal") == ""
 
 
 async def test_a_memo_a_journal_cannot_hold_is_a_clear_error(db: Database) -> None:

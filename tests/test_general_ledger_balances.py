@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -191,3 +192,75 @@ async def test_closing_is_set_on_every_page_and_through_to(gql: GraphQLClient) -
     ledger = (await gql(query))["generalLedger"]
     assert (ledger["openingBalance"], ledger["closingBalance"]) == ("10.00", "30.00")
     assert ledger["lines"]["nodes"] == [{"runningBalance": "30.00"}]
+
+
+async def test_pages_of_a_two_currency_account(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page query leaves the currency out of SQL and reads large pages in parts: the
+    lines shown are still those of the asked currency only, posted ones only, each once,
+    in (date, id) order, however the pages and the parts fall."""
+    monkeypatch.setattr(reports, "_LEDGER_READ", 2)
+    tenant = await make_tenant(db)
+    for code, kind in (("1000", "ASSET"), ("4000", "INCOME")):
+        await accounts.create_account(
+            db, tenant.id, accounts.AccountInput(code=code, name=code, type=kind)
+        )
+    currencies = ("USD", "USD", "EUR", "USD", "EUR", "EUR", "EUR", "USD", "EUR", "USD", "USD")
+    expected: dict[str, list[tuple[dt.date, int]]] = {"USD": [], "EUR": []}
+    for index, currency in enumerate(currencies):
+        day = START + dt.timedelta(days=(index * 7) % 4)
+        minor = (index + 1) * 100
+        await posting.post_entry(
+            db,
+            tenant.id,
+            posting.EntryInput(
+                date=day,
+                memo="m",
+                currency=currency,
+                lines=[
+                    posting.LineInput(account_code="1000", debit=f"{index + 1}.00"),
+                    posting.LineInput(account_code="4000", credit=f"{index + 1}.00"),
+                ],
+            ),
+        )
+        expected[currency].append((day, minor))
+    # A scheduled entry's line is stored but is not in the ledger.
+    await posting.post_entry(
+        db,
+        tenant.id,
+        posting.EntryInput(
+            date=START,
+            memo="later",
+            currency="EUR",
+            accrual_date=dt.date.today() + dt.timedelta(days=400),
+            lines=[
+                posting.LineInput(account_code="1000", debit="99.00"),
+                posting.LineInput(account_code="4000", credit="99.00"),
+            ],
+        ),
+    )
+    for currency, lines in expected.items():
+        in_order = [minor for _, minor in sorted(lines, key=lambda line: line[0])]
+        for first in (1, 2, 3, 7):
+            seen: list[int] = []
+            after = None
+            for _ in range(len(in_order) + 1):  # a cursor that does not advance fails
+                ledger = await reports.general_ledger(
+                    db,
+                    tenant.id,
+                    "1000",
+                    currency=currency,
+                    first=first,
+                    after=after,
+                    default_currency="USD",
+                )
+                assert len(ledger.page.items) <= first
+                seen.extend(line.debit_minor for line in ledger.page.items)
+                if not ledger.page.has_next:
+                    break
+                after = ledger.page.cursors[-1]
+            else:
+                pytest.fail("the pages do not end")
+            assert seen == in_order, (currency, first)
+            assert ledger.closing_minor == sum(in_order)

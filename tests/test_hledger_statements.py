@@ -3,11 +3,14 @@
 account (subtree sums) and per commodity, the figures of our balance sheet and income
 statement, and their totals; both equal sums the test computes from what it posted.
 
-The export writes account codes as hledger account names and no ``account``
-directives, so hledger only knows the type and the hierarchy of an account from
-its name: the chart here uses hledger's names (``assets:bank``...) with each
-account's parent the prefix of its name. A chart with numeric codes (1000, 1100)
-exports as flat, untyped accounts, and hledger's statements then show none of them.
+The export writes account codes as hledger account names, after an ``account``
+directive per used account that declares its type (``account 1000  ; type: A``).
+Two charts: hledger's own names (``assets:bank``...), each account's parent the
+prefix of its name, where hledger could also infer types and the hierarchy from
+the names; and numeric codes (1000, 4000), where it knows the types only from
+the directives. The numeric chart is flat: hledger's hierarchy is in the names,
+so a ledgerql parent that is not a name prefix (1100 under 1000) is none for
+hledger, and the two would sum subtrees differently.
 
 Skips when ``hledger`` is not on PATH, except with LEDGERQL_REQUIRE_HLEDGER=1 (CI).
 """
@@ -34,7 +37,8 @@ from tests.conftest import make_tenant
 from tests.test_export import export_text
 
 # code (an hledger account name), type, parent code
-CHART = [
+Chart = list[tuple[str, str, str | None]]
+NAMED: Chart = [
     ("assets", "ASSET", None),
     ("assets:bank", "ASSET", "assets"),
     ("assets:bank:checking", "ASSET", "assets:bank"),
@@ -50,8 +54,19 @@ CHART = [
     ("expenses:rent", "EXPENSE", "expenses"),
     ("expenses:office", "EXPENSE", "expenses"),
 ]
-TYPE = {code: kind for code, kind, _ in CHART}
-CODES = [code for code, *_ in CHART]
+NUMERIC: Chart = [
+    ("1000", "ASSET", None),
+    ("1100", "ASSET", None),
+    ("2000", "LIABILITY", None),
+    ("3000", "EQUITY", None),
+    ("4000", "INCOME", None),
+    ("4100", "INCOME", None),
+    ("5000", "EXPENSE", None),
+    ("6000", "EXPENSE", None),
+]
+CHARTS = {"named": NAMED, "numeric": NUMERIC}
+# The charts share no code, so one map gives the type of any account.
+TYPE = {code: kind for chart in CHARTS.values() for code, kind, _ in chart}
 CURRENCIES = ["EUR", "USD", "JPY"]  # JPY: no minor digits
 START = dt.date(2026, 1, 1)
 DEBIT_NORMAL = {"ASSET", "EXPENSE"}
@@ -78,15 +93,16 @@ class Plan:
     reverse_after: int | None
 
 
-plans = st.builds(
-    Plan,
-    debit=st.sampled_from(CODES),
-    credit=st.sampled_from(CODES),
-    minor=st.integers(1, 10**7),
-    day=st.integers(0, 90),
-    currency=st.sampled_from(CURRENCIES),
-    reverse_after=st.one_of(st.none(), st.integers(0, 30)),
-)
+def plans(codes: list[str]) -> st.SearchStrategy[Plan]:
+    return st.builds(
+        Plan,
+        debit=st.sampled_from(codes),
+        credit=st.sampled_from(codes),
+        minor=st.integers(1, 10**7),
+        day=st.integers(0, 90),
+        currency=st.sampled_from(CURRENCIES),
+        reverse_after=st.one_of(st.none(), st.integers(0, 30)),
+    )
 
 
 @dataclass(frozen=True)
@@ -97,9 +113,9 @@ class Move:
     signed: int  # debit-positive
 
 
-async def _books(db: Database) -> int:
+async def _books(db: Database, chart: Chart) -> int:
     tenant = await make_tenant(db, "EUR")
-    for code, kind, parent in CHART:
+    for code, kind, parent in chart:
         await accounts.create_account(
             db,
             tenant.id,
@@ -145,12 +161,14 @@ def _subtree(code: str, other: str) -> bool:
     return other == code or other.startswith(code + ":")
 
 
-def _oracle(moves: list[Move], kinds: set[str], start: dt.date | None, end: dt.date) -> Figures:
+def _oracle(
+    codes: list[str], moves: list[Move], kinds: set[str], start: dt.date | None, end: dt.date
+) -> Figures:
     """Subtree sums on each type's normal side, nonzero only, from the posted moves."""
     result: Figures = defaultdict(int)
     for move in moves:
         if (start is None or move.date >= start) and move.date <= end:
-            for code in CODES:
+            for code in codes:
                 if TYPE[code] in kinds and _subtree(code, move.code):
                     result[(code, move.currency)] += _normal(code, move.signed)
     return {key: value for key, value in result.items() if value}
@@ -207,9 +225,10 @@ def _accounts_only(figures: Figures) -> Figures:
     return {key: value for key, value in figures.items() if key[0] != "total"}
 
 
+@pytest.mark.parametrize("chart_name", sorted(CHARTS))
 @SETTINGS
 @given(
-    entries=st.lists(plans, min_size=1, max_size=10),
+    data=st.data(),
     as_of_day=st.integers(0, 120),
     period=st.tuples(st.integers(0, 120), st.integers(0, 60)),
 )
@@ -217,11 +236,15 @@ async def test_statements_equal_hledgers_on_our_exported_journal(
     db: Database,
     hledger: str,
     tmp_path_factory: pytest.TempPathFactory,
-    entries: list[Plan],
+    chart_name: str,
+    data: st.DataObject,
     as_of_day: int,
     period: tuple[int, int],
 ) -> None:
-    tenant_id = await _books(db)
+    chart = CHARTS[chart_name]
+    codes = [code for code, *_ in chart]
+    entries = data.draw(st.lists(plans(codes), min_size=1, max_size=10), label="entries")
+    tenant_id = await _books(db, chart)
     moves: list[Move] = []
     for plan in entries:
         await _post(db, tenant_id, plan, moves)
@@ -253,7 +276,7 @@ async def test_statements_equal_hledgers_on_our_exported_journal(
         # balancesheetequity's net is assets - liabilities - equity: the current earnings.
         assert sheet.current_earnings_minor == equity_hl["net"].get(("Net:", currency), 0)
         assert sheet.balanced
-        oracle = _oracle(moves, {"ASSET", "LIABILITY", "EQUITY"}, None, as_of)
+        oracle = _oracle(codes, moves, {"ASSET", "LIABILITY", "EQUITY"}, None, as_of)
         mine = {**assets, **liabilities, **equity}
         assert {k: v for k, v in oracle.items() if k[1] == currency} == _accounts_only(mine)
 
@@ -269,7 +292,7 @@ async def test_statements_equal_hledgers_on_our_exported_journal(
         "--end",
         (finish + dt.timedelta(days=1)).isoformat(),
     )
-    oracle = _oracle(moves, {"INCOME", "EXPENSE"}, begin, finish)
+    oracle = _oracle(codes, moves, {"INCOME", "EXPENSE"}, begin, finish)
     for currency in CURRENCIES:
         (statement,) = await statements.income_statement(
             db, tenant_id, date_from=begin, date_to=finish, currency=currency

@@ -490,3 +490,47 @@ async def test_scheduled_entries_count_only_once_posted(db: Database) -> None:
         db, tenant_id, as_of=later - dt.timedelta(days=1), currency="USD"
     )
     assert before[0].liabilities.totals == [0]
+
+
+async def test_trial_balance_of_one_journal(gql: GraphQLClient) -> None:
+    """A journal's trial balance counts its lines only, balances, and is refused for a
+    journal the tenant does not have."""
+    await _gql_books(gql)
+    create = """mutation($input: CreateJournalInput!) {
+      createJournal(input: $input) { journal { id } errors { message } } }"""
+    created = await gql(create, {"input": {"code": "SAL", "name": "Sales"}})
+    assert created["createJournal"]["errors"] == []
+    for item in (
+        _entry("1100", "3000", "1000.00", "2026-01-05"),
+        _entry("1110", "4100", "250.50", "2026-02-10", journalCode="SAL"),
+        _entry("1110", "4100", "100.00", "2026-03-10", journalCode="SAL"),
+        _entry("5110", "1100", "80.25", "2026-02-20"),
+    ):
+        assert (await post(gql, item))["errors"] == []
+    query = """query($code: String, $id: ID, $from: Date) {
+      trialBalanceReport(journalCode: $code, journalId: $id, from: $from, depth: 1) {
+        balanced rows { account { code } openingBalance debit credit closingBalance }
+      } }"""
+    report = (await gql(query, {"code": "SAL", "from": "2026-03-01"}))["trialBalanceReport"]
+    assert report["balanced"] is True
+    assert {row["account"]["code"]: row for row in report["rows"]} == {
+        "1000": {
+            "account": {"code": "1000"},
+            "openingBalance": "250.50",
+            "debit": "100.00",
+            "credit": "0.00",
+            "closingBalance": "350.50",
+        },
+        "4000": {
+            "account": {"code": "4000"},
+            "openingBalance": "-250.50",
+            "debit": "0.00",
+            "credit": "100.00",
+            "closingBalance": "-350.50",
+        },
+    }
+    journal_id = created["createJournal"]["journal"]["id"]
+    by_id = (await gql(query, {"id": journal_id, "from": "2026-03-01"}))["trialBalanceReport"]
+    assert by_id == report
+    missing = (await gql.raw(query, {"code": "NOPE"})).json()
+    assert missing["errors"][0]["extensions"]["code"] in {"NOT_FOUND", "BAD_USER_INPUT"}

@@ -4,6 +4,10 @@ Entries are read in keyset pages on (date, id) inside one read transaction (a
 snapshot: REPEATABLE READ on PostgreSQL, a WAL read transaction on SQLite), so
 memory stays flat and the file is one consistent state of the books. Reversed
 entries and their reversals are written as the ordinary entries they are.
+
+A format that declares accounts (an hledger journal) first gets the accounts the
+exported entries use, with their types, in code order. Only the used ones: an
+import of the file creates just those, so exporting the copy gives the same text.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy import tuple_
+from sqlalchemy import exists, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.importing import IMPORT_SOURCE
-from app.ledger.ledgerfile import FileEntry, FileLine, Format
+from app.ledger.ledgerfile import FileAccount, FileEntry, FileLine, Format
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, load_entries
 from db.engine import Database
-from db.tables import JournalEntry
+from db.tables import Account, JournalEntry, JournalLine
 
 PAGE_SIZE = 500
 # Scheduled entries do not count yet; a reversed one stays posted, its reversal counters it.
@@ -57,6 +62,29 @@ def file_entry_of(entry: EntryView) -> FileEntry:
     )
 
 
+async def used_accounts(session: AsyncSession, tenant_id: int) -> list[FileAccount]:
+    """The tenant's accounts that exported entries post to, in code order.
+
+    Per account of the chart, the (account, date, id) line index is read up to
+    its first exported line, so the cost follows the chart, not the entry count.
+    """
+    posted = (
+        select(col(JournalLine.id))
+        .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
+        .where(
+            col(JournalLine.account_id) == col(Account.id),
+            col(JournalEntry.status).in_(EXPORTED_STATUSES),
+        )
+    )
+    rows = await session.execute(
+        select(col(Account.code), col(Account.type)).where(
+            col(Account.tenant_id) == tenant_id, exists(posted)
+        )
+    )
+    # Sorted here: the databases' collations need not agree on the order of codes.
+    return sorted((FileAccount(code, kind) for code, kind in rows.all()), key=lambda a: a.code)
+
+
 async def export_ledger(
     db: Database,
     tenant_id: int,
@@ -73,6 +101,10 @@ async def export_ledger(
     async with db.read() as session:
         if not db.sqlite:
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if writer.declares_accounts and (
+            declared := writer.accounts(await used_accounts(session, tenant_id))
+        ):
+            write(declared)
         query = (
             select(col(JournalEntry.id), col(JournalEntry.date))
             .where(

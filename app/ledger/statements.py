@@ -1,8 +1,9 @@
 """Financial statements: hierarchical trial balance, balance sheet, income statement.
 
-Every figure is a SUM over ``balance_days`` (posted movements per account,
-currency and day) for one or more date ranges, in one query whatever the
-number of journal lines; the chart of accounts is rolled up in memory.
+Every figure is a sum of posted movements per account and currency over one or
+more date ranges, read in one query from the monthly and daily rollups
+(app/ledger/period_sums.py) whatever the number of journal lines; the chart of
+accounts is rolled up in memory.
 SCHEDULED entries have no day movements until they post, so they are left out
 until then; backdated entries and reversals are in the day they are dated.
 """
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, func
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 
@@ -26,6 +26,8 @@ from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
 from app.ledger.money import check_currency
+from app.ledger.period_sums import Key, Range, month_end, movements
+from app.ledger.reports import find_journal_id
 from app.ledger.valuation import Method, Valuation
 from db.engine import Database
 from db.tables import Account, BalanceDay, JournalEntry, JournalLine
@@ -33,9 +35,6 @@ from db.tables import Account, BalanceDay, JournalEntry, JournalLine
 MAX_COLUMNS = 24
 BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY)
 INCOME_STATEMENT_TYPES = (AccountType.INCOME, AccountType.EXPENSE)
-
-Range = tuple[dt.date | None, dt.date | None]  # inclusive; None: unbounded
-Key = tuple[int, str]  # (account id, currency)
 
 
 class Compare(StrEnum):
@@ -45,41 +44,6 @@ class Compare(StrEnum):
 
 
 # ---------------------------------------------------------------- sums and hierarchy
-
-
-async def _movements(
-    db: Database, tenant_id: int, ranges: Sequence[Range], currency: str | None
-) -> dict[Key, list[int]]:
-    """[debit, credit] per range, flattened, per (account, currency): one query."""
-    day = col(BalanceDay.day)
-    sums: list[Any] = []
-    for start, end in ranges:
-        conditions = []
-        if start is not None:
-            conditions.append(day >= start)
-        if end is not None:
-            conditions.append(day <= end)
-        for amount in (col(BalanceDay.debit_minor), col(BalanceDay.credit_minor)):
-            if conditions:
-                sums.append(func.sum(case((and_(*conditions), amount), else_=0)))
-            else:
-                sums.append(func.sum(amount))
-    query = (
-        select_columns(col(BalanceDay.account_id), col(BalanceDay.currency), *sums)
-        .where(col(BalanceDay.tenant_id) == tenant_id)
-        .group_by(col(BalanceDay.account_id), col(BalanceDay.currency))
-    )
-    # Only the days some range can see are read.
-    if all(start is not None for start, _ in ranges):
-        query = query.where(day >= min(start for start, _ in ranges if start is not None))
-    if all(end is not None for _, end in ranges):
-        query = query.where(day <= max(end for _, end in ranges if end is not None))
-    if currency is not None:
-        query = query.where(col(BalanceDay.currency) == currency)
-    async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    # asyncpg returns SUM(bigint) as Decimal: every figure becomes an int.
-    return {(row[0], row[1]): [int(value or 0) for value in row[2:]] for row in rows}
 
 
 async def _closing_lines(
@@ -268,10 +232,14 @@ async def trial_balance_report(
     date_to: dt.date | None = None,
     currency: str | None = None,
     depth: int | None = None,
+    journal_id: object | None = None,
+    journal_code: str | None = None,
 ) -> TrialBalanceReport:
     """Opening balance (before ``date_from``), period debits and credits and closing balance
     (through ``date_to``) per account and currency, parents summing their subtree;
-    accounts deeper than ``depth`` are folded into their ancestor at that depth."""
+    accounts deeper than ``depth`` are folded into their ancestor at that depth. With a
+    journal, every figure is of that journal's lines only (it still balances: each entry
+    does)."""
     if currency is not None:
         check_currency(currency)
     check_depth(depth)
@@ -279,7 +247,11 @@ async def trial_balance_report(
     ranges: list[Range] = [(None, _day_before(date_from)), (date_from, date_to)]
     if date_from is None:  # nothing is before the beginning
         ranges = [(date_from, date_to)]
-    own = await _movements(db, tenant_id, ranges, currency)
+    async with db.read() as session:
+        journal = await find_journal_id(
+            session, tenant_id, journal_id=journal_id, journal_code=journal_code
+        )
+    own = await movements(db, tenant_id, ranges, currency, journal_id=journal)
     if date_from is None:
         own = {key: [0, 0, *figures] for key, figures in own.items()}
     tree = Tree.of(await _accounts(db, tenant_id))
@@ -545,7 +517,7 @@ async def balance_sheet(
     check_depth(depth)
     if valuation is not None:
         valuation.checked()
-    own = await _movements(db, tenant_id, [(None, as_of)], currency)
+    own = await movements(db, tenant_id, [(None, as_of)], currency)
     accounts = await _accounts(db, tenant_id)
     tree = Tree.of(accounts, same_type=True)
     sheets = [_sheet(tree, accounts, own, as_of, cur, depth) for cur in _currencies(own, currency)]
@@ -587,11 +559,6 @@ class IncomeStatement:
         return [i - e for i, e in zip(self.income.totals, self.expenses.totals, strict=True)]
 
 
-def _month_end(date: dt.date) -> dt.date:
-    following = (date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
-
-
 def _add_months(date: dt.date, months: int) -> dt.date:
     index = date.year * 12 + date.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -608,7 +575,7 @@ def columns_of(date_from: dt.date, date_to: dt.date, compare: Compare) -> list[C
     if compare is Compare.NONE:
         return [Column(date_from, date_to)]
     if compare is Compare.PREVIOUS_PERIOD:
-        if date_from.day == 1 and date_to == _month_end(date_to):
+        if date_from.day == 1 and date_to == month_end(date_to):
             months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
             start = _add_months(date_from, -months)
             previous = Column(start, date_from - dt.timedelta(days=1))
@@ -626,7 +593,7 @@ def columns_of(date_from: dt.date, date_to: dt.date, compare: Compare) -> list[C
     columns = []
     start = date_from
     while start <= date_to:
-        end = min(_month_end(start), date_to)
+        end = min(month_end(start), date_to)
         columns.append(Column(start, end))
         start = end + dt.timedelta(days=1)
     return columns
@@ -653,7 +620,7 @@ async def income_statement(
     columns = columns_of(date_from, date_to, compare)
     ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
     accounts = await _accounts(db, tenant_id)
-    moved = await _movements(db, tenant_id, ranges, currency)
+    moved = await movements(db, tenant_id, ranges, currency)
     closing = await _closing_movements(db, tenant_id, ranges, currency)
     zero = [0] * (2 * len(ranges))
     own = {

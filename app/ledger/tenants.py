@@ -179,7 +179,12 @@ async def revoke_key(db: Database, key_id: str) -> None:
 
 
 async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> None:
-    """Closes the books up to and including ``lock_date`` (None reopens them)."""
+    """Sets the lock date directly, ``lock_date`` included (None clears it): a test fixture.
+
+    It writes no event and may move the date back: the application moves the lock date
+    only through ``closing.close_period`` / ``closing.reopen_period`` (the CLI's
+    ``tenant lock`` included). Kept for the tests that use it to set up a closed period.
+    """
     if lock_date is not None:
         check_date(lock_date, field="lockDate")
     async with db.write() as session:

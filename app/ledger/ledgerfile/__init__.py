@@ -9,10 +9,11 @@ the other reads.
 from __future__ import annotations
 
 from app.ledger.ledgerfile.formats import FORMATS, Format, format_named, format_of_path
-from app.ledger.ledgerfile.model import FileEntry, FileError, FileLine
+from app.ledger.ledgerfile.model import FileAccount, FileEntry, FileError, FileLine
 
 __all__ = [
     "FORMATS",
+    "FileAccount",
     "FileEntry",
     "FileError",
     "FileLine",

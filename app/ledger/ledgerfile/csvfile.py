@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
+    FileAccount,
     FileEntry,
     FileError,
     FileLine,
@@ -189,6 +190,8 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Parsed]:
 class CsvWriter:
     """Writes entries as CSV rows under the standard header."""
 
+    declares_accounts = False
+
     def __init__(self) -> None:
         self._last_id: str | None = None
 
@@ -200,6 +203,9 @@ class CsvWriter:
 
     def header(self) -> str:
         return self._row(list(COLUMNS))
+
+    def accounts(self, declared: Sequence[FileAccount]) -> str:
+        return ""  # the format has no account declarations
 
     def entry(self, entry: FileEntry) -> str:
         # Rows of consecutive entries with one id would read back as one entry.

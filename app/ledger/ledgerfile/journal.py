@@ -28,13 +28,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from app.ledger.accounts import AccountType
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
+    FileAccount,
     FileEntry,
     FileError,
     Parsed,
@@ -334,6 +336,22 @@ def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
         yield transaction.entry()
 
 
+# hledger's account type codes (``account NAME  ; type: CODE``). Its C (Cash, a kind
+# of asset for the cashflow report) is left out: ledgerql has no notion of cash.
+TYPE_CODES = {
+    AccountType.ASSET: "A",
+    AccountType.LIABILITY: "L",
+    AccountType.EQUITY: "E",
+    AccountType.INCOME: "R",
+    AccountType.EXPENSE: "X",
+}
+
+
+def _writable_account(account: str) -> bool:
+    """An account name a journal reads back whole (two spaces or ';' would end it)."""
+    return not (_SPLIT.search(account) or account[:1] in ("(", "[") or ";" in account)
+
+
 def _refuse(entry: FileEntry, what: str) -> BadInput:
     return BadInput(
         f"entry {entry.external_id or entry.date.isoformat()}: {what} cannot be written "
@@ -342,10 +360,35 @@ def _refuse(entry: FileEntry, what: str) -> BadInput:
 
 
 class JournalWriter:
-    """Writes entries as hledger transactions, amounts with their ISO commodity after them."""
+    """Writes entries as hledger transactions, amounts with their ISO commodity after them.
+
+    The accounts come first, each declared with its type: hledger knows the type
+    of ``assets:bank`` from its name but not that of ``1000``. Only the type is
+    declared; hledger's hierarchy is in the names, so a ledgerql parent that is not
+    a name prefix is not one for hledger. The reader skips these directives.
+    """
+
+    declares_accounts = True
 
     def header(self) -> str:
         return ""
+
+    def accounts(self, declared: Sequence[FileAccount]) -> str:
+        text = ""
+        for account in declared:
+            if not _writable_account(account.code):
+                raise BadInput(
+                    f"the account name {account.code!r} cannot be written in a journal; "
+                    "export as jsonl or csv"
+                )
+            try:
+                code = TYPE_CODES[AccountType(account.type)]
+            except ValueError:
+                raise BadInput(
+                    f"account {account.code} has an unknown type {account.type!r}"
+                ) from None
+            text += f"account {account.code}  ; type: {code}\n"
+        return text + "\n" if text else ""
 
     def entry(self, entry: FileEntry) -> str:
         # Without a code, a memo starting with "(", "*" or "!" would read back as one.
@@ -356,7 +399,7 @@ class JournalWriter:
         text = f"{entry.date.isoformat()}{code} {entry.memo}\n"
         for line in entry.lines:
             account = line.account
-            if _SPLIT.search(account) or account[:1] in ("(", "[") or ";" in account:
+            if not _writable_account(account):
                 raise _refuse(entry, f"the account name {account!r}")
             signed = line.debit if line.debit is not None else -(line.credit or Decimal(0))
             currency = line.currency or entry.currency or ""

@@ -11,13 +11,14 @@ Unknown fields are refused, so a misspelt one is not silently dropped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
+    FileAccount,
     FileEntry,
     FileError,
     FileLine,
@@ -114,8 +115,13 @@ def _amount(value: Decimal) -> str:
 class JsonlWriter:
     """Writes entries as JSON Lines, keys in a fixed order."""
 
+    declares_accounts = False
+
     def header(self) -> str:
         return ""
+
+    def accounts(self, declared: Sequence[FileAccount]) -> str:
+        return ""  # the format has no account declarations
 
     def entry(self, entry: FileEntry) -> str:
         lines: list[dict[str, str]] = []

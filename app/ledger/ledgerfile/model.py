@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -49,6 +49,14 @@ class FileEntry:
 
 
 @dataclass(frozen=True)
+class FileAccount:
+    """An account an export declares before its entries: its code and AccountType."""
+
+    code: str
+    type: str
+
+
+@dataclass(frozen=True)
 class FileError:
     """An entry that could not be read, with the line that says why."""
 
@@ -62,7 +70,13 @@ Parser = Callable[[Iterable[str]], Iterator[Parsed]]
 
 
 class Writer(Protocol):
+    # True when the format can declare accounts (hledger's ``account`` directives):
+    # only then does the export look up which accounts its entries use.
+    declares_accounts: bool
+
     def header(self) -> str: ...
+
+    def accounts(self, declared: Sequence[FileAccount]) -> str: ...
 
     def entry(self, entry: FileEntry) -> str: ...
 
