@@ -146,6 +146,12 @@ async def test_a_journal_declares_the_used_accounts_with_their_types(db: Databas
     summary = await run_import(db, copy.id, text, "journal")
     assert (summary.posted, summary.failed) == (3, 0), summary.errors
     assert await export_text(db, copy.id, "journal") == text
+    # Into a tenant with no chart, --create-accounts takes the declared types (5000 is
+    # income here, not the expense its first digit suggests): the same text again.
+    empty = await make_tenant(db, "USD")
+    summary = await run_import(db, empty.id, text, "journal", create_accounts=True)
+    assert (summary.posted, summary.failed) == (3, 0), summary.errors
+    assert await export_text(db, empty.id, "journal") == text
 
 
 async def test_an_empty_export_declares_no_accounts(db: Database) -> None:

@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.ledger.errors import BadInput
-from app.ledger.ledgerfile import FORMATS, FileEntry, FileError, FileLine, format_of_path
+from app.ledger.ledgerfile import (
+    FORMATS,
+    FileAccount,
+    FileEntry,
+    FileError,
+    FileLine,
+    format_of_path,
+)
 from app.ledger.ledgerfile.formats import Format
 from app.ledger.ledgerfile.model import Parsed
 
@@ -334,3 +341,20 @@ def test_what_a_writer_writes_its_parser_reads_back(fmt: str, batch: list[FileEn
     read = list(format_.parse(text.splitlines(keepends=True)))
     assert all(isinstance(item, FileEntry) for item in read), read
     assert [_comparable(item) for item in entries(read)] == [_comparable(e) for e in batch]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("account 5000  ; type: R", ("5000", "INCOME")),
+        ("account assets:bank\t; type: Cash", ("assets:bank", "ASSET")),
+        ("account 2000 ; note, type: liability", ("2000", "LIABILITY")),
+        ("account 3000", None),  # no type: the code decides, as before
+        ("account 3000  ; type: Q", None),  # not a type hledger knows
+    ],
+)
+def test_account_directives_declare_types(line: str, expected: tuple[str, str] | None) -> None:
+    read = list(FORMATS["journal"].parse([line + "\n"]))
+    declared = [(item.code, item.type) for item in read if isinstance(item, FileAccount)]
+    assert declared == ([expected] if expected else [])
+    assert not [item for item in read if isinstance(item, FileError)]

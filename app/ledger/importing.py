@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from app.ledger.accounts import AccountInput, AccountType, create_account
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
-from app.ledger.ledgerfile import FileEntry, FileError, Format
+from app.ledger.ledgerfile import FileAccount, FileEntry, FileError, Format
 from app.ledger.posting import EntryInput, LineInput, post_entries
 from db.engine import Database
 from db.tables import Account, Tenant
@@ -178,6 +178,9 @@ class _Accounts:
         # Both grow with the chart of accounts, not with the file.
         self.known: set[str] = set()
         self.refused: dict[str, str] = {}
+        # Types the file declares (hledger's ``account CODE  ; type: R``): a created
+        # account takes its declared type rather than the one its code suggests.
+        self.declared: dict[str, AccountType] = {}
         self.created = 0
 
     async def check(self, codes: set[str]) -> None:
@@ -198,7 +201,7 @@ class _Accounts:
                 self.refused[code] = f"account {code} does not exist (import with {self.hint})"
                 continue
             try:
-                kind = account_type_of(code)
+                kind = self.declared.get(code) or account_type_of(code)
                 await create_account(
                     self.db, self.tenant_id, AccountInput(code=code, name=code, type=kind.value)
                 )
@@ -353,6 +356,9 @@ async def import_file(
     entries = 0
     try:
         for item in fmt.parse(lines):
+            if isinstance(item, FileAccount):
+                importer.accounts.declared[item.code] = AccountType(item.type)
+                continue
             chunk.append(item)
             entries += isinstance(item, FileEntry)
             if len(chunk) % _YIELD_EVERY == 0:

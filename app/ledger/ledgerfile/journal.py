@@ -332,6 +332,8 @@ def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
         refused_directive = _directive(number, text)
         if refused_directive is not None:
             yield refused_directive
+        elif directive == "account" and (declared := _declared_account(text)) is not None:
+            yield declared
     if transaction is not None:
         yield transaction.entry()
 
@@ -345,6 +347,30 @@ TYPE_CODES = {
     AccountType.INCOME: "R",
     AccountType.EXPENSE: "X",
 }
+
+
+# The type tag hledger reads on an ``account`` directive, by code or by name.
+_TYPE_TAG = re.compile(r"(?:^|[\s,;])type:\s*([A-Za-z]+)")
+_TYPE_OF_TAG = {
+    **{code: kind for kind, code in TYPE_CODES.items()},
+    "ASSET": AccountType.ASSET,
+    "CASH": AccountType.ASSET,  # hledger's Cash is a kind of asset
+    "C": AccountType.ASSET,
+    "LIABILITY": AccountType.LIABILITY,
+    "EQUITY": AccountType.EQUITY,
+    "REVENUE": AccountType.INCOME,
+    "EXPENSE": AccountType.EXPENSE,
+}
+
+
+def _declared_account(text: str) -> FileAccount | None:
+    """``account NAME  ; type: X``: the declared type, which an import with
+    --create-accounts gives the account (None: no or an unknown type tag)."""
+    declaration, _, comment = text.partition(";")
+    name = _SPLIT.split(declaration.removeprefix("account").strip(), maxsplit=1)[0].strip()
+    found = _TYPE_TAG.search(comment)
+    kind = _TYPE_OF_TAG.get(found.group(1).upper()) if found else None
+    return FileAccount(name, kind.value) if name and kind is not None else None
 
 
 def _writable_account(account: str) -> bool:

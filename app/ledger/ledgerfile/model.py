@@ -65,7 +65,8 @@ class FileError:
     field: str | None = None
 
 
-Parsed = FileEntry | FileError
+# FileAccount: a declared account type (hledger's ``account CODE  ; type: A``).
+Parsed = FileEntry | FileError | FileAccount
 Parser = Callable[[Iterable[str]], Iterator[Parsed]]
 
 
