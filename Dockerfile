@@ -5,9 +5,13 @@
 #   docker run --rm -v ledgerql-data:/data ledgerql ledgerql tenant create --help
 #
 # The default database is SQLite on the /data volume; set DATABASE_URL to a
-# postgresql+asyncpg://... URL to use PostgreSQL instead.
+# postgresql+asyncpg://... URL to use PostgreSQL instead (docker-compose.yml does).
+# `ledgerql serve` applies the migrations before it serves, once, before any worker.
+# docs/deployment.md: compose, workers, what is checked (tests/test_deployment.py).
 
-FROM python:3.11-slim AS build
+# The base image by its full tag (patch release and Debian release): a rebuild gets
+# the same Python; bump it deliberately (both stages) for security updates.
+FROM python:3.11.13-slim-bookworm AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -20,14 +24,15 @@ COPY . .
 RUN /opt/ledgerql/bin/pip install .
 
 
-FROM python:3.11-slim
+FROM python:3.11.13-slim-bookworm
 
 ENV PATH=/opt/ledgerql/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DATABASE_URL=sqlite+aiosqlite:////data/ledgerql.db
 
-RUN useradd --system --uid 10001 --user-group --home-dir /data --no-create-home ledgerql \
+RUN groupadd --system --gid 10001 ledgerql \
+    && useradd --system --uid 10001 --gid ledgerql --home-dir /data --no-create-home ledgerql \
     && mkdir /data \
     && chown ledgerql:ledgerql /data
 
@@ -36,7 +41,9 @@ COPY --from=build /opt/ledgerql /opt/ledgerql
 # Declared after the chown, so a new volume starts out owned by ledgerql.
 VOLUME ["/data"]
 WORKDIR /data
-USER ledgerql
+# Numeric, so that a runtime that cannot read /etc/passwd (Kubernetes' runAsNonRoot)
+# still sees a non-root user.
+USER 10001:10001
 
 EXPOSE 8000
 

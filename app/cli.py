@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import datetime as dt
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 import click
 
+from app.cli_webhooks import webhook
 from app.ledger import accounts, pismo, posting
 from app.ledger.errors import LedgerError
 from app.ledger.exporting import export_ledger
@@ -68,6 +72,9 @@ def main() -> None:
     """ledgerql: a double-entry ledger served as a GraphQL API."""
 
 
+main.add_command(webhook)
+
+
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
@@ -75,25 +82,82 @@ def migrate() -> None:
     click.echo("database is up to date")
 
 
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the ``ledgerql`` loggers (lease acquisitions, jobs) at ``level``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["ledgerql"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
+
+
+def _metrics_dir() -> Path | None:
+    """PROMETHEUS_MULTIPROC_DIR for several workers: the operator's (emptied) or a new one.
+
+    Set before any worker starts, so that every worker writes its figures there and
+    /metrics sums them (app/metrics.py). Files left by an earlier run would add
+    their counts to this one's: the operator's directory loses its ``*.db`` files.
+    Returns the directory this command made (removed at exit), or None.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return None
+    made = Path(tempfile.mkdtemp(prefix="ledgerql-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(made)
+    return made
+
+
 @main.command()
 @click.option(
     "--host", default=None, help="Interface to bind (default LEDGERQL_HOST or 127.0.0.1)."
 )
 @click.option("--port", type=int, default=None, help="Port (default LEDGERQL_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
-    """Apply migrations, then serve the API with uvicorn."""
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default LEDGERQL_WORKERS or 1); see docs/operations.md.",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Apply migrations, then serve the API with uvicorn (N worker processes with --workers).
+
+    Several workers share the port; background jobs run in one of them at a time
+    (leases), and /metrics sums the figures of all of them. On SQLite they share the
+    file: reads run in parallel, writes take turns on the file's lock.
+    """
     import uvicorn
 
     from app.main import create_app
 
     settings = _settings()
-    upgrade(settings.database_url)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-    )
+    count = workers or int(os.environ.get("LEDGERQL_WORKERS", "1"))
+    if count < 1:
+        raise click.UsageError("LEDGERQL_WORKERS must be a positive integer")
+    upgrade(settings.database_url)  # once, before any worker starts
+    bind = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": settings.log_level,
+        "log_config": _log_config(settings.log_level),
+    }
+    if count == 1:
+        uvicorn.run(create_app(settings), **bind)  # type: ignore[arg-type]
+        return
+    made = _metrics_dir()
+    try:
+        # An import string: each worker process builds its own app (and Database).
+        uvicorn.run("app.main:create_app", factory=True, workers=count, **bind)  # type: ignore[arg-type]
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 @main.group()

@@ -8,16 +8,17 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app import post_due_task
+from app import background, openapi, ops
+from app.events import live as live_events
+from app.events.routes import routes as live_event_routes
 from app.graphiql import STATIC_DIR, STATIC_PATH
 from app.graphql_app import GraphQLEndpoint
 from app.middleware import RequestContextMiddleware
 from app.rate_limits import close_rate_limiter
+from app.request_metrics import RequestMetricsMiddleware
 from app.rest import bookeeping as bookeeping_rest
 from app.rest import journal_entries as journal_entries_rest
 from app.rest import pismo as pismo_rest
@@ -28,14 +29,12 @@ from app.settings import Settings
 from db.engine import Database
 
 
-async def health(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok"})
-
-
 def routes() -> list[BaseRoute]:
     return [
         Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
-        Route("/health", health),
+        *live_event_routes,  # the WebSocket of GraphQL subscriptions, also on /graphql
+        *ops.routes,  # /health, /ready, /metrics
+        *openapi.routes,
         *pismo_rest.routes,
         *journal_entries_rest.routes,
         *pennylane_entries.routes,
@@ -67,11 +66,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         owned = db is None
         app.state.db = db or Database(settings.database_url)
         freeze_startup_objects()
-        posting_due = post_due_task.start(app.state.db, settings.post_due_seconds)
+        app.state.live_events = await live_events.start(app.state.db)
+        work = background.start(app.state.db, settings)
         try:
             yield
         finally:
-            await post_due_task.stop(posting_due)
+            await work.stop()
+            await app.state.live_events.stop()
             await close_rate_limiter(app)  # made on first use (app/rate_limits.py)
             if owned:
                 await app.state.db.dispose()
@@ -79,7 +80,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
-        middleware=[Middleware(RequestContextMiddleware, cacheable_prefix=f"{STATIC_PATH}/")],
+        middleware=[
+            # Outermost: it times the whole request and sees the 500s of the next one.
+            Middleware(RequestMetricsMiddleware),
+            Middleware(RequestContextMiddleware, cacheable_prefix=f"{STATIC_PATH}/"),
+        ],
     )
     # The rate limiter's storage is made on first use, from these (app/rate_limits.py).
     app.state.rate_limit_settings = settings.rate_limits

@@ -1,4 +1,8 @@
-"""The server's background task that posts scheduled entries when they fall due."""
+"""The server's background task that posts scheduled entries when they fall due.
+
+The server runs ``post_due_round`` under a lease (app/background.py): one process
+at a time. ``start``/``post_due_forever`` run it unleased, every ``seconds``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,14 @@ from db.engine import Database
 logger = logging.getLogger("ledgerql.post_due")
 
 
+async def post_due_round(db: Database) -> int:
+    """One round: posts what is due now, logs how many (the leased job of app/background.py)."""
+    posted = await post_due(db)
+    if posted:
+        logger.info("posted %d scheduled entries", posted)
+    return posted
+
+
 async def post_due_forever(db: Database, seconds: float) -> None:
     """``post_due`` now, then every ``seconds``, until cancelled.
 
@@ -21,9 +33,7 @@ async def post_due_forever(db: Database, seconds: float) -> None:
     """
     while True:
         try:
-            posted = await post_due(db)
-            if posted:
-                logger.info("posted %d scheduled entries", posted)
+            await post_due_round(db)
         except asyncio.CancelledError:
             raise
         except Exception:

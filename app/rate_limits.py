@@ -38,6 +38,7 @@ from starlette.requests import Request
 from app.ledger.errors import RateLimited, Unauthenticated
 from app.ledger.key_limits import effective
 from app.ledger.tenants import Principal
+from app.metrics import RATE_LIMITED
 from app.settings import RateLimitSettings, Settings
 
 Operation = Literal["read", "write"]
@@ -229,6 +230,7 @@ async def enforce(request: Request, key_id: str, surface: Surface, operation: Op
     """``consume``, raising TooManyRequests when the request is refused."""
     usage = await consume(request, key_id, surface, operation)
     if not usage.allowed:
+        RATE_LIMITED.labels(surface=surface).inc()
         raise TooManyRequests(
             f"rate limit exceeded for this key ({usage.operation}s on {surface}): "
             f"retry in {usage.retry_after} seconds",
@@ -260,6 +262,7 @@ async def guarded_authentication(
     if key:
         wait = await limiter.auth_retry_after(host)
         if wait:
+            RATE_LIMITED.labels(surface="auth").inc()
             raise TooManyRequests(
                 f"too many failed authentications from this address: retry in {wait} seconds",
                 wait,

@@ -6,6 +6,8 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 
+from app.webhooks.settings import WebhookSettings
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ledgerql.db"
 
 
@@ -186,12 +188,23 @@ class Settings:
     post_due_seconds: float = 60.0
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # How long a process's hold on a background job (post_due, webhook delivery) lasts
+    # unrenewed: it renews every third of it, and another process takes the job over
+    # at most this long (plus a third) after the holder died (docs/operations.md).
+    lease_ttl_seconds: float = 30.0
+    # How often each process refreshes its database pool gauges for /metrics.
+    pool_metrics_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.auth_cache_seconds) or self.auth_cache_seconds < 0:
             raise ValueError("LEDGERQL_AUTH_CACHE_SECONDS must be a finite number >= 0")
         if not math.isfinite(self.post_due_seconds) or self.post_due_seconds < 0:
             raise ValueError("LEDGERQL_POST_DUE_SECONDS must be a finite number >= 0")
+        if not math.isfinite(self.lease_ttl_seconds) or self.lease_ttl_seconds <= 0:
+            raise ValueError("LEDGERQL_LEASE_TTL_SECONDS must be a finite number > 0")
+        if not math.isfinite(self.pool_metrics_seconds) or self.pool_metrics_seconds < 0:
+            raise ValueError("LEDGERQL_POOL_METRICS_SECONDS must be a finite number >= 0")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -209,4 +222,11 @@ class Settings:
             ),
             attachments=AttachmentSettings.from_env(),
             rate_limits=RateLimitSettings.from_env(),
+            webhooks=WebhookSettings.from_env(),
+            lease_ttl_seconds=float(
+                os.environ.get("LEDGERQL_LEASE_TTL_SECONDS", cls.lease_ttl_seconds)
+            ),
+            pool_metrics_seconds=float(
+                os.environ.get("LEDGERQL_POOL_METRICS_SECONDS", cls.pool_metrics_seconds)
+            ),
         )

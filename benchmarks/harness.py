@@ -378,7 +378,33 @@ def run_http(
             for load in loads:
                 measured.append(bench.phase(load, args.requests))
                 print(phase_line(f"round {number}", measured[-1]), flush=True)
+        stored = runner.run(count_entries(db, tenant_id))
+        for name, (port, _) in running.items():
+            posted = scrape_metric(port, POSTED_METRIC)
+            if posted is not None:  # servers without /metrics (bare apps) are left out
+                print(f"/metrics of {name}: {POSTED_METRIC} {posted:g} (stored: {stored})")
     return measured
+
+
+POSTED_METRIC = "ledgerql_posted_entries_total"
+
+
+def scrape_metric(port: int, name: str) -> float | None:
+    """The value of an unlabelled sample on a server's /metrics; None without one."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        text = response.read().decode()
+        if response.status != 200:
+            return None
+    finally:
+        connection.close()
+    for line in text.splitlines():
+        sample, _, value = line.partition(" ")
+        if sample == name:
+            return float(value)
+    return None
 
 
 # ---------------------------------------------------------------- figures

@@ -47,6 +47,33 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 T = TypeVar("T")
 
+ANNOUNCED_TENANTS = "ledgerql.announced_tenants"
+"""Key of ``Connection.info``: the tenants whose events a transaction wrote (app/events)."""
+_after_commit: list[Callable[[frozenset[int]], None]] = []
+
+
+def on_commit_of_events(callback: Callable[[frozenset[int]], None]) -> Callable[[], None]:
+    """Calls ``callback(tenants)`` after each commit that announced events; returns the undo.
+
+    Process-wide, not per Database: the second loop's Database (app/second_loop.py) writes
+    events that the main loop's subscribers wait for. The callback runs on the loop (or
+    thread) of the writer, after the commit: it must be cheap and thread-safe.
+    """
+    _after_commit.append(callback)
+    return lambda: _after_commit.remove(callback)
+
+
+def _take_announced(info: dict[Any, Any]) -> frozenset[int]:
+    # Connection.info outlives the transaction (it belongs to the pooled connection):
+    # taken on every path, committed or not, so a rolled-back announce wakes nobody later.
+    return frozenset(info.pop(ANNOUNCED_TENANTS, ()))
+
+
+def _committed(tenants: frozenset[int]) -> None:
+    if tenants:
+        for callback in list(_after_commit):
+            callback(tenants)
+
 
 class WriteContention(Exception):
     """A write transaction lost to concurrent ones every time it was tried."""
@@ -131,6 +158,20 @@ async def _retrying(attempt_once: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _session_announced(session: AsyncSession) -> frozenset[int]:
+    """What the session's transaction announced on the connections it took.
+
+    Read from the transaction's connections without asking for one: ``session.connection()``
+    would check one out (on SQLite, BEGIN IMMEDIATE) for a transaction that never wrote.
+    """
+    transaction = session.sync_session.get_transaction()
+    connections = getattr(transaction, "_connections", {}) if transaction is not None else {}
+    tenants: set[int] = set()
+    for held in list(connections.values()):
+        tenants.update(_take_announced(held[0].info))
+    return frozenset(tenants)
+
+
 class Database:
     """The engines of one database URL and the sessions made from them."""
 
@@ -164,8 +205,14 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one write transaction: committed on success, rolled back on error."""
-        async with self._write_sessions() as session, session.begin():
-            yield session
+        async with self._write_sessions() as session:
+            tenants: frozenset[int] = frozenset()
+            async with session.begin():
+                try:
+                    yield session
+                finally:
+                    tenants = _session_announced(session)
+            _committed(tenants)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -199,14 +246,24 @@ class Database:
         if self._writer_engine is not None and self._writer_thread is not None:
             engine = self._writer_engine
 
-            def in_transaction() -> T:
+            def in_transaction() -> tuple[T, frozenset[int]]:
                 with engine.begin() as conn:
-                    return work(conn)
+                    try:
+                        result = work(conn)
+                    finally:
+                        tenants = _take_announced(conn.info)
+                return result, tenants
 
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._writer_thread, in_transaction)
-        async with self.write_engine.connect() as conn, conn.begin():
-            return await conn.run_sync(work)
+            result, tenants = await loop.run_in_executor(self._writer_thread, in_transaction)
+        else:
+            async with self.write_engine.connect() as conn, conn.begin():
+                try:
+                    result = await conn.run_sync(work)
+                finally:
+                    tenants = _take_announced(conn.info)
+        _committed(tenants)  # after the commit, so a woken reader sees the rows
+        return result
 
     def on_dispose(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Runs ``callback`` first when this Database is disposed (what was built on it)."""

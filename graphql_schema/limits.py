@@ -66,6 +66,7 @@ LIST_SIZE = {
     "BookeepingTransaction.entries": 10,
     "BookeepingTransaction.classes": 1,
     "BookeepingTransaction.nonProfitAllocations": 1,
+    "WebhookDelivery.attempts": 16,  # LEDGERQL_WEBHOOK_MAX_ATTEMPTS' default
     # Statements (graphql_schema/statements.py) are short lists.
     "Query.balanceSheet": 3,  # one per currency, and the valued one
     "Query.incomeStatement": 3,

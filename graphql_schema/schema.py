@@ -29,7 +29,9 @@ from graphql_schema.rate_limits import RateLimitsMutation, RateLimitsQuery
 from graphql_schema.rates import RatesMutation, RatesQuery
 from graphql_schema.scalars import SCALAR_MAP
 from graphql_schema.statements import StatementsQuery
+from graphql_schema.subscriptions import Subscription
 from graphql_schema.tenant import TenantMutation, TenantQuery
+from graphql_schema.webhooks import WebhookMutation, WebhookQuery
 
 logger = logging.getLogger("ledgerql.graphql")
 
@@ -109,6 +111,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 RateLimitsQuery,
                 BookeepingQuery,
                 StatementsQuery,
+                WebhookQuery,
             ),
         ),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
@@ -124,9 +127,11 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 RateLimitsMutation,
                 BookeepingMutation,
                 ClosingMutation,
+                WebhookMutation,
             )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),
+        subscription=Subscription,  # over WebSocket only (app/events/routes.py)
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             # Parsing and validating a document costs more than most resolvers: both

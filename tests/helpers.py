@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -108,3 +110,27 @@ async def line_sums(
     async with db.read() as session:
         rows = (await session.execute(query)).all()
     return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows if r[2] or r[3]}
+
+
+T = TypeVar("T")
+
+
+def draw_examples(strategy: st.SearchStrategy[T], examples: int) -> list[T]:
+    """``examples`` values of ``strategy``, the same on every run (derandomized, no example
+    database): a property run over them gives CI the same requests each time."""
+    drawn: list[T] = []
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def draw(value: T) -> None:
+        drawn.append(value)
+
+    draw()
+    return drawn

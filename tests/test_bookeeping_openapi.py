@@ -24,7 +24,6 @@ import httpx
 import pytest
 import schemathesis
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -41,7 +40,7 @@ from app.rest.common import dumps
 from app.settings import RateLimitSettings, default_rate_limits
 from db.engine import Database
 from tests.conftest import GraphQLClient, make_tenant
-from tests.helpers import create_accounts
+from tests.helpers import create_accounts, draw_examples
 
 SEED_NAME = "004_f0816cfd2117b5c9.txt"
 SHARED_SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / SEED_NAME
@@ -77,25 +76,10 @@ def test_vendored_seed_is_the_seed() -> None:
 
 def cases(operation: Any, mode: GenerationMode, fix: Any = None) -> list[Case[Any]]:
     """``EXAMPLES`` cases of ``operation`` drawn by hypothesis (mapped through ``fix``)."""
-    drawn: list[Case[Any]] = []
     strategy = operation.as_strategy(generation_mode=mode)
     if fix is not None:
         strategy = st.tuples(strategy, st.integers(0, 2**16)).map(fix)
-
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(strategy)
-    def draw(case: Case[Any]) -> None:
-        drawn.append(case)
-
-    draw()
-    return drawn
+    return draw_examples(strategy, EXAMPLES)
 
 
 def amount(value: object) -> Decimal:

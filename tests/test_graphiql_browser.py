@@ -9,6 +9,7 @@ with LEDGERQL_REQUIRE_BROWSER=1 (CI), where it fails.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ REQUIRE_BROWSER = os.environ.get("LEDGERQL_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("LEDGERQL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT_MS = 10_000
 ACCOUNT_NAME = "Cash drawer"
+SCHEMA_PARSE_WAIT_MS = 600
+CLOSE_PERIOD = 'mutation { closePeriod(throughDate: "2025-12-31") { errors { message } } }'
 
 
 def _unavailable(message: str) -> None:
@@ -170,6 +173,66 @@ def test_key_set_in_headers_loads_schema_runs_queries_and_is_not_stored(
                 if server.key in value or server.key in name
             ]
             assert leaked == [], stored
+            assert problems == [], problems
+        finally:
+            browser.close()
+
+
+def test_a_subscription_runs_over_the_websocket_with_the_key_in_connection_params(
+    chromium: str, server: Server
+) -> None:
+    """GraphiQL opens ws://<host>/graphql (graphql-transport-ws), passes the headers editor's
+    content as connection_init's payload, and shows each event as it commits."""
+    import httpx
+    from playwright.sync_api import WebSocket, expect, sync_playwright
+
+    sockets: list[str] = []
+    problems: list[str] = []
+
+    def on_websocket(socket: WebSocket) -> None:
+        sockets.append(socket.url)
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "401" not in message.text:
+            problems.append(message.text)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.on("websocket", on_websocket)
+            page.on("console", on_console)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.goto(f"{server.url}/graphql")
+            page.get_by_role("button", name="Headers", exact=True).click()
+            headers_editor = page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden)")
+            headers_editor.locator(".CodeMirror-lines").click()
+            page.keyboard.press("ControlOrMeta+a")
+            page.keyboard.insert_text(json.dumps({"Authorization": f"Bearer {server.key}"}))
+            # The schema loaded with the key: GraphiQL then knows the operation's type.
+            page.get_by_role("button", name="Show Documentation Explorer").click()
+            explorer = page.locator(".graphiql-doc-explorer")
+            expect(explorer.get_by_text("Subscription", exact=True)).to_be_visible()
+
+            query_editor = page.locator(".graphiql-query-editor .CodeMirror-lines")
+            query_editor.click()
+            page.keyboard.press("ControlOrMeta+a")
+            page.keyboard.insert_text("subscription Live { events { cursor node { id type } } }")
+            # GraphiQL parses the editor's text after a debounce; executed before, it would
+            # still hold the previous document and send the operation over HTTP.
+            page.wait_for_timeout(SCHEMA_PARSE_WAIT_MS)
+            page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
+            # Stored or live, the subscription (from the first event) delivers it.
+            posted = httpx.post(
+                f"{server.url}/graphql",
+                json={"query": CLOSE_PERIOD},
+                headers={"Authorization": f"Bearer {server.key}"},
+                timeout=TIMEOUT_MS / 1000,
+            )
+            assert posted.json() == {"data": {"closePeriod": {"errors": []}}}, posted.text
+            expect(page.locator(".graphiql-response")).to_contain_text("period.closed")
+            assert sockets == [f"{server.url.replace('http', 'ws', 1)}/graphql"], sockets
             assert problems == [], problems
         finally:
             browser.close()

@@ -42,6 +42,7 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import SQLModel
 
+from app.events.announce import announce
 from app.ledger.entries import (
     EXTERNAL_SCOPE,
     POSTED,
@@ -71,6 +72,7 @@ from app.ledger.validation import (
     prepare,
     request_hash,
 )
+from app.metrics import POSTED_ENTRIES, POSTING_BATCH_ENTRIES
 from db.bulk import (
     add_to_totals,
     allocate_ids,
@@ -907,7 +909,11 @@ def write_entries(
     key_rows.sort(key=lambda row: (row[1], row[2]))  # keys in sorted order: the lock order
     insert_rows(conn, "idempotency_records", KEY_COLUMNS, key_rows)
     insert_rows(conn, "events", EVENT_COLUMNS, event_rows)
+    if event_rows:
+        announce(conn, tenant.id)
     movements.write(conn, tenant.id)
+    POSTED_ENTRIES.inc(len(event_rows))  # one event per entry posted now (not scheduled)
+    POSTING_BATCH_ENTRIES.observe(len(news))
     return views
 
 
@@ -1194,7 +1200,10 @@ def post_due_in(
     if posted:
         conn.execute(_MARK_POSTED, {"ids": posted})
         insert_rows(conn, "events", EVENT_COLUMNS, event_rows)
+        if event_rows:
+            announce(conn, tenant_id)
         movements.write(conn, tenant_id)
+        POSTED_ENTRIES.inc(len(posted))
     return len(posted), ids[-1] if len(ids) == limit else None
 
 

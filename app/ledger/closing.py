@@ -29,6 +29,7 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.events.announce import announce
 from app.ledger import posting
 from app.ledger.accounts import AccountType
 from app.ledger.entries import MAX_MEMO, EntryInput, EntryView, LineInput
@@ -117,6 +118,8 @@ async def _move_lock(
         )
     )
     await session.flush()
+    tenant_id = tenant.id
+    await session.run_sync(lambda sync: announce(sync.connection(), tenant_id))
     await session.refresh(tenant)
     return TenantView.of(tenant)
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from app.ledger.batch import Plan, commit_batch, plan_batch, write_batch
 from app.ledger.entries import BulkItem, Request
 from app.ledger.errors import TryAgain
+from app.metrics import GROUP_COMMIT_QUEUE
 from db.engine import Database, WriteContention
 
 logger = logging.getLogger("ledgerql.group_commit")
@@ -71,6 +72,7 @@ class GroupCommit:
         """Queues ``request`` and returns its outcomes once its batch is committed."""
         future: asyncio.Future[list[BulkItem]] = self.loop.create_future()
         self._waiting.append(_Waiting(request, future))
+        GROUP_COMMIT_QUEUE.inc()
         if self._arrival is not None and not self._arrival.done():
             self._arrival.set_result(None)
         if self._writer is None:
@@ -94,6 +96,7 @@ class GroupCommit:
             ):
                 break
             taken.append(self._waiting.popleft())
+            GROUP_COMMIT_QUEUE.dec()
             entries += more_entries
             lines += more_lines
         return taken

@@ -1,0 +1,1 @@
+"""Live events: announcing new outbox rows and delivering them to subscribers."""

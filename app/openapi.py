@@ -1,0 +1,740 @@
+"""The OpenAPI document of ledgerql's REST dialects, served (without auth) at /openapi.json.
+
+Request bodies come from the dialects' own pydantic models (the models that check them),
+so the document cannot drift from what is validated; Pismo checks its bodies by hand,
+and no dialect has response models, so those schemas are written here: truthful about
+the fields every answer has, open (``additionalProperties``) about the rest.
+
+tests/test_openapi_contract.py keeps the document and the app's routes in step (every
+REST route documented, nothing documented that is not routed) and runs schemathesis
+against the app with it. OpenAPI 3.1 because pydantic writes JSON Schema 2020-12
+(``anyOf [..., {"type": "null"}]``), which 3.1 takes as it is and schemathesis 4 reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from app.rest import bookeeping, journal_entries, pismo
+from app.rest.pennylane import common as pennylane
+from app.rest.pennylane import entries as pennylane_entries
+from app.rest.pennylane import reference as pennylane_reference
+
+OPENAPI_VERSION = "3.1.0"
+Schema = dict[str, Any]
+
+# ---------------------------------------------------------------- helpers
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": list(required),
+    }
+
+
+def _model_schemas(prefix: str, *models: type[BaseModel]) -> dict[str, Schema]:
+    """The JSON Schemas of ``models`` and their nested models, named ``prefix + Name``.
+
+    The prefix keeps the dialects' same-named models (two ``Line``) apart.
+    """
+    found: dict[str, Schema] = {}
+    template = f"#/components/schemas/{prefix}{{model}}"
+    for model in models:
+        schema = model.model_json_schema(ref_template=template)
+        for name, nested in schema.pop("$defs", {}).items():
+            found[prefix + name] = nested
+        found[prefix + model.__name__] = schema
+    return found
+
+
+def _exact_numbers(schema: Any) -> Any:
+    """``schema`` with pydantic's Decimal input (number or string) as number only.
+
+    Bookeeping's amounts are read as JSON numbers and nothing else (a string is a 400).
+    """
+    if isinstance(schema, dict):
+        if schema.get("anyOf") == [{"type": "number"}, {"type": "string"}]:
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            return {**rest, "type": "number"}
+        return {key: _exact_numbers(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_exact_numbers(item) for item in schema]
+    return schema
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(schema_name: str, statuses: dict[int, str]) -> dict[str, Schema]:
+    return {str(status): _json(_ref(schema_name), text) for status, text in statuses.items()}
+
+
+def _body(schema_name: str, media_type: str = "application/json") -> Schema:
+    return {"required": True, "content": {media_type: {"schema": _ref(schema_name)}}}
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _path_id(schema: Schema, description: str) -> Schema:
+    return {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+X_TENANT: Schema = {
+    "name": "X-Tenant",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The tenant's slug, for a key whose user owns several tenants.",
+}
+SECURITY: list[dict[str, list[str]]] = [{"bearerKey": []}, {"apiKeyHeader": []}]
+
+# What each status means, worded once; each operation lists the ones it answers with.
+ERROR_TEXT = {
+    400: "Bad request: a malformed body, or a field the ledger refuses.",
+    401: "No API key, or not a valid one.",
+    403: "The key cannot do this: read-only, or no access to the tenant.",
+    404: "Not found (another tenant's id is not found either).",
+    409: "A conflict: a duplicate, or an entry in a closed period.",
+    413: "The body is larger than the limit.",
+    415: "The body is not of the media type this operation reads.",
+    422: "Unprocessable: a field is invalid.",
+    429: "Too many requests: the key's rate limit (see Retry-After).",
+    503: "Lost to concurrent writes: the same request may be sent again.",
+}
+
+
+def _statuses(*statuses: int) -> dict[int, str]:
+    return {status: ERROR_TEXT[status] for status in statuses}
+
+
+# ---------------------------------------------------------------- Pismo
+
+INT64: Schema = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
+PISMO_SCHEMAS: dict[str, Schema] = {
+    "PismoAccountingEntryPost": {
+        **_object(
+            {
+                "amount": {"type": "number"},
+                "entry_type_id": INT64,
+                "event_date": {"type": "string", "description": "ISO 8601 date or date-time."},
+                "program_id": INT64,
+            },
+            {
+                "account_id": INT64,
+                "credit_accounting_account": {"type": "string"},
+                "debit_accounting_account": {"type": "string"},
+                "tracking_id": {"type": "string"},
+                "transaction_id": INT64,
+            },
+        ),
+    },
+    "PismoCostCenter": _object(
+        {
+            "debit_org": {"type": "string"},
+            "credit_org": {"type": "string"},
+            "debit_cost": {"type": "string"},
+            "credit_cost": {"type": "string"},
+        },
+        {"deactivated_at": {"type": "string", "format": "date-time"}},
+    ),
+    "PismoAccountingScriptPost": _object(
+        {
+            "program_id": INT64,
+            "event_type_id": INT64,
+            "entry_type_id": INT64,
+            "debit_accounting_account_id": INT64,
+            "credit_accounting_account_id": INT64,
+        },
+        {
+            "cost_center": _ref("PismoCostCenter"),
+            "entry_name": {"type": "string"},
+            "processing_code": {"type": "string"},
+        },
+    ),
+    "PismoAccountingAccount": _object(
+        {"id": {"type": "integer"}},
+        {
+            "description": {"type": "string"},
+            "account": {"type": "string"},
+            "program_id": {"type": "integer"},
+            "created_at": {"type": "string"},
+            "deactivated_at": {"type": "string"},
+        },
+    ),
+    "PismoAccountingScript": _object(
+        {
+            "id": {"type": "integer"},
+            "program_id": {"type": "integer"},
+            "event_type_id": {"type": "integer"},
+            "entry_type_id": {"type": "integer"},
+            "debit_accounting": _ref("PismoAccountingAccount"),
+            "credit_accounting": _ref("PismoAccountingAccount"),
+        },
+        {
+            "entry_name": {"type": "string"},
+            "processing_code": {"type": "string"},
+            "cost_center": _ref("PismoCostCenter"),
+        },
+    ),
+    "PismoError": _object({"error": {"type": "string"}}),
+}
+PISMO_ERRORS = _statuses(400, 401, 403, 409, 413, 429, 503)
+
+
+def _pismo() -> dict[str, Schema]:
+    def post(summary: str, request: str, status: int, response: str) -> Schema:
+        return {
+            "post": {
+                "tags": ["Pismo"],
+                "summary": summary,
+                "security": SECURITY,
+                "parameters": [X_TENANT],
+                "requestBody": _body(request),
+                "responses": {
+                    str(status): _json(_ref(response), summary),
+                    **_errors("PismoError", PISMO_ERRORS),
+                },
+            }
+        }
+
+    base = pismo.BASE
+    return {
+        f"{base}/accounting-entries": post(
+            "Posts an accounting entry (its script's accounts, or the ones given)",
+            "PismoAccountingEntryPost",
+            202,
+            "PismoAccountingEntryPost",
+        ),
+        f"{base}/accounting-scripts": post(
+            "Creates an accounting script: an event's entry type and its two accounts",
+            "PismoAccountingScriptPost",
+            201,
+            "PismoAccountingScript",
+        ),
+    }
+
+
+# ---------------------------------------------------------------- journal-entry API
+
+AMOUNT_TEXT: Schema = {"type": "string", "description": "A decimal string: 1000.00"}
+JOURNAL_ENTRY_SCHEMAS: dict[str, Schema] = {
+    **_model_schemas("JournalEntryApi", journal_entries.CreateJournalEntry),
+    "JournalEntryApiCreated": _object(
+        {
+            "status": {"const": "success"},
+            "status_code": {"const": 200},
+            "data": _object(
+                {
+                    "journal_entry_id": {"type": "string"},
+                    "journal_number": {"type": "string"},
+                    "date": {"type": "string", "format": "date"},
+                    "memo": {"type": "string"},
+                    "entry_type": {"type": "string"},
+                    "transaction_currency": {"type": "string"},
+                    "transaction_amount": AMOUNT_TEXT,
+                    "reporting_currency": {"type": "string"},
+                    "reporting_amount": AMOUNT_TEXT,
+                    "exchange_rate": {"type": "string"},
+                    "transactions": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "account": {"type": "string"},
+                                "debit": AMOUNT_TEXT,
+                                "credit": AMOUNT_TEXT,
+                                "description": _nullable({"type": "string"}),
+                                "reporting_debit": AMOUNT_TEXT,
+                                "reporting_credit": AMOUNT_TEXT,
+                            }
+                        ),
+                    },
+                    "status": {"type": "string"},
+                    "accrual_date": _nullable({"type": "string", "format": "date"}),
+                    "external_id": _nullable({"type": "string"}),
+                }
+            ),
+        }
+    ),
+    "JournalEntryApiError": _object(
+        {
+            "status": {"const": "error"},
+            "status_code": {"type": "integer"},
+            "message": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "items": _object(
+                    {"field": _nullable({"type": "string"}), "message": {"type": "string"}}
+                ),
+            },
+        }
+    ),
+}
+
+
+def _journal_entries() -> dict[str, Schema]:
+    summary = "Posts a journal entry (or replays the one of its external_id)"
+    return {
+        journal_entries.PATH: {
+            "post": {
+                "tags": ["Journal-entry API"],
+                "summary": summary,
+                "description": "The tenant is the one domain_url names (X-Tenant is not read).",
+                "security": SECURITY,
+                "requestBody": _body("JournalEntryApiCreateJournalEntry"),
+                "responses": {
+                    "200": _json(_ref("JournalEntryApiCreated"), summary),
+                    **_errors(
+                        "JournalEntryApiError",
+                        _statuses(400, 401, 403, 404, 409, 413, 415, 429, 503),
+                    ),
+                },
+            }
+        }
+    }
+
+
+# ---------------------------------------------------------------- Pennylane v2
+
+ID: Schema = {"type": "integer", "minimum": 1}
+PENNYLANE_SCHEMAS: dict[str, Schema] = {
+    **_model_schemas(
+        "Pennylane",
+        pennylane_entries.CreateLedgerEntry,
+        pennylane_reference.CreateJournal,
+    ),
+    "PennylaneLedgerEntry": _object(
+        {
+            "id": ID,
+            "label": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+            "journal_id": ID,
+            "ledger_attachment_filename": _nullable({"type": "string"}),
+            "ledger_attachment_id": _nullable(ID),
+            "ledger_entry_lines": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "id": ID,
+                        "debit": AMOUNT_TEXT,
+                        "credit": AMOUNT_TEXT,
+                        "ledger_account_id": ID,
+                        "label": _nullable({"type": "string"}),
+                    }
+                ),
+            },
+        }
+    ),
+    "PennylaneLedgerEntryLine": _object(
+        {
+            "id": ID,
+            "label": _nullable({"type": "string"}),
+            "date": {"type": "string", "format": "date"},
+            "debit": AMOUNT_TEXT,
+            "credit": AMOUNT_TEXT,
+            "ledger_account_id": ID,
+            "ledger_entry_id": ID,
+            "journal_id": ID,
+        }
+    ),
+    "PennylaneJournal": _object(
+        {
+            "id": ID,
+            "code": {"type": "string"},
+            "label": {"type": "string"},
+            "type": {"enum": list(pennylane_reference.JOURNAL_TYPES)},
+        }
+    ),
+    "PennylaneLedgerAccount": _object(
+        {
+            "id": ID,
+            "number": {"type": "string"},
+            "label": {"type": "string"},
+            "type": {"type": "string"},
+            "currency": _nullable({"type": "string"}),
+            "active": {"type": "boolean"},
+        }
+    ),
+    "PennylaneAttachment": _object(
+        {"id": ID, "url": {"type": "string", "format": "uri"}, "filename": {"type": "string"}},
+        {
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    ),
+    "PennylaneUpload": _object(
+        {"file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+        {"filename": {"type": "string", "description": "Replaces the uploaded file's name."}},
+    ),
+    "PennylaneError": _object(
+        {"error": {"type": "string"}, "message": {"type": "string"}},
+        {"details": {"type": "object"}},
+    ),
+}
+
+
+def _page_of(item: str) -> Schema:
+    return _object(
+        {
+            "items": {"type": "array", "items": _ref(item)},
+            "has_more": {"type": "boolean"},
+            "next_cursor": _nullable({"type": "string"}),
+        }
+    )
+
+
+def _pennylane_errors(*statuses: int) -> dict[str, Schema]:
+    responses = _errors("PennylaneError", _statuses(*statuses))
+    if 429 in statuses:  # Pennylane documents its 429 as plain text
+        responses["429"] = {
+            "description": ERROR_TEXT[429],
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    return responses
+
+
+def _pennylane_operation(
+    summary: str,
+    responses: dict[str, Schema],
+    parameters: list[Schema] | None = None,
+    request: Schema | None = None,
+) -> Schema:
+    operation: Schema = {
+        "tags": ["Pennylane v2"],
+        "summary": summary,
+        "security": SECURITY,
+        "parameters": [*(parameters or []), X_TENANT],
+        "responses": responses,
+    }
+    if request is not None:
+        operation["requestBody"] = request
+    return operation
+
+
+def _list_parameters(sorts: tuple[str, ...], filterable: tuple[str, ...]) -> list[Schema]:
+    return [
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": pennylane.MAX_LIMIT},
+            f"Page size (default {pennylane.DEFAULT_LIMIT}).",
+        ),
+        _query("cursor", {"type": "string"}, "The next_cursor of the previous page."),
+        _query(
+            "filter",
+            {"type": "string"},
+            "A JSON array of {field, operator, value}; fields: " + ", ".join(filterable),
+        ),
+        _query("sort", {"enum": list(sorts)}, "The order of the list."),
+    ]
+
+
+LIST_ERRORS = (400, 401, 403, 422, 429)
+
+
+def _pennylane() -> dict[str, Schema]:
+    base = pennylane.BASE
+    entry_id = _path_id(ID, "The ledger entry's id.")
+    upload_request: Schema = {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": _ref("PennylaneUpload")}},
+    }
+    write_errors = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+    upload_errors = (400, 401, 403, 413, 415, 422, 429, 503)
+
+    def upload(summary: str) -> Schema:
+        return {
+            "post": _pennylane_operation(
+                summary,
+                {
+                    "201": _json(_ref("PennylaneAttachment"), "Stored."),
+                    **_pennylane_errors(*upload_errors),
+                },
+                request=upload_request,
+            )
+        }
+
+    def download(summary: str) -> Schema:
+        return {
+            "get": _pennylane_operation(
+                summary,
+                {
+                    "200": {
+                        "description": "The file's bytes, with its own media type.",
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **_pennylane_errors(401, 403, 404, 429),
+                },
+                [_path_id(ID, "The attachment's id.")],
+            )
+        }
+
+    return {
+        pennylane_entries.ENTRIES_PATH: {
+            "get": _pennylane_operation(
+                "Lists ledger entries",
+                {
+                    "200": _json(_page_of("PennylaneLedgerEntry"), "A page of entries."),
+                    **_pennylane_errors(*LIST_ERRORS),
+                },
+                _list_parameters(("-id", "id", "date", "-date"), ("date", "journal_id")),
+            ),
+            "post": _pennylane_operation(
+                "Posts a ledger entry",
+                {
+                    "201": _json(_ref("PennylaneLedgerEntry"), "Posted."),
+                    **_pennylane_errors(*write_errors),
+                },
+                request=_body("PennylaneCreateLedgerEntry"),
+            ),
+        },
+        f"{pennylane_entries.ENTRIES_PATH}/{{id}}": {
+            "get": _pennylane_operation(
+                "Reads a ledger entry",
+                {
+                    "200": _json(_ref("PennylaneLedgerEntry"), "The entry."),
+                    **_pennylane_errors(400, 401, 403, 404, 429),
+                },
+                [entry_id],
+            )
+        },
+        pennylane_entries.LINES_PATH: {
+            "get": _pennylane_operation(
+                "Lists ledger entry lines",
+                {
+                    "200": _json(_page_of("PennylaneLedgerEntryLine"), "A page of lines."),
+                    **_pennylane_errors(*LIST_ERRORS),
+                },
+                _list_parameters(("-id", "id"), ("id", "ledger_account_id", "date", "journal_id")),
+            )
+        },
+        f"{base}/journals": {
+            "get": _pennylane_operation(
+                "Lists journals",
+                {
+                    "200": _json(_page_of("PennylaneJournal"), "A page of journals."),
+                    **_pennylane_errors(*LIST_ERRORS),
+                },
+                _list_parameters(("id",), ("id", "type")),
+            ),
+            "post": _pennylane_operation(
+                "Creates a journal",
+                {
+                    "201": _json(_ref("PennylaneJournal"), "Created."),
+                    **_pennylane_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
+                },
+                request=_body("PennylaneCreateJournal"),
+            ),
+        },
+        f"{base}/journals/{{id}}": {
+            "get": _pennylane_operation(
+                "Reads a journal",
+                {
+                    "200": _json(_ref("PennylaneJournal"), "The journal."),
+                    **_pennylane_errors(400, 401, 403, 404, 429),
+                },
+                [_path_id(ID, "The journal's id.")],
+            )
+        },
+        f"{base}/ledger_accounts": {
+            "get": _pennylane_operation(
+                "Lists ledger accounts",
+                {
+                    "200": _json(_page_of("PennylaneLedgerAccount"), "A page of accounts."),
+                    **_pennylane_errors(*LIST_ERRORS),
+                },
+                _list_parameters(("id",), ("id", "number")),
+            )
+        },
+        f"{base}/ledger_accounts/{{id}}": {
+            "get": _pennylane_operation(
+                "Reads a ledger account",
+                {
+                    "200": _json(_ref("PennylaneLedgerAccount"), "The account."),
+                    **_pennylane_errors(400, 401, 403, 404, 429),
+                },
+                [_path_id(ID, "The ledger account's id.")],
+            )
+        },
+        f"{base}/ledger_attachments": upload("Uploads an attachment (deprecated form)"),
+        f"{base}/file_attachments": upload("Uploads an attachment"),
+        f"{base}/ledger_attachments/{{id}}/file": download("Downloads an attachment"),
+        f"{base}/file_attachments/{{id}}/file": download("Downloads an attachment"),
+    }
+
+
+# ---------------------------------------------------------------- Bookeeping.ai v1
+
+BOOKEEPING_SCHEMAS: dict[str, Schema] = {
+    **_exact_numbers(_model_schemas("Bookeeping", bookeeping.CreateTransaction)),
+    "BookeepingTransactionResult": _object(
+        {
+            "message": {"type": "string"},
+            "metaData": _object({"warnings": {"type": "array", "items": {"type": "string"}}}),
+            "data": _object(
+                {
+                    "transaction": _object(
+                        {
+                            "_id": {"type": "string"},
+                            "totalAmount": {"type": "number"},
+                            "transactionDate": {"type": "string"},
+                            "paymentMethod": {"type": "string"},
+                            "isReconciled": {"type": "boolean"},
+                            "entries": {"type": "array", "items": {"type": "object"}},
+                        }
+                    ),
+                    "action": {"enum": ["CREATED", "ALREADY_EXISTS"]},
+                }
+            ),
+        }
+    ),
+    "BookeepingError": _object({"error": {"type": "string"}, "message": {"type": "string"}}),
+}
+
+
+def _bookeeping_list(key: str) -> Schema:
+    return _object(
+        {
+            "data": _object(
+                {
+                    key: {"type": "array", "items": _object({"_id": {"type": "string"}})},
+                    "count": {"type": "integer", "minimum": 0},
+                }
+            )
+        }
+    )
+
+
+def _bookeeping() -> dict[str, Schema]:
+    base = bookeeping.BASE
+    page = [
+        _query("page", {"type": "integer"}, "The page, from 1."),
+        _query("limit", {"type": "integer"}, f"Page size (default {bookeeping.DEFAULT_LIMIT})."),
+    ]
+    sorted_page = [
+        *page,
+        _query("sortKey", {"type": "string"}, "The field to sort on."),
+        _query("sortOrder", {"type": "integer"}, "1 ascending, -1 descending."),
+        _query("query", {"type": "string"}, "A text to search for."),
+    ]
+    list_errors = _errors("BookeepingError", _statuses(*sorted(bookeeping.LIST_STATUSES - {500})))
+
+    def read(summary: str, key: str, parameters: list[Schema]) -> Schema:
+        return {
+            "get": {
+                "tags": ["Bookeeping.ai v1"],
+                "summary": summary,
+                "security": SECURITY,
+                "parameters": [*parameters, X_TENANT],
+                "responses": {"200": _json(_bookeeping_list(key), summary), **list_errors},
+            }
+        }
+
+    transaction_statuses = sorted(bookeeping.TRANSACTION_STATUSES - {500})
+    return {
+        f"{base}/transactions": {
+            "post": {
+                "tags": ["Bookeeping.ai v1"],
+                "summary": "Creates a transaction (or reports the similar one that exists)",
+                "security": SECURITY,
+                "parameters": [
+                    _query(
+                        "force", {"type": "string"}, "true: create even when a similar one exists."
+                    ),
+                    X_TENANT,
+                ],
+                "requestBody": _body("BookeepingCreateTransaction"),
+                "responses": {
+                    "200": _json(_ref("BookeepingTransactionResult"), "Created, or found."),
+                    **_errors("BookeepingError", _statuses(*transaction_statuses)),
+                },
+            }
+        },
+        f"{base}/categories": read(
+            "Lists categories (the ledger accounts)",
+            "categories",
+            [*page, _query("accounts", {"type": "string"}, "Filter on the accounts.")],
+        ),
+        f"{base}/counterparties": read("Lists counterparties", "counterparts", sorted_page),
+        f"{base}/counterparties/{{id}}": read(
+            "Reads a counterparty (as a list of one)",
+            "counterparts",
+            [_path_id({"type": "string", "pattern": "^[0-9A-Fa-f]{24}$"}, "24 hex digits.")],
+        ),
+        f"{base}/accounts": read("Lists bank accounts", "accounts", sorted_page),
+    }
+
+
+# ---------------------------------------------------------------- the document
+
+
+@functools.cache
+def _document() -> Schema:
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "ledgerql REST dialects",
+            "version": "1",
+            "description": (
+                "The vendor-compatible REST APIs ledgerql serves over its GraphQL schema "
+                "(/graphql; its SDL is graphql_schema/schema.graphql). Every operation takes "
+                "the API key as `Authorization: Bearer <key>` or `X-API-Key: <key>`."
+            ),
+        },
+        "paths": {**_pismo(), **_journal_entries(), **_pennylane(), **_bookeeping()},
+        "components": {
+            "securitySchemes": {
+                "bearerKey": {"type": "http", "scheme": "bearer", "description": "An API key."},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+            "schemas": {
+                **PISMO_SCHEMAS,
+                **JOURNAL_ENTRY_SCHEMAS,
+                **PENNYLANE_SCHEMAS,
+                **BOOKEEPING_SCHEMAS,
+            },
+        },
+    }
+
+
+def document() -> Schema:
+    """The OpenAPI document (a copy: callers may change it)."""
+    return copy.deepcopy(_document())
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    # Public: a contract is no secret, and clients fetch it before they have a key.
+    return JSONResponse(_document())
+
+
+routes: list[BaseRoute] = [Route("/openapi.json", openapi_json, methods=["GET"])]

@@ -1,0 +1,1 @@
+"""Webhooks: endpoints a tenant registers, signed deliveries of its events, retries."""
