@@ -431,6 +431,7 @@ async def test_each_entry_writes_one_event_readable_in_order(
         "debit_accounting_account": "1.1.02",
         "credit_accounting_account": "2.1.01",
         "script_ids": None,
+        "description": "Purchase",  # the entry type's, for Pismo's entry_creation event
     }
     assert [event["entryId"] for event in events] == sorted(
         (event["entryId"] for event in events), key=int

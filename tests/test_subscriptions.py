@@ -328,7 +328,7 @@ async def test_pismo_accounting_entry_carries_pismo_fields(sqlite_db: str, tmp_p
         "createdAt": pismo["createdAt"],
         "eventDate": "2021-02-01",
         "amount": "12.50",
-        "description": None,
+        "description": "Purchase",  # the entry type's
         "debitAccount": "1.1.02",
         "creditAccount": "2.1.01",
         "debitCostCenter": None,

@@ -245,7 +245,7 @@ async def test_fails_three_times_then_succeeds_once_signed_with_attempts_visible
         assert document["endpointId"] == endpoint_id
 
     nodes = await deliveries(gql, endpoint_id)
-    assert sorted(n["eventId"] for n in nodes) == events
+    assert sorted((n["eventId"] for n in nodes), key=int) == events
     for node in nodes:
         assert node["status"] == "SUCCEEDED"
         assert node["attemptCount"] == 4
@@ -410,11 +410,11 @@ async def test_two_concurrent_passes_make_one_delivery_per_event(
                 .group_by(col(WebhookDelivery.event_id))
             )
         ).all()
-    assert sorted(str(event_id) for event_id, _ in rows) == events
+    assert sorted((str(event_id) for event_id, _ in rows), key=int) == events
     assert all(count == 1 for _, count in rows)
     # The claim lease kept the two passes from sending the same delivery twice.
-    sent = sorted(r.headers["x-ledgerql-event-id"] for r in receiver.received)
-    assert sent == sorted(events)
+    sent = sorted((r.headers["x-ledgerql-event-id"] for r in receiver.received), key=int)
+    assert sent == events
 
 
 async def test_secret_shown_once_and_url_checked(gql: GraphQLClient, receiver: Receiver) -> None:

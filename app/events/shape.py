@@ -76,8 +76,8 @@ def pismo_entry_created(event: Event, data: object) -> dict[str, Any] | None:
         "created_at": utc(event.created_at).isoformat(),
         "event_date": metadata.get("event_date"),
         "amount": _number(metadata.get("amount")),
-        # Pismo's description is the entry's; ledgerql's event payload holds no memo.
-        "description": None,
+        # The entry type's description (recorded on entries posted since it was added).
+        "description": metadata.get("description"),
         "debit_account": metadata.get("debit_accounting_account"),
         "credit_account": metadata.get("credit_accounting_account"),
         # Cost centers live on accounting scripts; the entry does not record which applied.

@@ -927,6 +927,8 @@ async def create_accounting_entry(
             "debit_accounting_account": debit.code,
             "credit_accounting_account": credit.code,
             "script_ids": script_ids,
+            # Pismo's "accounting entry created" event carries the entry type's description.
+            "description": entry_type.description,
         }
         result = await _post_tracked(
             session,
