@@ -189,6 +189,8 @@ class GraphQLEndpoint:
     ) -> Response:
         """Authenticates, then executes ``params`` on ``db``."""
         get = request.method == "GET"
+        # app/request_metrics.py labels the request with it (OPERATION_STATE).
+        request.state.graphql_operation_name = params.operation_name
         try:
             principal = await principal_of(request, db)
             # GET runs queries only; a mutation sent with it is refused below, as a read.

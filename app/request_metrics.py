@@ -11,29 +11,27 @@ Labels are bounded so that no client can grow the series without limit:
   names what the client says it runs): a client can spread its requests over
   many names, so scrape-side relabelling may still be wanted for public servers.
 
-The body of a /graphql POST is seen as it passes to the endpoint (not read twice
-from the client); a JSON body up to PARSED_BYTES is decoded for its
-``operationName``, a bigger one only searched for the key, which keeps the event
-loop free of a second full parse of a bulk request.
+The name is the one the GraphQL endpoint read when it parsed the request
+(app/graphql_app.py leaves it in the request's state, OPERATION_STATE): the body
+is parsed once, by the endpoint, whatever its size; a request refused before that
+(not JSON, too large) is ``other``.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from urllib.parse import parse_qs
+from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import REQUEST_SECONDS
 
 GRAPHQL_PATH = "/graphql"
-PARSED_BYTES = 256 * 1024
+OPERATION_STATE = "graphql_operation_name"
+"""Key of the request state where the GraphQL endpoint leaves the operation name."""
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_KEY = b'"operationName"'
-_VALUE = re.compile(rb'\s*:\s*"([A-Za-z_][A-Za-z0-9_]{0,63})"')
 OTHER = "other"
 ANONYMOUS = "anonymous"
 
@@ -45,25 +43,6 @@ def operation_label(name: object) -> str:
     if isinstance(name, str) and _NAME.fullmatch(name):
         return name
     return OTHER
-
-
-def _operation_of_body(body: bytes) -> str:
-    if len(body) <= PARSED_BYTES:
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return OTHER
-        return operation_label(data.get("operationName")) if isinstance(data, dict) else OTHER
-    at = body.find(_KEY)
-    if at < 0:
-        return ANONYMOUS
-    found = _VALUE.match(body, at + len(_KEY))
-    return found.group(1).decode() if found else OTHER
-
-
-def _operation_of_query_string(scope: Scope) -> str:
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("operationName")
-    return operation_label(values[0] if values else None)
 
 
 def _route(scope: Scope) -> str:
@@ -90,15 +69,9 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         status = 500  # what the client gets when the app raises before answering
         method = scope.get("method", "")
-        graphql = scope.get("path") == GRAPHQL_PATH
-        chunks: list[bytes] = []
-        json_body = graphql and method == "POST" and _is_json(scope)
-
-        async def receive_seen() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
-            return message
+        # Made here, so that the endpoint's Request writes into this very dict (Starlette
+        # shares it, however the scope is copied on the way).
+        state: dict[str, Any] = scope.setdefault("state", {})
 
         async def send_seen(message: Message) -> None:
             nonlocal status
@@ -107,14 +80,12 @@ class RequestMetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive_seen if json_body else receive, send_seen)
+            await self.app(scope, receive, send_seen)
         finally:
-            if not graphql:
+            if scope.get("path") != GRAPHQL_PATH:
                 operation = ""
-            elif json_body:
-                operation = _operation_of_body(b"".join(chunks))
-            elif method == "GET":
-                operation = _operation_of_query_string(scope)
+            elif OPERATION_STATE in state:
+                operation = operation_label(state[OPERATION_STATE])
             else:
                 operation = OTHER
             REQUEST_SECONDS.labels(
@@ -123,10 +94,3 @@ class RequestMetricsMiddleware:
                 status=str(status),
                 operation=operation,
             ).observe(time.perf_counter() - started)
-
-
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return bool(value.split(b";")[0].strip().lower() == b"application/json")
-    return False

@@ -164,6 +164,39 @@ async def test_unbounded_operation_names_share_one_label(
     assert sum(counts[2:]) - sum(counts[:2]) == len(names)
 
 
+async def test_a_big_request_run_on_the_second_loop_keeps_its_operation_name(
+    client: httpx.AsyncClient, tenant: TenantFixture
+) -> None:
+    """Bodies over 64 KiB run on the second event loop (app/second_loop.py); the name the
+    endpoint read still reaches the metrics, and only a request it never parsed is other."""
+    before = await scrape(client)
+    pad = "x" * (70 * 1024)  # an unused variable: the body passes the offload threshold
+    for body in (
+        {"query": "query Big { __typename }", "operationName": "Big", "variables": {"p": pad}},
+        {"query": "query Small { __typename }", "operationName": "Small"},
+    ):
+        response = await client.post(
+            "/graphql", json=body, headers={"Authorization": f"Bearer {tenant.key}"}
+        )
+        assert response.status_code == 200, response.text
+    refused = await client.post(
+        "/graphql",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {tenant.key}", "Content-Type": "application/json"},
+    )
+    assert refused.status_code == 400
+    after = await scrape(client)
+    labels = {"route": "/graphql", "method": "POST"}
+
+    def delta(status: str, operation: str) -> float:
+        name = "ledgerql_request_duration_seconds_count"
+        return sample(after, name, **labels, status=status, operation=operation) - sample(
+            before, name, **labels, status=status, operation=operation
+        )
+
+    assert (delta("200", "Big"), delta("200", "Small"), delta("400", "other")) == (1, 1, 1)
+
+
 async def test_rate_limit_refusals_are_counted(db: Database, tenant: TenantFixture) -> None:
     limits = RateLimitSettings(limits=parse_rate_limits("graphql.read=1/minute"))
     app = create_app(Settings(rate_limits=limits), db=db)
