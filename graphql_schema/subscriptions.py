@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from starlette.websockets import WebSocket
 
 from app.events import live as live_events
 from app.events.reading import PAGE, check_types, events_after
+from app.ledger.errors import LedgerError
 from app.ledger.reports import decode_cursor, encode_cursor
+from app.ledger.tenants import authenticate
 from graphql_schema.context import Context, Info
 from graphql_schema.types import Edge, LedgerEvent
 
@@ -33,6 +37,8 @@ class SubscriptionContext(Context):
 
     # Set by Strawberry from connection_init's payload before on_ws_connect runs.
     connection_params: dict[str, Any] | None = None
+    # The key and tenant the connection authenticated with, checked again while it runs.
+    credentials: tuple[str | None, str | None] = (None, None)
     live: live_events.LiveEvents | None = None
     websocket: WebSocket | None = None
 
@@ -50,8 +56,20 @@ async def _stream(
     info: Info, tenant_id: int, last: int, types: tuple[str, ...] | None
 ) -> AsyncGenerator[Edge[LedgerEvent], None]:
     db = info.context.db
+    key, tenant = getattr(info.context, "credentials", (None, None))
+    checked = time.monotonic()
     with _waiter(getattr(info.context, "live", None), tenant_id) as wake:
         while True:
+            if key is not None and time.monotonic() - checked >= live_events.KEY_CHECK_SECONDS:
+                # Raises for a revoked key (or a tenant it lost): the subscription ends with
+                # that error, as a new connection with the key would be refused.
+                try:
+                    await authenticate(db, key, tenant)
+                except LedgerError as error:  # with its code, as over HTTP
+                    raise GraphQLError(
+                        error.message, extensions={"code": error.code, "field": error.field}
+                    ) from None
+                checked = time.monotonic()
             # Cleared before the read: a commit after it sets the event again, so the
             # wait below returns at once and the next read finds that commit's events.
             wake.clear()
@@ -62,8 +80,11 @@ async def _stream(
                 yield Edge(cursor=encode_cursor(row.id), node=LedgerEvent.of(row))
             if len(rows) == PAGE:
                 continue  # catching up: the next page at once
+            wait = live_events.POLL_SECONDS
+            if key is not None:
+                wait = min(wait, live_events.KEY_CHECK_SECONDS)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), live_events.POLL_SECONDS)
+                await asyncio.wait_for(wake.wait(), wait)
 
 
 @strawberry.type

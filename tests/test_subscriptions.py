@@ -31,6 +31,7 @@ from app.ledger.accounts import AccountInput, create_account
 from app.ledger.entries import EntryInput, LineInput
 from app.ledger.posting import post_entry
 from app.ledger.reports import encode_cursor
+from app.ledger.tenants import revoke_key
 from benchmarks.harness import HOST, serve
 from db.engine import Database, on_commit_of_events
 from db.migrate import upgrade
@@ -72,8 +73,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(name: str, database_url: str, logs: Path, poll: str = NO_POLL) -> Iterator[Server]:
-    env = {**os.environ, "DATABASE_URL": database_url, "LEDGERQL_EVENTS_POLL_SECONDS": poll}
+def server(
+    name: str, database_url: str, logs: Path, poll: str = NO_POLL, **extra: str
+) -> Iterator[Server]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LEDGERQL_EVENTS_POLL_SECONDS": poll,
+        **extra,
+    }
     with serve(name, "app.main:create_app", env, logs) as (port, _process):
         yield Server(http=f"http://{HOST}:{port}", ws=f"ws://{HOST}:{port}/graphql")
 
@@ -210,6 +218,31 @@ async def test_only_subscriptions_run_over_the_websocket(sqlite_db: str, tmp_pat
             error = await subscriber.message()
             assert error["type"] == "error", error
             assert error["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", error
+
+
+async def test_a_revoked_keys_subscription_ends_with_an_error(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    """The key is checked again while the subscription runs, not only at connection."""
+    tenant = await new_tenant(sqlite_db)
+    settings = {"LEDGERQL_EVENTS_KEY_CHECK_SECONDS": "0.5", "LEDGERQL_AUTH_CACHE_SECONDS": "0"}
+    with server("revoke", sqlite_db, tmp_path, **settings) as live:
+        async with (
+            httpx.AsyncClient(base_url=live.http) as http,
+            connected(live.ws, bearer(tenant)) as subscriber,
+        ):
+            await subscriber.subscribe("1", EVENTS, {})
+            await post_one(http, tenant, "before revocation")
+            assert (await subscriber.item("1"))["node"]["type"] == "journal_entry.posted"
+            db = Database(sqlite_db)
+            try:
+                await revoke_key(db, tenant.key_id)
+            finally:
+                await db.dispose()
+            ended = await subscriber.message(within=RECEIVE_TIMEOUT_S)
+            assert ended["id"] == "1" and ended["type"] in {"next", "error"}, ended
+            errors = ended["payload"]["errors"] if ended["type"] == "next" else ended["payload"]
+            assert errors and errors[0]["extensions"]["code"] == "UNAUTHENTICATED", ended
 
 
 # ---------------------------------------------------------------- (b) and (d): SQLite, one process

@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 POLL_SECONDS = float(os.environ.get("LEDGERQL_EVENTS_POLL_SECONDS", "2"))
 """Longest wait between two reads of a subscriber's events, wake-up or not."""
+KEY_CHECK_SECONDS = float(os.environ.get("LEDGERQL_EVENTS_KEY_CHECK_SECONDS", "30"))
+"""How often a running subscription checks its key again: a revoked key's subscriptions
+end within this (plus the auth cache's seconds), not when the client reconnects."""
 RECONNECT_SECONDS = 1.0
 """Wait before opening the LISTEN connection again after it failed or closed."""
 

@@ -102,6 +102,7 @@ class SubscriptionView(GraphQL[SubscriptionContext, None]):
         websocket = context.websocket
         assert websocket is not None
         key, tenant = credentials_of(context.connection_params)
+        context.credentials = (key, tenant)
         # The same guard as HTTP: an address with too many failed keys is refused unchecked.
         rate_limiter(websocket.app).bind()
         try:
