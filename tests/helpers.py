@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from db.engine import Database
-from db.tables import JournalLine
+from db.tables import JournalLine, Tenant
 from tests.conftest import GraphQLClient
 
 CREATE_ACCOUNT = """
@@ -134,3 +134,16 @@ def draw_examples(strategy: st.SearchStrategy[T], examples: int) -> list[T]:
 
     draw()
     return drawn
+
+
+async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> None:
+    """Sets a tenant's lock date directly, None clearing it: a fixture for a closed period.
+
+    Unlike the application's only path (app/ledger/closing.py: close_period and
+    reopen_period) it records no event and may move the date back, or past the
+    range a client may give.
+    """
+    async with db.write() as session:
+        tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
+        assert tenant is not None, slug
+        tenant.lock_date = lock_date

@@ -16,7 +16,7 @@ from app.ledger import accounts, pismo
 from app.ledger.entries import MAX_DESCRIPTION, MAX_KEY, MAX_MEMO
 from app.ledger.errors import BadInput
 from app.ledger.money import MAX_MINOR
-from app.ledger.tenants import authenticate, create_tenant, set_lock_date
+from app.ledger.tenants import authenticate, create_tenant
 from app.ledger.text import column_length
 from app.ledger.validation import parse_id
 from db.engine import Database
@@ -586,8 +586,11 @@ async def test_pismo_event_dates_within_the_range(
 async def test_lock_dates_within_the_range(db: Database, tenant: TenantFixture) -> None:
     import datetime as dt
 
-    with pytest.raises(BadInput):
-        await set_lock_date(db, tenant.slug, dt.date(9999, 12, 31))
+    from app.ledger import closing
+
+    for through in (dt.date(9999, 12, 31), dt.date(1899, 12, 31)):
+        with pytest.raises(BadInput):
+            await closing.close_period(db, tenant.id, through, closing.Actor.cli())
 
 
 async def test_report_dates_at_the_extremes_do_not_crash(gql: GraphQLClient) -> None:

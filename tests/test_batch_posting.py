@@ -26,11 +26,10 @@ from app.ledger import accounts, posting, reports
 from app.ledger.errors import BadInput, Conflict
 from app.ledger.group_commit import committer
 from app.ledger.money import MAX_MINOR
-from app.ledger.tenants import set_lock_date
 from db.engine import Database
 from db.tables import Event, IdempotencyRecord, JournalEntry, JournalLine
 from tests.conftest import GraphQLClient, TenantFixture, make_tenant
-from tests.helpers import create_accounts, line_sums, post
+from tests.helpers import create_accounts, line_sums, post, set_lock_date
 
 DAY = dt.date(2026, 6, 1)
 CHART = [("1000", "ASSET"), ("1100", "ASSET"), ("4000", "INCOME"), ("5000", "EXPENSE")]

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from app.ledger.tenants import set_lock_date
 from db.engine import Database
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.helpers import (
@@ -19,6 +18,7 @@ from tests.helpers import (
     create_accounts,
     entry,
     post,
+    set_lock_date,
 )
 
 EVENTS = "{ events(first: 500) { nodes { id type entryId } } }"

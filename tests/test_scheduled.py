@@ -21,13 +21,12 @@ from app import post_due_task
 from app.cli import main as cli
 from app.ledger import accounts, batch, posting
 from app.ledger.entries import EntryInput, LineInput
-from app.ledger.tenants import set_lock_date
 from app.main import create_app
 from app.settings import Settings
 from db.engine import Database
 from db.tables import AccountBalance, Event, JournalEntry
 from tests.conftest import GraphQLClient, TenantFixture, make_tenant
-from tests.helpers import BALANCE, TRIAL_BALANCE, create_accounts
+from tests.helpers import BALANCE, TRIAL_BALANCE, create_accounts, set_lock_date
 
 POST = """
 mutation($input: PostJournalEntryInput!) {

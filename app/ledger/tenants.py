@@ -31,7 +31,6 @@ from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthent
 from app.ledger.keycache import KeyCache
 from app.ledger.money import check_currency
 from app.ledger.text import check_text, column_length
-from app.ledger.validation import check_date
 from app.settings import Settings
 from db.engine import Database, dialect_insert
 from db.tables import ApiKey, Journal, Tenant, User, utcnow
@@ -176,22 +175,6 @@ async def revoke_key(db: Database, key_id: str) -> None:
             key.revoked_at = utcnow()
     # After the commit: a verification that read the key before it is voided by the drop.
     auth_cache(db).drop(lambda principal: principal.key_id == key_id)
-
-
-async def set_lock_date(db: Database, slug: str, lock_date: dt.date | None) -> None:
-    """Sets the lock date directly, ``lock_date`` included (None clears it): a test fixture.
-
-    It writes no event and may move the date back: the application moves the lock date
-    only through ``closing.close_period`` / ``closing.reopen_period`` (the CLI's
-    ``tenant lock`` included). Kept for the tests that use it to set up a closed period.
-    """
-    if lock_date is not None:
-        check_date(lock_date, field="lockDate")
-    async with db.write() as session:
-        tenant = await session.scalar(select(Tenant).where(col(Tenant.slug) == slug))
-        if tenant is None:
-            raise NotFound(f"tenant {slug!r} does not exist", field="slug")
-        tenant.lock_date = lock_date
 
 
 def check_domain(domain: str, *, field: str = "domain") -> str:
