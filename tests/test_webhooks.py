@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from app.cli import main
 from app.webhooks.settings import WebhookSettings
-from app.webhooks.worker import backoff_seconds, deliver_due
+from app.webhooks.worker import backoff_seconds, deliver_due, non_public_address
 from benchmarks.harness import serve
 from db.engine import Database
 from db.tables import Event
@@ -36,6 +36,7 @@ from tests.helpers import create_accounts, entry, post
 
 # Tiny backoffs and timeout: a test's retries take milliseconds.
 FAST = WebhookSettings(
+    allow_private=True,  # the receiver is on 127.0.0.1
     poll_seconds=0.05,
     timeout_seconds=0.5,
     max_attempts=5,
@@ -387,6 +388,34 @@ async def test_gives_up_after_max_attempts(
     assert await deliveries(gql, endpoint_id, status="PENDING") == []
 
 
+async def test_non_public_destinations_are_refused_by_default(
+    db: Database, gql: GraphQLClient, receiver: Receiver
+) -> None:
+    """Without LEDGERQL_WEBHOOK_ALLOW_PRIVATE nothing is sent to 127.0.0.1 (or any
+    non-public address): each attempt is recorded as refused and nothing reaches it."""
+    guarded = WebhookSettings(**{**FAST.__dict__, "allow_private": False, "max_attempts": 2})
+    await create_accounts(gql)
+    endpoint_id, _ = await create_endpoint(gql, receiver.url())
+    await post_entries(gql, 1)
+    deadline = time.monotonic() + 15
+    while not await deliveries(gql, endpoint_id, status="FAILED"):
+        assert time.monotonic() < deadline
+        await deliver_due(db, guarded)
+        await asyncio.sleep(0.01)
+    assert receiver.received == []
+    (node,) = await deliveries(gql, endpoint_id)
+    assert [a["statusCode"] for a in node["attempts"]] == [None, None]
+    assert all("non-public address 127.0.0.1" in a["error"] for a in node["attempts"])
+    for url, refused in (
+        ("http://10.1.2.3/hook", "10.1.2.3"),
+        ("http://169.254.169.254/latest", "169.254.169.254"),  # cloud metadata
+        ("http://[::1]:8080/x", "::1"),
+        ("https://93.184.215.14/hook", None),  # a public address
+    ):
+        assert await non_public_address(url) == refused, url
+    assert await non_public_address("http://localhost:9/x") is not None  # by name too
+
+
 async def test_two_concurrent_passes_make_one_delivery_per_event(
     db: Database, db_url: str, gql: GraphQLClient, tenant: TenantFixture, receiver: Receiver
 ) -> None:
@@ -508,6 +537,7 @@ async def test_server_process_delivers_in_the_background(
         **os.environ,
         "DATABASE_URL": db_url,
         "LEDGERQL_WEBHOOK_POLL_SECONDS": "0.1",
+        "LEDGERQL_WEBHOOK_ALLOW_PRIVATE": "1",
         "LEDGERQL_WEBHOOK_BACKOFF_BASE_SECONDS": "0.05",
         "LEDGERQL_WEBHOOK_BACKOFF_CAP_SECONDS": "0.1",
         "LEDGERQL_WEBHOOK_TIMEOUT_SECONDS": "2",

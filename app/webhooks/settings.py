@@ -25,10 +25,16 @@ class WebhookSettings:
     batch_size: int = 100
     # Requests in flight at once within a pass.
     concurrency: int = 10
+    # Deliver to loopback, private, link-local and other non-public addresses. Off by
+    # default: a tenant's key must not make the server reach its own network (a cloud
+    # metadata service, an admin port). On for local development and the tests.
+    allow_private: bool = False
 
     def __post_init__(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
+            if isinstance(value, bool):
+                continue
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{_ENV_PREFIX}{item.name.upper()} must be a finite number >= 0")
         for name in ("timeout_seconds", "max_attempts", "batch_size", "concurrency"):
@@ -37,9 +43,13 @@ class WebhookSettings:
 
     @classmethod
     def from_env(cls) -> WebhookSettings:
-        values: dict[str, float | int] = {}
+        values: dict[str, float | int | bool] = {}
         for item in fields(cls):
             raw = os.environ.get(f"{_ENV_PREFIX}{item.name.upper()}")
-            if raw is not None:
+            if raw is None:
+                continue
+            if item.type in (bool, "bool"):
+                values[item.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            else:
                 values[item.name] = int(raw) if item.type in (int, "int") else float(raw)
         return cls(**values)  # type: ignore[arg-type]

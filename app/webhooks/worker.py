@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import random
@@ -31,6 +32,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -118,7 +120,7 @@ async def deliver_due(db: Database, settings: WebhookSettings) -> int:
 
         async def one(claim: Claim) -> None:
             async with gate:
-                outcome = await _post(client, claim, settings.timeout_seconds)
+                outcome = await _post(client, claim, settings)
             label, gave_up = await db.run_write(
                 lambda conn: _record(conn, claim, outcome, settings)
             )
@@ -259,7 +261,40 @@ def body_of(claim: Claim) -> bytes:
     return orjson.dumps(document)
 
 
-async def _post(client: httpx.AsyncClient, claim: Claim, limit_seconds: float) -> Outcome:
+async def non_public_address(url: str) -> str | None:
+    """The first address ``url``'s host resolves to that is not public (loopback, private,
+    link-local, reserved, shared), or None.
+
+    Checked before each attempt; httpx resolves the name again to connect, so a name
+    whose answer changes in between (DNS rebinding) is not stopped by this alone.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(
+                host, parts.port or (443 if parts.scheme == "https" else 80)
+            )
+        except OSError:
+            return None  # unresolvable: the attempt fails on its own, with its error
+        addresses = [ipaddress.ip_address(info[4][0]) for info in found]
+    for address in addresses:
+        if not address.is_global:
+            return str(address)
+    return None
+
+
+async def _post(client: httpx.AsyncClient, claim: Claim, settings: WebhookSettings) -> Outcome:
+    limit_seconds = settings.timeout_seconds
+    if not settings.allow_private and (address := await non_public_address(claim.url)):
+        return Outcome(
+            None,
+            0,
+            f"refused: the host resolves to the non-public address {address} "
+            "(LEDGERQL_WEBHOOK_ALLOW_PRIVATE=1 allows it)",
+        )
     body = body_of(claim)
     timestamp = int(time.time())
     headers = {
