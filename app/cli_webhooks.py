@@ -73,12 +73,7 @@ def webhook_list(slug: str) -> None:
 @click.argument("endpoint_id")
 def webhook_disable(slug: str, endpoint_id: str) -> None:
     """Stop sending to an endpoint (its deliveries wait)."""
-    from app.cli import _run
-
-    async def work(db: Database) -> WebhookEndpoint:
-        return await core.update_endpoint(db, await _tenant_id(db, slug), endpoint_id, active=False)
-
-    _show_endpoint(_run(work))
+    _set_active(slug, endpoint_id, active=False)
 
 
 @webhook.command("enable")
@@ -86,10 +81,15 @@ def webhook_disable(slug: str, endpoint_id: str) -> None:
 @click.argument("endpoint_id")
 def webhook_enable(slug: str, endpoint_id: str) -> None:
     """Send to a disabled endpoint again, from where it stopped."""
+    _set_active(slug, endpoint_id, active=True)
+
+
+def _set_active(slug: str, endpoint_id: str, *, active: bool) -> None:
     from app.cli import _run
 
     async def work(db: Database) -> WebhookEndpoint:
-        return await core.update_endpoint(db, await _tenant_id(db, slug), endpoint_id, active=True)
+        tenant_id = await _tenant_id(db, slug)
+        return await core.update_endpoint(db, tenant_id, endpoint_id, active=active)
 
     _show_endpoint(_run(work))
 

@@ -519,6 +519,8 @@ async def test_cli_create_list_deliveries_replay(
     await pump(db, lambda: len(receiver.successes()) == 2)
     disabled = await asyncio.to_thread(run, "disable", tenant.slug, endpoint_id)
     assert "\tdisabled\t" in disabled
+    enabled = await asyncio.to_thread(run, "enable", tenant.slug, endpoint_id)
+    assert f"{endpoint_id}\tactive\t" in enabled
 
     def unknown_tenant() -> Any:
         slug = f"nobody-{uuid.uuid4().hex[:6]}"
