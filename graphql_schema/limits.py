@@ -67,6 +67,7 @@ LIST_SIZE = {
     "BookeepingTransaction.classes": 1,
     "BookeepingTransaction.nonProfitAllocations": 1,
     "WebhookDelivery.attempts": 16,  # LEDGERQL_WEBHOOK_MAX_ATTEMPTS' default
+    "LedgerEvent.pismoEntries": 10,  # one per script an accounting event applied
     # Statements (graphql_schema/statements.py) are short lists.
     "Query.balanceSheet": 3,  # one per currency, and the valued one
     "Query.incomeStatement": 3,

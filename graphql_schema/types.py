@@ -444,7 +444,8 @@ def _id_or_none(value: object) -> strawberry.ID | None:
 @strawberry.type(
     description=(
         'Pismo\'s "accounting entry created" event (domain accounting, event '
-        "entry_creation, version 1), from an entry posted through the Pismo dialect; "
+        "entry_creation, version 1), from an accounting entry posted through the Pismo "
+        "dialect, directly or by a script of an accounting event; "
         "null where ledgerql records nothing (docs/events.md)."
     )
 )
@@ -518,7 +519,8 @@ class LedgerEvent:
     @strawberry.field(
         description=(
             "The event's document as JSON text: what webhooks post and subscriptions "
-            "deliver ({id, type, entryId, createdAt, data, pismo}; docs/events.md)."
+            "deliver ({id, type, entryId, createdAt, data, pismo, pismo_entries}; "
+            "docs/events.md)."
         )
     )
     def document(self) -> str:
@@ -535,3 +537,15 @@ class LedgerEvent:
         if fields is None:
             return None
         return PismoEntryCreatedEvent.of(fields, data["metadata"].get("amount"))
+
+    @strawberry.field(
+        description="Pismo's entry_creation fields of each accounting entry a Pismo "
+        "accounting event created (one per applied script, in line order); empty for "
+        "every other event."
+    )
+    def pismo_entries(self) -> list[PismoEntryCreatedEvent]:
+        data = json.loads(self.row.payload_json)
+        return [
+            PismoEntryCreatedEvent.of(fields, exact)
+            for fields, exact in shape.pismo_event_entries(self.row, data)
+        ]

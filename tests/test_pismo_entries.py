@@ -432,6 +432,8 @@ async def test_each_entry_writes_one_event_readable_in_order(
         "credit_accounting_account": "2.1.01",
         "script_ids": None,
         "description": "Purchase",  # the entry type's, for Pismo's entry_creation event
+        "debit_cost_center": None,  # the script has no cost center
+        "credit_cost_center": None,
     }
     assert [event["entryId"] for event in events] == sorted(
         (event["entryId"] for event in events), key=int

@@ -1,4 +1,5 @@
-"""postAccountingEvent: every script of an event type in one balanced journal entry."""
+"""postAccountingEvent: every script of an event type in one balanced journal entry, and
+the Pismo entry_creation records of its event (and of direct accounting entries)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
+from app.events.shape import PISMO_FIELDS as PISMO_DOCUMENT_FIELDS
 from tests.conftest import GraphQLClient, TenantFixture
+from tests.helpers import create_accounts, entry, post
 from tests.test_pismo_seeds import (
     CREATE_ENTRY_TYPE,
+    ENTRIES,
     SCRIPTS,
     Books,
     counts,
+    entry_body,
     ok,
     pismo_books,
     rest,
@@ -173,3 +178,169 @@ async def test_tracking_id_posts_an_event_once(gql: GraphQLClient, books: Books)
 
     assert [(e["code"], e["field"]) for e in again["errors"]] == [("CONFLICT", "trackingId")]
     assert await counts(gql) == (1, 1)
+
+
+# ---------------------------------------------------------------- entry_creation records
+
+PISMO_FIELDS = """
+  transactionId accountId programId entryTypeId accountingEventId accountingEntryId
+  createdAt eventDate amount description debitAccount creditAccount
+  debitCostCenter creditCostCenter authorizationDate installmentNumber
+"""
+# first: 10, not 100: the cost limit takes pismoEntries for a 100-item list (limits.py).
+EVENT_DOCUMENTS = f"""
+{{ events(first: 100) {{ nodes {{
+  type entryId document pismo {{ {PISMO_FIELDS} }} pismoEntries {{ {PISMO_FIELDS} }}
+}} }} }}"""
+POST_EVENT_WITH_LINE_IDS = """
+mutation($amounts: [AccountingAmountInput!]!) {
+  postAccountingEvent(programId: 12, eventTypeId: 1, amounts: $amounts,
+                      eventDate: "2021-03-05") {
+    journalEntry { id lines { id accountCode debit credit } }
+    errors { code field message }
+  }
+}"""
+
+
+def cost_center(debit: str, credit: str) -> dict[str, str]:
+    return {"debit_org": "org", "credit_org": "org", "debit_cost": debit, "credit_cost": credit}
+
+
+@pytest.fixture
+async def costed(client: httpx.AsyncClient, tenant: TenantFixture, gql: GraphQLClient) -> Books:
+    """Event type 1: amount on 2100 (receivable/payable, cost centers D-2100/C-2100) and
+    interest on 2200 "Fee" (cash/revenue, cost centers D-2200/C-2200)."""
+    books = await pismo_books(gql)
+    await ok(gql, CREATE_ENTRY_TYPE, "createEntryType", {"id": 2200, "description": "Fee"})
+    for body in (
+        script_body(books, cost_center=cost_center("D-2100", "C-2100")),
+        script_body(
+            books,
+            entry_type_id=2200,
+            entry_name="interest",
+            debit_accounting_account_id=books.cash,
+            credit_accounting_account_id=books.revenue,
+            cost_center=cost_center("D-2200", "C-2200"),
+        ),
+    ):
+        response = await rest(client, tenant, SCRIPTS, body)
+        assert response.status_code == 201, response.text
+    return books
+
+
+async def test_an_accounting_event_has_one_entry_creation_per_applied_script(
+    gql: GraphQLClient, costed: Books
+) -> None:
+    amounts = [
+        {"entryName": "amount", "amount": "100.00"},
+        {"entryName": "interest", "amount": "2.5"},
+    ]
+    posted = (await gql(POST_EVENT_WITH_LINE_IDS, {"amounts": amounts}))["postAccountingEvent"]
+    assert posted["errors"] == []
+    journal = posted["journalEntry"]
+    debit_line_ids = [journal["lines"][0]["id"], journal["lines"][2]["id"]]
+
+    (node,) = (await gql(EVENT_DOCUMENTS))["events"]["nodes"]
+
+    assert node["type"] == "accounting_event.posted" and node["entryId"] == journal["id"]
+    assert node["pismo"] is None
+    records = node["pismoEntries"]
+    common = {
+        "transactionId": None,
+        "accountId": None,
+        "programId": "12",
+        "accountingEventId": journal["id"],
+        "eventDate": "2021-03-05",
+        "authorizationDate": None,
+        "installmentNumber": None,
+    }
+    assert [{k: v for k, v in r.items() if k != "createdAt"} for r in records] == [
+        common
+        | {
+            "entryTypeId": "2100",
+            "accountingEntryId": debit_line_ids[0],
+            "amount": "100.00",
+            "description": "Purchase",
+            "debitAccount": "1.1.02",
+            "creditAccount": "2.1.01",
+            "debitCostCenter": "D-2100",
+            "creditCostCenter": "C-2100",
+        },
+        common
+        | {
+            "entryTypeId": "2200",
+            "accountingEntryId": debit_line_ids[1],
+            "amount": "2.50",
+            "description": "Fee",
+            "debitAccount": "1.1.01",
+            "creditAccount": "4.1.01",
+            "debitCostCenter": "D-2200",
+            "creditCostCenter": "C-2200",
+        },
+    ]
+    assert len(set(debit_line_ids)) == 2
+    assert all(r["createdAt"].endswith("+00:00") for r in records)
+
+    document = json.loads(node["document"])
+    assert document["pismo"] is None
+    entries = document["pismo_entries"]
+    assert [list(e) for e in entries] == [list(PISMO_DOCUMENT_FIELDS)] * 2
+    assert [e["amount"] for e in entries] == [100, 2.5]  # JSON numbers, as Pismo's
+    assert [e["accounting_entry_id"] for e in entries] == [int(i) for i in debit_line_ids]
+    assert {e["accounting_event_id"] for e in entries} == {int(journal["id"])}
+    assert [e["entry_type_id"] for e in entries] == [2100, 2200]
+    assert [(e["debit_cost_center"], e["credit_cost_center"]) for e in entries] == [
+        ("D-2100", "C-2100"),
+        ("D-2200", "C-2200"),
+    ]
+    payload = document["data"]
+    assert [line["id"] for line in payload["lines"]] == [
+        int(line["id"]) for line in journal["lines"]
+    ]
+    assert [s["id"] for s in payload["metadata"]["scripts"]] == payload["metadata"]["script_ids"]
+    assert [s["entry_name"] for s in payload["metadata"]["scripts"]] == ["amount", "interest"]
+
+
+async def test_a_direct_entry_carries_the_cost_centers_of_the_script_that_gave_its_accounts(
+    client: httpx.AsyncClient, tenant: TenantFixture, gql: GraphQLClient, costed: Books
+) -> None:
+    from_script = await rest(client, tenant, ENTRIES, entry_body(tracking_id="s"))
+    debit_named = await rest(
+        client, tenant, ENTRIES, entry_body(tracking_id="n", debit_accounting_account="1.1.01")
+    )
+    both_named = await rest(
+        client,
+        tenant,
+        ENTRIES,
+        entry_body(
+            tracking_id="b", debit_accounting_account="1.1.01", credit_accounting_account="4.1.01"
+        ),
+    )
+    assert [r.status_code for r in (from_script, debit_named, both_named)] == [202] * 3
+
+    nodes = (await gql(EVENT_DOCUMENTS))["events"]["nodes"]
+
+    assert [n["type"] for n in nodes] == ["accounting_entry.created"] * 3
+    assert [n["pismoEntries"] for n in nodes] == [[], [], []]
+    assert [(n["pismo"]["debitCostCenter"], n["pismo"]["creditCostCenter"]) for n in nodes] == [
+        ("D-2100", "C-2100"),
+        (None, "C-2100"),  # the request named the debit account: no script gave it
+        (None, None),
+    ]
+    documents = [json.loads(n["document"]) for n in nodes]
+    assert [d["pismo_entries"] for d in documents] == [[], [], []]
+    assert documents[0]["pismo"]["debit_cost_center"] == "D-2100"
+    assert documents[0]["data"]["metadata"]["credit_cost_center"] == "C-2100"
+
+
+async def test_other_events_have_no_entry_creation_records(gql: GraphQLClient) -> None:
+    await create_accounts(gql)
+    assert (await post(gql, entry("1000", "4000", "1.00")))["errors"] == []
+
+    (node,) = (await gql(EVENT_DOCUMENTS))["events"]["nodes"]
+
+    assert node["type"] == "journal_entry.posted"
+    assert node["pismo"] is None and node["pismoEntries"] == []
+    document = json.loads(node["document"])
+    assert document["pismo"] is None and document["pismo_entries"] == []
+    assert all(isinstance(line["id"], int) for line in document["data"]["lines"])

@@ -988,6 +988,8 @@ def _event_payload(view: EntryView) -> str:
         "metadata": view.metadata,
         "lines": [
             {
+                # The journal line's id: Pismo's accounting_entry_id of a script's entry.
+                "id": line.id,
                 "account_code": line.account_code,
                 "currency": line.currency,
                 "debit": format_minor(line.debit_minor, line.currency),

@@ -774,8 +774,9 @@ async def _script_accounts(
     *,
     need_debit: bool,
     need_credit: bool,
-) -> tuple[Account | None, Account | None, list[int]]:
-    """The accounts the program's ``amount`` scripts of the entry type give the missing sides."""
+) -> tuple[Account | None, Account | None, list[PismoAccountingScript]]:
+    """The accounts the program's ``amount`` scripts of the entry type give the missing
+    sides, and those scripts."""
     rows = list(
         (
             await session.scalars(
@@ -826,7 +827,26 @@ async def _script_accounts(
             f"accounting account {found[credit_id].code} (credit of script {rows[0].id})",
             "creditAccountingAccount",
         )
-    return debit, credit, [row.id for row in rows if row.id is not None]
+    return debit, credit, rows
+
+
+def _script_cost_centers(
+    rows: Sequence[PismoAccountingScript], *, debit: bool, credit: bool
+) -> tuple[str | None, str | None]:
+    """The debit and credit cost centers of the scripts a direct entry's accounts came from.
+
+    Only the sides the scripts gave (``debit``, ``credit``) have one: an account named in
+    the request comes from no script. Scripts that agree on the accounts may still differ
+    on a cost center; then no single script applied and the side has none.
+    """
+
+    def agreed(values: set[str | None]) -> str | None:
+        return next(iter(values)) if len(values) == 1 else None
+
+    return (
+        agreed({row.debit_cost for row in rows}) if debit and rows else None,
+        agreed({row.credit_cost for row in rows}) if credit and rows else None,
+    )
 
 
 async def _post_tracked(
@@ -887,10 +907,10 @@ async def create_accounting_entry(
         entry_type = await _entry_type(session, tenant_id, entry_type_id, "entryTypeId")
         currency = program.currency
         minor = _amount(data.amount, currency, "amount")
-        script_ids: list[int] = []
+        scripts: list[PismoAccountingScript] = []
         debit = credit = None
         if debit_number is None or credit_number is None:
-            debit, credit, script_ids = await _script_accounts(
+            debit, credit, scripts = await _script_accounts(
                 session,
                 tenant_id,
                 program,
@@ -912,6 +932,10 @@ async def create_accounting_entry(
                 f"the debit and the credit accounting account are both {debit.code}",
                 field="creditAccountingAccount",
             )
+        script_ids = [row.id for row in scripts if row.id is not None]
+        debit_cost_center, credit_cost_center = _script_cost_centers(
+            scripts, debit=debit_number is None, credit=credit_number is None
+        )
         amount = from_minor(minor, currency)
         description = f"Pismo transaction {transaction_id}" if transaction_id else None
         metadata = {
@@ -929,6 +953,9 @@ async def create_accounting_entry(
             "script_ids": script_ids,
             # Pismo's "accounting entry created" event carries the entry type's description.
             "description": entry_type.description,
+            # ... and the cost centers of the script that gave the accounts (null if none).
+            "debit_cost_center": debit_cost_center,
+            "credit_cost_center": credit_cost_center,
         }
         result = await _post_tracked(
             session,
@@ -980,6 +1007,21 @@ async def create_accounting_entry(
 
 
 # ---------------------------------------------------------------- accounting events
+
+
+async def _entry_type_descriptions(
+    session: AsyncSession, tenant_id: int, entry_type_ids: set[int]
+) -> dict[int, str]:
+    """Descriptions of the tenant's entry types, by Pismo id, in one query."""
+    if not entry_type_ids:
+        return {}
+    rows = await session.execute(
+        select(col(PismoEntryType.entry_type_id), col(PismoEntryType.description)).where(
+            col(PismoEntryType.tenant_id) == tenant_id,
+            col(PismoEntryType.entry_type_id).in_(entry_type_ids),
+        )
+    )
+    return {entry_type_id: description for entry_type_id, description in rows.all()}
 
 
 async def post_accounting_event(
@@ -1089,6 +1131,9 @@ async def post_accounting_event(
                     posting.LineInput(account_id=credit.id, credit=amount, description=description)
                 )
                 applied.append(ScriptView(script, debit, credit))
+        entry_types = await _entry_type_descriptions(
+            session, tenant_id, {view.script.entry_type_id for view in applied}
+        )
         metadata = {
             "dialect": SOURCE,
             "program_id": program_id,
@@ -1099,6 +1144,19 @@ async def post_accounting_event(
             "amounts": amounts,
             "tracking_id": tracking_id,
             "script_ids": [view.script.id for view in applied],
+            # One per applied script, in line order (lines 2i and 2i+1): what Pismo's
+            # entry_creation event of the accounting entry the script creates carries.
+            "scripts": [
+                {
+                    "id": view.script.id,
+                    "entry_type_id": view.script.entry_type_id,
+                    "entry_name": view.script.entry_name,
+                    "debit_cost_center": view.script.debit_cost,
+                    "credit_cost_center": view.script.credit_cost,
+                    "description": entry_types.get(view.script.entry_type_id),
+                }
+                for view in applied
+            ],
         }
         result = await _post_tracked(
             session,
