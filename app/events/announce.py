@@ -13,12 +13,17 @@ have sent, so a lost or duplicated wake-up costs a read, never an event.
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import Connection, text
 
 from db.engine import ANNOUNCED_TENANTS
 
 CHANNEL = "ledgerql_events"
-"""The PostgreSQL notification channel; the payload is the tenant id."""
+"""The PostgreSQL notification channel; the payload is ``<tenant id>:<PROCESS>``."""
+PROCESS = secrets.token_hex(8)
+"""This process's mark on its notifications: its own commits already woke its subscribers
+(the after-commit hook), so app/events/live.py skips them instead of waking them twice."""
 
 _NOTIFY = text("SELECT pg_notify(:channel, :tenant)")
 
@@ -29,4 +34,4 @@ def announce(conn: Connection, tenant_id: int) -> None:
     if conn.dialect.name == "postgresql":
         # Always sent (PostgreSQL folds identical notifications of one transaction): a set
         # left on the pooled connection by a path that did not take it must not mute this.
-        conn.execute(_NOTIFY, {"channel": CHANNEL, "tenant": str(tenant_id)})
+        conn.execute(_NOTIFY, {"channel": CHANNEL, "tenant": f"{tenant_id}:{PROCESS}"})

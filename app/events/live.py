@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from app.events.announce import CHANNEL
+from app.events.announce import CHANNEL, PROCESS
 from db.engine import Database, on_commit_of_events
 
 logger = logging.getLogger(__name__)
@@ -92,8 +92,11 @@ class LiveEvents:
             self._loop.call_soon_threadsafe(wake)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        tenant, _, sender = payload.partition(":")
+        if sender == PROCESS:
+            return  # a commit of this process: the after-commit hook has woken them
         try:
-            tenant_id = int(payload)
+            tenant_id = int(tenant)
         except ValueError:
             return
         self.wake(tenant_id)
