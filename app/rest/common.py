@@ -21,9 +21,9 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import Response
@@ -231,6 +231,12 @@ def optional_amount(value: str | None) -> str | None:
             "(no sign, exponent or thousands separator)"
         )
     return None if Decimal(value) == 0 else value
+
+
+# The field types the dialects' models share (checked here, where the validators live).
+Text = Annotated[str, AfterValidator(not_blank)]
+# Strings only, as the vendors send them: a JSON number would have been a float somewhere.
+OptionalAmount = Annotated[str | None, AfterValidator(optional_amount)]
 
 
 def validate(model: type[M], data: Mapping[str, Any]) -> M:

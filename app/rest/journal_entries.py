@@ -70,17 +70,14 @@ def _domain(value: str) -> str:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_date)]
 Currency = Annotated[str, AfterValidator(_currency)]
-Text = Annotated[str, AfterValidator(common.not_blank)]
-# Strings only: a JSON number (1000.0) would have passed through a float somewhere.
-Amount = Annotated[str | None, AfterValidator(common.optional_amount)]
 
 
 class Line(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    account: Text
-    debit: Amount = None
-    credit: Amount = None
+    account: common.Text
+    debit: common.OptionalAmount = None
+    credit: common.OptionalAmount = None
     description: str | None = None
 
 
@@ -91,12 +88,12 @@ class CreateJournalEntry(BaseModel):
 
     domain_url: Annotated[str, AfterValidator(_domain)]
     date: IsoDate
-    memo: Text
+    memo: common.Text
     transaction_currency: Currency = Field(alias="transactionCurrency")
     reporting_currency: Currency = Field(alias="reportingCurrency")
     entries: list[Line] = Field(min_length=2)
     accrual_date: IsoDate | None = None
-    external_id: Text | None = None
+    external_id: common.Text | None = None
 
 
 # ---------------------------------------------------------------- GraphQL

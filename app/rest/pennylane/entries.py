@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -232,17 +232,14 @@ def _date(value: object) -> dt.date:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_date)]
-Text = Annotated[str, AfterValidator(common.not_blank)]
-# Strings only, as Pennylane sends them: a JSON number would have been a float somewhere.
-Amount = Annotated[str | None, AfterValidator(common.optional_amount)]
 
 
 class Line(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     ledger_account_id: int
-    debit: Amount = None
-    credit: Amount = None
+    debit: common.OptionalAmount = None
+    credit: common.OptionalAmount = None
     label: str | None = None
 
 
@@ -250,7 +247,7 @@ class CreateLedgerEntry(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     date: IsoDate
-    label: Text
+    label: common.Text
     journal_id: int
     ledger_entry_lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     ledger_attachment_id: int | None = None

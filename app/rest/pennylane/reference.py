@@ -14,9 +14,9 @@ written through the GraphQL schema; decisions: docs/compatibility.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -185,8 +185,8 @@ def _path_id(request: Request, model: str) -> int:
 class CreateJournal(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    code: Annotated[str, AfterValidator(rest.not_blank)]
-    label: Annotated[str, AfterValidator(rest.not_blank)]
+    code: rest.Text
+    label: rest.Text
     type: Literal["sales", "purchases", "bank", "payroll", "miscellaneous"] = "miscellaneous"
 
 
