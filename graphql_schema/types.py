@@ -119,7 +119,10 @@ class Account:
     currency: str | None = strawberry.field(
         description="Set when the account takes only this currency."
     )
-    program_id: int | None = strawberry.field(description="Pismo program of the account, if any.")
+    # An ID, not an Int: Pismo program ids are 64-bit and GraphQL's Int is 32 (issue 17).
+    program_id: strawberry.ID | None = strawberry.field(
+        description="Pismo program of the account, if any (a 64-bit id, as a string)."
+    )
     created_at: dt.datetime
     deactivated_at: dt.datetime | None
     _row: strawberry.Private[AccountRow]
@@ -156,7 +159,7 @@ class Account:
             type=AccountType(row.type),
             category=row.category,
             currency=row.currency,
-            program_id=row.program_id,
+            program_id=_id_or_none(row.program_id),
             created_at=row.created_at,
             deactivated_at=row.deactivated_at,
             _row=row,
