@@ -115,8 +115,14 @@ def require_json_content_type(request: Request) -> None:
         raise RestError(error.message, error.status) from None
 
 
-async def read_json_object(request: Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The body as a JSON object, read exactly; RestError 413 past ``max_bytes``, else 400."""
+async def read_json_object(
+    request: Request, max_bytes: int = MAX_BODY_BYTES, *, empty_is_object: bool = False
+) -> dict[str, Any]:
+    """The body as a JSON object, read exactly; RestError 413 past ``max_bytes``, else 400.
+
+    ``empty_is_object``: a body of no bytes (or only whitespace) reads as ``{}``, as a
+    Rails API reads it (no parameters): its required fields are then each missing.
+    """
     too_large = RestError(f"request body is larger than {max_bytes} bytes", 413)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
@@ -129,6 +135,8 @@ async def read_json_object(request: Request, max_bytes: int = MAX_BODY_BYTES) ->
             raise too_large
         chunks.append(chunk)
     body = b"".join(chunks)
+    if empty_is_object and not body.strip():
+        return {}
     try:
         value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
     except RecursionError:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -24,6 +25,8 @@ from app.graphql_http import HTTP_STATUS
 from app.ledger.tenants import Principal
 from app.rest import common
 from app.rest.common import ExactJSONResponse, FieldError, RestError
+
+M = TypeVar("M", bound=BaseModel)
 
 BASE = "/api/external/v2"
 # Pennylane answers validation errors with 422 Unprocessable Entity.
@@ -62,11 +65,11 @@ def error_response(error: RestError) -> Response:
         "error": ERROR_KINDS.get(error.status, "error"),
         "message": error.message,
     }
+    # Pennylane's documented details name one field and its issue: the first offending
+    # one (the message says how many more there are), never a list.
     named = [e for e in error.errors if e.field]
-    if len(named) == 1:
+    if named:
         body["details"] = {"field": named[0].field, "issue": named[0].message}
-    elif named:
-        body["details"] = {"errors": [{"field": e.field, "issue": e.message} for e in named]}
     if error.status == 429:  # documented: plain text, retry-after and the ratelimit-* headers
         headers = error.http_headers
         if error.usage is not None:
@@ -77,6 +80,15 @@ def error_response(error: RestError) -> Response:
             headers=headers,
         )
     return ExactJSONResponse(body, status_code=error.status, headers=error.http_headers)
+
+
+async def body_as(model: type[M], request: Request) -> M:
+    """The JSON body as ``model``: 415 unless JSON, 413 past 1 MiB, 422 naming a field.
+
+    No body at all reads as ``{}``, as Rails reads it: each required field is missing.
+    """
+    common.require_json_content_type(request)
+    return common.validate(model, await common.read_json_object(request, empty_is_object=True))
 
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]

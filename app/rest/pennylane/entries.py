@@ -17,9 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,6 +38,7 @@ from app.rest.common import ExactJSONResponse, FieldError, RestError
 from app.rest.pennylane.common import (
     BASE,
     Filter,
+    body_as,
     endpoint,
     execute,
     invalid,
@@ -212,9 +220,23 @@ Currency = Literal[
     "ZMW",
     "ZWL",
 ]
+_CURRENCIES = frozenset(get_args(Currency))
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # ---------------------------------------------------------------- request
+
+
+def _currency(value: object, handler: ValidatorFunctionWrapHandler) -> str:
+    """One of the seed's codes; else one line saying so (never the 167 codes listed)."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {common.json_kind(value)}")
+    if value not in _CURRENCIES:
+        shown = repr(value) if len(value) <= 20 else "the value"
+        raise ValueError(
+            f"{shown} is not a currency Pennylane accepts: an ISO 4217 code such as EUR"
+        )
+    code: str = handler(value)
+    return code
 
 
 def _date(value: object) -> dt.date:
@@ -249,9 +271,12 @@ class CreateLedgerEntry(BaseModel):
     date: IsoDate
     label: common.Text
     journal_id: int
-    ledger_entry_lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
+    # At least two lines is the core's rule, answered with its words ("an entry needs at
+    # least two lines"), an empty list included; the document still says 1 item minimum.
+    ledger_entry_lines: list[Line] = Field(max_length=MAX_LINES, json_schema_extra={"minItems": 1})
     ledger_attachment_id: int | None = None
-    currency: Currency = "EUR"
+    # The enum stays in the document; an unknown code is refused in one line.
+    currency: Annotated[Currency, WrapValidator(_currency)] = "EUR"
 
 
 # ---------------------------------------------------------------- GraphQL
@@ -505,8 +530,7 @@ def _empty_page() -> Response:
 
 
 async def create_ledger_entry(request: Request, principal: Principal) -> Response:
-    common.require_json_content_type(request)
-    body = common.validate(CreateLedgerEntry, await common.read_json_object(request))
+    body = await body_as(CreateLedgerEntry, request)
     payload = await execute(request, principal, CREATE, "postJournalEntry", _variables(body))
     if payload["errors"]:
         first = payload["errors"][0]

@@ -214,8 +214,7 @@ async def get_journal(request: Request, principal: Principal) -> Response:
 
 @common.endpoint
 async def create_journal(request: Request, principal: Principal) -> Response:
-    rest.require_json_content_type(request)
-    body = rest.validate(CreateJournal, await rest.read_json_object(request))
+    body = await common.body_as(CreateJournal, request)
     variables = {"input": {"code": body.code, "name": body.label, "type": body.type.upper()}}
     payload = await _run(request, principal, CREATE_JOURNAL, "createJournal", variables)
     if payload["errors"]:
