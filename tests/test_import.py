@@ -176,7 +176,8 @@ async def test_missing_accounts_are_refused_unless_created(
     assert await entry_count(db, tenant.id) == 0
 
     created = await run_import(db, tenant.id, journal, "journal", create_accounts=True)
-    assert (created.posted, created.failed, created.accounts_created) == (3, 1, 6)
+    # Six accounts and the four hledger parents of the named ones (assets, equity...).
+    assert (created.posted, created.failed, created.accounts_created) == (3, 1, 10)
     (error,) = created.errors
     assert (error.line, error.field) == (14, "account") and "'misc'" in error.message
     async with db.read() as session:
@@ -190,10 +191,14 @@ async def test_missing_accounts_are_refused_unless_created(
             ).all()
         )
     assert types == {
+        "assets": "ASSET",
         "assets:bank": "ASSET",
+        "equity": "EQUITY",
         "equity:opening": "EQUITY",
         "5300": "EXPENSE",
+        "liabilities": "LIABILITY",
         "liabilities:card": "LIABILITY",
+        "revenue": "INCOME",
         "revenue:web": "INCOME",
         "1200": "ASSET",
     }

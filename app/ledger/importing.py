@@ -45,8 +45,11 @@ _TOP_LEVEL = {
     "asset": AccountType.ASSET,
     "liabilities": AccountType.LIABILITY,
     "liability": AccountType.LIABILITY,
+    "debt": AccountType.LIABILITY,  # hledger reads debts? as liabilities too
+    "debts": AccountType.LIABILITY,
     "equity": AccountType.EQUITY,
     "income": AccountType.INCOME,
+    "incomes": AccountType.INCOME,
     "revenue": AccountType.INCOME,
     "revenues": AccountType.INCOME,
     "expenses": AccountType.EXPENSE,
@@ -167,8 +170,25 @@ class _Lines:
             yield text.removeprefix("\ufeff") if index == 0 else text
 
 
+def parents_of(code: str) -> list[str]:
+    """The hledger parents of an account name, top first: ``a:b:c`` -> ``a``, ``a:b``.
+
+    An empty segment (``a::b``, a trailing colon) makes no parent of its own: such a
+    name is an account of its own, as hledger shows it.
+    """
+    parts = code.split(":")
+    if len(parts) < 2 or not all(part.strip() for part in parts):
+        return []
+    return [":".join(parts[:end]) for end in range(1, len(parts))]
+
+
 class _Accounts:
-    """Which account codes exist; creates the missing ones when asked to."""
+    """Which account codes exist; creates the missing ones when asked to.
+
+    Created accounts follow hledger's hierarchy: ``expenses:software:hosting`` is
+    created under ``expenses:software``, itself under ``expenses``, creating the
+    parents that do not exist, so statements roll up as hledger's ``--depth`` does.
+    """
 
     def __init__(self, db: Database, tenant_id: int, create: bool, hint: str) -> None:
         self.db = db
@@ -183,10 +203,25 @@ class _Accounts:
         self.declared: dict[str, AccountType] = {}
         self.created = 0
 
-    async def check(self, codes: set[str]) -> None:
-        unknown = sorted(codes - self.known - self.refused.keys())
-        for start in range(0, len(unknown), _LOOKUP_BATCH):
-            batch = unknown[start : start + _LOOKUP_BATCH]
+    def type_of(self, code: str) -> AccountType:
+        """hledger's order: the type declared for the account or its nearest declared
+        parent, else the one its top-level name (or its code's first digit) gives."""
+        for name in [code, *reversed(parents_of(code))]:
+            if name in self.declared:
+                return self.declared[name]
+        return account_type_of(code)
+
+    def parent_type_of(self, code: str, child: AccountType) -> AccountType:
+        """A parent the file never names by itself: typed as an account would be, or
+        else like the child it is created for (``account shop:sales  ; type: R``)."""
+        try:
+            return self.type_of(code)
+        except BadInput:
+            return child
+
+    async def _look_up(self, codes: list[str]) -> None:
+        for start in range(0, len(codes), _LOOKUP_BATCH):
+            batch = codes[start : start + _LOOKUP_BATCH]
             async with self.db.read() as session:
                 found = await session.scalars(
                     select(col(Account.code)).where(
@@ -194,6 +229,37 @@ class _Accounts:
                     )
                 )
                 self.known.update(found)
+
+    async def _create(self, code: str, kind: AccountType, parent: str | None) -> None:
+        try:
+            await create_account(
+                self.db,
+                self.tenant_id,
+                AccountInput(code=code, name=code, type=kind.value, parent_code=parent),
+            )
+            self.created += 1
+        except Conflict:  # created meanwhile by someone else: it exists, all the same
+            pass
+        self.known.add(code)
+        # A name refused alone (no type of its own) that now exists as a parent takes
+        # postings from the next chunk on, like any account.
+        self.refused.pop(code, None)
+
+    async def _create_with_parents(self, code: str) -> None:
+        kind = self.type_of(code)
+        parent = None
+        for name in parents_of(code):
+            if name not in self.known:
+                await self._create(name, self.parent_type_of(name, kind), parent)
+            parent = name
+        await self._create(code, kind, parent)
+
+    async def check(self, codes: set[str]) -> None:
+        unknown = sorted(codes - self.known - self.refused.keys())
+        wanted = set(unknown)
+        if self.create:  # their parents too: an existing parent is linked, not created
+            wanted.update(name for code in unknown for name in parents_of(code))
+        await self._look_up(sorted(wanted - self.known))
         for code in unknown:
             if code in self.known:
                 continue
@@ -201,17 +267,9 @@ class _Accounts:
                 self.refused[code] = f"account {code} does not exist (import with {self.hint})"
                 continue
             try:
-                kind = self.declared.get(code) or account_type_of(code)
-                await create_account(
-                    self.db, self.tenant_id, AccountInput(code=code, name=code, type=kind.value)
-                )
-                self.created += 1
-            except Conflict:  # created meanwhile by someone else: it exists, all the same
-                pass
+                await self._create_with_parents(code)
             except LedgerError as error:
                 self.refused[code] = error.message
-                continue
-            self.known.add(code)
 
 
 def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
