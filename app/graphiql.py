@@ -8,9 +8,13 @@ Strawberry references a file that is not vendored, the page loads its assets fro
 warning says to refresh them.
 
 The page's own script is patched (``PATCHES``) so that the API key typed in the headers editor
-never reaches the browser's storage and so that the schema loads as soon as a key is set. When
+never reaches the browser's storage; so that, opened without a key, the page shows where the key
+goes (the Headers tab, open, and ``WELCOME_QUERY``) and asks the server nothing, instead of
+showing the UNAUTHENTICATED of an introspection with the placeholder; and so that the schema
+loads as soon as a key is set. When
 the installed Strawberry's template no longer has what a patch needs, the page is not served
-(``unavailable_html``): a GraphiQL that would store keys is worse than none.
+(``unavailable_html``): a GraphiQL that would store keys is worse than none. The patches that
+only change what the page shows first (``required=False``) are skipped with a warning instead.
 """
 
 from __future__ import annotations
@@ -45,6 +49,45 @@ DEFAULT_HEADERS = json.dumps({"Authorization": "Bearer <your key>"}, indent=2)
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-tenant")
 """Headers whose change makes the page fetch the schema again (see ``app.graphql_app``)."""
 
+KEY_HEADERS = ("authorization", "x-api-key")
+"""Headers that carry the key: until one holds a key (not empty, not ``<your key>``), GraphiQL
+gets ``schema: null`` and sends no introspection."""
+
+WELCOME_QUERY = """\
+# ledgerql: every operation needs an API key.
+# Put yours in the Headers tab below, in place of
+# <your key>:
+#
+#   {"Authorization": "Bearer lq_..."}
+#
+# ({"X-API-Key": "lq_..."} works too.) The schema
+# then loads by itself: Docs (the book icon, top
+# left) and completion (Ctrl-Space) work, and
+# Ctrl-Enter (or the run button) sends the query
+# below.
+#
+# The key is not saved in this browser: set it
+# again after a reload.
+
+query Accounts {
+  accounts(first: 10) {
+    nodes { code name type }
+  }
+}
+"""
+"""The query editor's content when the URL has none (``?q=``), instead of Strawberry's."""
+
+NO_KEY_RESULT = {
+    "errors": [
+        {
+            "message": "No API key set, nothing was sent: in the Headers tab, replace "
+            "<your key> with yours (Authorization: Bearer lq_..., or X-API-Key: lq_...)."
+        }
+    ]
+}
+"""What GraphiQL shows, without asking the server, for an operation run while the headers hold
+no key."""
+
 SCHEMA_REFETCH_DELAY_MS = 300
 """Quiet time after the last edit of a credential header before the schema is fetched: typing
 a key sends one introspection, not one per keystroke."""
@@ -53,9 +96,12 @@ a key sends one introspection, not one per keystroke."""
 # editor's content in its query history (``graphiql:queries``, ``graphiql:favorites``) and tabs
 # (``graphiql:tabState``) whatever ``shouldPersistHeaders`` says, so its storage goes through
 # ``keylessStorage``, which drops every ``headers`` value before it reaches localStorage.
-# GraphiQL fetches the schema once per ``fetcher`` (at page load, before a key is set: 401),
-# so ``useSchemaFetcher`` gives it a new fetcher each time the credential headers change, which
-# makes it introspect again with the headers editor's content.
+# GraphiQL fetches the schema once per ``fetcher`` and ``schema`` prop, at page load, with the
+# headers editor's content. ``useSchemaFetcher`` tells whether those headers hold a key: until
+# they do the page passes ``schema: null`` (GraphiQL then sends no introspection, so the first
+# screen is not a 401), and each time the credential headers change it gives GraphiQL a new
+# fetcher, which makes it introspect again with the headers editor's content. An operation run
+# without a key gets ``NO_KEY_RESULT`` from that fetcher, not the server's 401.
 _HELPERS_JS = """\
 const STORAGE_PREFIX = "graphiql:";
 // Editor texts are stored as typed: re-serialising them would lose their layout.
@@ -116,7 +162,11 @@ const keylessStorage = {
   },
 };
 
+const DEFAULT_HEADERS = __DEFAULT_HEADERS__;
+const WELCOME_QUERY = __WELCOME_QUERY__;
 const CREDENTIAL_HEADERS = __CREDENTIAL_HEADERS__;
+const KEY_HEADERS = __KEY_HEADERS__;
+const NO_KEY_RESULT = __NO_KEY_RESULT__;
 
 function credentialsOf(headersText) {
   let headers;
@@ -135,10 +185,31 @@ function credentialsOf(headersText) {
   );
 }
 
+function isKey(name, value) {
+  if (!KEY_HEADERS.includes(name.toLowerCase()) || typeof value !== "string") {
+    return false;
+  }
+  const key =
+    name.toLowerCase() === "authorization" ? value.trim().replace(/^bearer(?= |$)/i, "") : value;
+  // "<your key>" is the placeholder of DEFAULT_HEADERS; no key holds "<" or ">".
+  return key.trim() !== "" && !/[<>]/.test(key);
+}
+
+function holdsKey(credentials) {
+  return JSON.parse(credentials || "[]").some(([name, value]) => isKey(name, value));
+}
+
+function sendsKey(options) {
+  const headers = (options && options.headers) || {};
+  return Object.entries(headers).some(([name, value]) => isKey(name, value));
+}
+
 let credentialsTimer;
 
-function useSchemaFetcher() {
-  const [credentials, setCredentials] = React.useState(null);
+function useSchemaFetcher(initialHeadersText) {
+  const [credentials, setCredentials] = React.useState(
+    () => credentialsOf(initialHeadersText) || null,
+  );
   const watchCredentials = React.useCallback((headersText) => {
     clearTimeout(credentialsTimer);
     credentialsTimer = setTimeout(() => {
@@ -149,10 +220,12 @@ function useSchemaFetcher() {
     }, __DELAY_MS__);
   }, []);
   const schemaFetcher = React.useMemo(
-    () => (params, options) => fetcher(params, options),
+    () => (params, options) =>
+      sendsKey(options) ? fetcher(params, options) : Promise.resolve(NO_KEY_RESULT),
     [credentials],
   );
-  return [schemaFetcher, watchCredentials];
+  const keySet = React.useMemo(() => holdsKey(credentials), [credentials]);
+  return [schemaFetcher, watchCredentials, keySet];
 }
 
 """
@@ -164,6 +237,8 @@ class Patch:
 
     anchor: str
     replacement: str
+    required: bool = True
+    """Without it the page is not served; an optional patch that does not fit is skipped."""
 
 
 def _indented(code: str, spaces: int) -> str:
@@ -172,15 +247,25 @@ def _indented(code: str, spaces: int) -> str:
 
 PATCHES = (
     Patch("shouldPersistHeaders: true,", "shouldPersistHeaders: false,"),
+    Patch("headers: headers,", "headers: headers,\n          defaultHeaders: DEFAULT_HEADERS,"),
     Patch(
-        "headers: headers,",
-        f"headers: headers,\n          defaultHeaders: {json.dumps(DEFAULT_HEADERS)},",
+        "fetcher: fetcher,",
+        "fetcher: schemaFetcher,\n"
+        "          schema: keySet ? undefined : null,\n"
+        "          storage: keylessStorage,",
     ),
-    Patch("fetcher: fetcher,", "fetcher: schemaFetcher,\n          storage: keylessStorage,"),
+    Patch(
+        "defaultEditorToolsVisibility: true,",
+        'defaultEditorToolsVisibility: "headers",',
+        required=False,
+    ),
+    Patch("parameters.q || EXAMPLE_QUERY,", "parameters.q || WELCOME_QUERY,", required=False),
     Patch(
         "const [headers, setHeaders] = React.useState(parameters.headers);",
         "const [headers, setHeaders] = React.useState(parameters.headers);\n"
-        "        const [schemaFetcher, watchCredentials] = useSchemaFetcher();",
+        "        const [schemaFetcher, watchCredentials, keySet] = useSchemaFetcher(\n"
+        "          headers === undefined ? DEFAULT_HEADERS : headers,\n"
+        "        );",
     ),
     Patch(
         "setHeaders(newHeaders);",
@@ -189,9 +274,12 @@ PATCHES = (
     Patch(
         "function GraphiQLWithExplorer() {",
         _indented(
-            _HELPERS_JS.replace(
-                "__CREDENTIAL_HEADERS__", json.dumps(list(CREDENTIAL_HEADERS))
-            ).replace("__DELAY_MS__", str(SCHEMA_REFETCH_DELAY_MS)),
+            _HELPERS_JS.replace("__DEFAULT_HEADERS__", json.dumps(DEFAULT_HEADERS))
+            .replace("__WELCOME_QUERY__", json.dumps(WELCOME_QUERY))
+            .replace("__CREDENTIAL_HEADERS__", json.dumps(list(CREDENTIAL_HEADERS)))
+            .replace("__KEY_HEADERS__", json.dumps(list(KEY_HEADERS)))
+            .replace("__NO_KEY_RESULT__", json.dumps(NO_KEY_RESULT))
+            .replace("__DELAY_MS__", str(SCHEMA_REFETCH_DELAY_MS)),
             6,
         )
         + "      function GraphiQLWithExplorer() {",
@@ -204,11 +292,20 @@ class TemplateChanged(Exception):
 
 
 def patched(html: str) -> str:
-    """``html`` with every one of ``PATCHES`` applied; TemplateChanged if one does not fit."""
+    """``html`` with every one of ``PATCHES`` applied; TemplateChanged if a required one does
+    not fit."""
     for patch in PATCHES:
         count = html.count(patch.anchor)
         if count != 1:
-            raise TemplateChanged(f"{patch.anchor!r} occurs {count} times")
+            if patch.required:
+                raise TemplateChanged(f"{patch.anchor!r} occurs {count} times")
+            logger.warning(
+                "GraphiQL template changed, patch skipped: %r occurs %d times (see "
+                "app/graphiql.py)",
+                patch.anchor,
+                count,
+            )
+            continue
         html = html.replace(patch.anchor, patch.replacement)
     return html
 

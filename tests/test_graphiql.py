@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import pytest
+from graphql import build_schema, parse, validate
 
 from app import graphiql
 from app.main import create_app
 from db.engine import Database
+from graphql_schema.schema import schema
 
 HTML = {"Accept": "text/html"}
 
@@ -144,6 +147,47 @@ def test_graphiql_is_patched_to_keep_the_key_out_of_storage(fresh_page_cache: No
     assert "storage: keylessStorage," in html
     assert "fetcher: schemaFetcher," in html
     assert "watchCredentials(newHeaders);" in html
+
+
+def test_graphiql_opened_without_a_key_shows_where_the_key_goes(fresh_page_cache: None) -> None:
+    """No introspection while the headers hold no key (``schema: null``), the Headers tab open,
+    and the query editor saying where the key goes; tests/test_graphiql_browser.py runs it."""
+    html = graphiql.graphiql_html()
+    assert "schema: keySet ? undefined : null," in html
+    assert 'defaultEditorToolsVisibility: "headers",' in html
+    assert "defaultEditorToolsVisibility: true" not in html
+    assert "parameters.q || WELCOME_QUERY," in html
+    assert json.dumps(graphiql.WELCOME_QUERY) in html
+    assert json.dumps(graphiql.NO_KEY_RESULT) in html
+    assert "Welcome to GraphiQL" not in graphiql.WELCOME_QUERY
+    assert "Headers tab" in graphiql.WELCOME_QUERY
+    assert '{"Authorization": "Bearer lq_..."}' in graphiql.WELCOME_QUERY
+    assert "Headers tab" in graphiql.NO_KEY_RESULT["errors"][0]["message"]
+
+
+def test_welcome_query_is_valid_against_the_schema() -> None:
+    document = parse(graphiql.WELCOME_QUERY)
+    assert validate(build_schema(schema.as_str()), document) == []
+    assert len(document.definitions) == 1
+
+
+def test_changed_template_skips_only_the_first_screen_patches(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fresh_page_cache: None
+) -> None:
+    """The welcome text and the open Headers tab are not worth a disabled page."""
+    changed = (
+        graphiql.builtin_html()
+        .replace("defaultEditorToolsVisibility: true,", "defaultEditorToolsVisibility: false,")
+        .replace("parameters.q || EXAMPLE_QUERY,", "parameters.q || SOME_QUERY,")
+    )
+    monkeypatch.setattr(graphiql, "builtin_html", lambda: changed)
+    page = graphiql.graphiql_page()
+    assert page.available
+    assert "defaultEditorToolsVisibility: false," in page.html
+    assert "parameters.q || SOME_QUERY," in page.html
+    assert "shouldPersistHeaders: false," in page.html
+    assert "schema: keySet ? undefined : null," in page.html
+    assert caplog.text.count("patch skipped") == 2
 
 
 def test_graphiql_response_cannot_be_framed_and_runs_only_its_own_scripts(
