@@ -162,9 +162,17 @@ def seed_field(path: str | None) -> str | None:
 
 
 def _renamed(error: RestError) -> RestError:
+    """A ledger error (GraphQL's names) in the seed's names, its message naming the field."""
     errors = [FieldError(seed_field(e.field), e.message) for e in error.errors]
-    message = common.summary(errors) if errors else error.message
-    return RestError(message, error.status, errors, error.code)
+    return _named(RestError(error.message, error.status, errors, error.code))
+
+
+def _named(error: RestError) -> RestError:
+    """``error`` with its message starting with the field it names (the tenant lookup's
+    ``domain_url`` too); a 429's wait is kept."""
+    if error.errors:
+        error.message = common.summary(error.errors)
+    return error
 
 
 # ---------------------------------------------------------------- response
@@ -272,7 +280,7 @@ async def create_journal_entry(request: Request) -> Response:
             {"status": "success", "status_code": 200, "data": _data(payload["entry"])}
         )
     except RestError as error:
-        return _error_response(error)
+        return _error_response(_named(error))
 
 
 def _user_errors(errors: list[dict[str, Any]]) -> RestError:
