@@ -20,6 +20,7 @@ from tests.test_import import JOURNAL, JSONL, _cli, balances, chart, entry_count
 
 # Written as the exporter writes: importing it and exporting it gives this text back.
 # The accounts the entries use come first, in code order, each with hledger's type code.
+# Status marks, codes and comments (the transaction's and the postings') come back too.
 CANONICAL_JOURNAL = """\
 account assets:bank  ; type: A
 account assets:usd  ; type: A
@@ -28,12 +29,13 @@ account equity:opening  ; type: E
 account expenses:office  ; type: X
 account income:fx  ; type: R
 
-2026-03-01 (open-1) Opening balance
+2026-03-01 * (open-1) Opening balance  ; from the old books
+    ; checked: 2026-03-05
     assets:bank  5000.00 EUR
     equity:opening  -5000.00 EUR
 
-2026-03-02 (inv-7) Office chairs
-    expenses:office  420.00 EUR  ; four chairs
+2026-03-02 ! (inv-7) Office chairs
+    * expenses:office  420.00 EUR  ; four chairs
     ; from the catalogue
     assets:bank  -420.00 EUR
 

@@ -45,8 +45,10 @@ date,external_id,memo,currency,account,debit,credit,description
 2026-01-18,,Supplies on credit,,5100,0.45,,
 2026-01-18,,Supplies on credit,,2000,,11.00,
 """
+# No status mark on inv-1: a journal's marks are kept with the entry (its metadata),
+# so "* (inv-1)" would be other content than the JSON Lines and CSV inv-1.
 JOURNAL = """\
-2026-01-15 * (inv-1) Office chairs
+2026-01-15 (inv-1) Office chairs
     5100    420.00 USD
     1000   -420.00 USD  ; card
 
@@ -382,3 +384,21 @@ async def test_import_ledger_refuses_a_missing_or_read_only_key(
             await session.scalar(select(func.count()).where(col(Account.tenant_id) == tenant.id))
             == 0
         )
+
+
+async def test_a_journals_marks_are_part_of_the_entry(db: Database, tenant: TenantFixture) -> None:
+    await chart(db, tenant.id)
+    pending = "2026-01-15 ! (inv-9) Chairs  ; ordered\n    5100  5 USD\n    1000\n"
+    first = await run_import(db, tenant.id, pending, "journal")
+    again = await run_import(db, tenant.id, pending, "journal")
+    assert (first.posted, again.already_imported) == (1, 1)
+    # Cleared since: a posted entry is never edited, so the file now differs from it.
+    cleared = await run_import(db, tenant.id, pending.replace("!", "*"), "journal")
+    assert cleared.failed == 1
+    (error,) = cleared.errors
+    assert (error.line, error.field, error.code) == (1, "code", "CONFLICT")
+    async with db.read() as session:
+        metadata = await session.scalar(
+            select(col(JournalEntry.metadata_json)).where(col(JournalEntry.tenant_id) == tenant.id)
+        )
+    assert json.loads(metadata or "") == {"hledger": {"status": "!", "comment": "ordered"}}

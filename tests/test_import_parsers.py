@@ -199,6 +199,8 @@ def test_journal_reads_plain_transactions() -> None:
         memo="Office chairs",
         currency="EUR",
         external_id="inv-1",
+        status="*",
+        comment="transaction comment\nanother transaction comment",
         lines=[
             FileLine(
                 "expenses:office",
@@ -211,17 +213,20 @@ def test_journal_reads_plain_transactions() -> None:
             FileLine("assets:bank", None, Decimal("420.00"), None, None, 14),
         ],
     )
-    assert (second.date, second.memo, second.currency, second.external_id) == (
+    assert (second.date, second.memo, second.currency, second.external_id, second.status) == (
         dt.date(2026, 1, 16),
         "Sale",
         "EUR",
         None,
+        "!",
     )
     assert [(line.debit, line.credit) for line in second.lines] == [
         (Decimal(100), None),
         (None, Decimal("100.00")),
     ]
     assert third.currency is None  # two commodities: each line carries its own
+    assert (third.status, third.comment) == (None, None)
+    assert [line.status for line in third.lines] == [None, None, "*", None]
     assert [(line.account, line.currency, line.debit, line.credit) for line in third.lines] == [
         ("1000", "JPY", Decimal(500), None),
         ("4000", "JPY", None, Decimal(500)),
@@ -235,8 +240,11 @@ def test_journal_reads_plain_transactions() -> None:
     [
         ("2026-01-01 x\n    a  10 EUR @ 1.1 USD\n    b\n", 2, "amount"),
         ("2026-01-01 x\n    a  10 EUR = 10 EUR\n    b\n", 2, "amount"),
-        ("2026-01-01 x\n    a  $10\n    b\n", 2, "amount"),
-        ("2026-01-01 x\n    a  1,000.00 EUR\n    b\n", 2, "amount"),
+        ("2026-01-01 x\n    a  ¤10\n    b\n", 2, "amount"),  # no ISO code, no known symbol
+        ("2026-01-01 x\n    a  kr 10\n    b\n", 2, "amount"),  # SEK, NOK, DKK, ISK...
+        ("2026-01-01 x\n    a  1,000 EUR\n    b\n", 2, "amount"),  # hledger: 1.000
+        ("2026-01-01 x\n    a  1.000,00 EUR\n    b\n", 2, "amount"),
+        ("2026-01-01 x\n    a  10,00,000.00 EUR\n    b\n", 2, "amount"),
         ("2026-01-01 x\n    a  10 EUR\n    b\n    c\n", 4, "amount"),
         ("2026-01-01 x\n    a  10 EUR\n    b  5 USD\n    c\n", 4, "amount"),
         ("2026-01-01 x\n    a  10 EUR\n    b  -10 EUR\n    c\n", 4, "amount"),
@@ -250,6 +258,11 @@ def test_journal_reads_plain_transactions() -> None:
         ("alias a=b\n", 1, None),
         ("D 1000.00 EUR\n", 1, None),
         ("commodity 1.000,00 EUR\n", 1, None),
+        ("commodity $1,000\n", 1, None),  # hledger reads a lone comma as the decimal mark
+        ("commodity EUR\n    format 1.000,00 EUR\n", 2, None),
+        ("commodity $1,000.00  ; iso: XYZ\n", 1, "commodity"),
+        ("commodity EUR  ; iso: USD\n", 1, "commodity"),
+        ("2026-01-01 x  ; " + "c" * 2001 + "\n    a  10 EUR\n    b\n", 1, "comment"),
         ("Something else\n", 1, None),
         ("    indented outside\n", 1, None),
     ],
@@ -358,3 +371,72 @@ def test_account_directives_declare_types(line: str, expected: tuple[str, str] |
     declared = [(item.code, item.type) for item in read if isinstance(item, FileAccount)]
     assert declared == ([expected] if expected else [])
     assert not [item for item in read if isinstance(item, FileError)]
+
+
+# ---------------------------------------------------------------- commodity symbols
+
+
+def _amounts(text: str) -> list[tuple[str | None, Decimal | None, Decimal | None]]:
+    return [
+        (line.currency or entry.currency, line.debit, line.credit)
+        for entry in entries(parse("journal", text))
+        for line in entry.lines
+    ]
+
+
+def test_symbols_map_to_iso_codes_by_default() -> None:
+    text = (
+        "2026-01-01 x\n    a  $1,000.50\n    b  -$1,000.50\n\n"
+        "2026-01-01 x\n    a  10 €\n    b  €-10\n\n"
+        "2026-01-01 x\n    a  £0.99\n    b\n\n"
+        "2026-01-01 x\n    a  ¥500\n    b  -500 JPY\n"
+    )
+    assert _amounts(text) == [
+        ("USD", Decimal("1000.50"), None),
+        ("USD", None, Decimal("1000.50")),
+        ("EUR", Decimal(10), None),
+        ("EUR", None, Decimal(10)),
+        ("GBP", Decimal("0.99"), None),
+        ("GBP", None, Decimal("0.99")),
+        ("JPY", Decimal(500), None),
+        ("JPY", None, Decimal(500)),
+    ]
+
+
+def test_a_commodity_directive_names_its_symbols_code_for_the_entries_after_it() -> None:
+    text = (
+        "2026-01-01 before\n    a  $1\n    b\n\n"
+        "commodity $1,000.00  ; iso: CAD\n"
+        "commodity kr\n    format kr 1000.00\n    ; note, iso: SEK\n\n"
+        "2026-01-02 after\n    a  $2\n    b  kr 3\n    c  -3 SEK\n    d  -$2\n"
+    )
+    assert [code for code, *_ in _amounts(text)] == ["USD", "USD", "CAD", "SEK", "SEK", "CAD"]
+
+
+def test_marks_and_comments_survive_the_journal_writer() -> None:
+    text = (
+        "2026-01-15 * (inv-1) Office chairs  ; paid: yes\n"
+        "    ; second line of the comment\n"
+        "    ! expenses:office  420.00 EUR  ; new chairs\n"
+        "    assets:bank  -420.00 EUR\n"
+        "\n"
+        "2026-01-16 ! (inv-2) Sale\n"
+        "    * assets:bank  10.00 EUR\n"
+        "    income:sales  -10.00 EUR\n"
+        "\n"
+    )
+    writer = FORMATS["journal"].writer()
+    written = "".join(writer.entry(entry) for entry in entries(parse("journal", text)))
+    assert written == text
+
+
+def test_an_account_a_status_mark_would_swallow_is_not_written() -> None:
+    entry = FileEntry(
+        line=0,
+        date=dt.date(2026, 1, 1),
+        memo="m",
+        external_id="x",
+        lines=[FileLine("* a", Decimal(1), None, "EUR"), FileLine("b", None, Decimal(1), "EUR")],
+    )
+    with pytest.raises(BadInput, match="account name"):
+        FORMATS["journal"].writer().entry(entry)

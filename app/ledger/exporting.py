@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from app.ledger.importing import IMPORT_SOURCE
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileLine, Format
+from app.ledger.ledgerfile.model import marks_of
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, load_entries
 from db.engine import Database
@@ -43,12 +44,17 @@ def external_id_of(entry: EntryView) -> str:
 
 
 def file_entry_of(entry: EntryView) -> FileEntry:
+    # What an imported journal said beyond amounts (status marks, comment), kept in
+    # the entry's metadata; a journal writes it back, the other formats have no place.
+    status, comment, marks = marks_of(entry.metadata)
     return FileEntry(
         line=0,
         date=entry.date,
         memo=entry.memo,
         currency=entry.currency,
         external_id=external_id_of(entry),
+        status=status,
+        comment=comment,
         lines=[
             FileLine(
                 account=line.account_code,
@@ -56,8 +62,9 @@ def file_entry_of(entry: EntryView) -> FileEntry:
                 credit=from_minor(line.credit_minor, line.currency) if line.credit_minor else None,
                 currency=line.currency,
                 description=line.description,
+                status=marks[index] or None if index < len(marks) else None,
             )
-            for line in entry.lines
+            for index, line in enumerate(entry.lines)
         ],
     )
 

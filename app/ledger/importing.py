@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from app.ledger.accounts import AccountInput, AccountType, create_account
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileError, Format
+from app.ledger.ledgerfile.model import metadata_of
 from app.ledger.posting import EntryInput, LineInput, post_entries
 from db.engine import Database
 from db.tables import Account, Tenant
@@ -293,6 +294,7 @@ def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
         idempotency_key=key,
         idempotency_scope=IMPORT_SCOPE,
         source=IMPORT_SOURCE,
+        metadata=metadata_of(entry),
     )
 
 

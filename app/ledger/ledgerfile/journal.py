@@ -7,17 +7,21 @@
 A transaction is a date (``YYYY-MM-DD``, ``/`` or ``.`` also accepted, an
 optional ``=DATE2`` ignored), an optional status ``*`` or ``!``, an optional
 ``(CODE)`` (the entry's external id) and a description (the memo), then
-indented postings: an account name (the account code), two or more spaces or
-a tab, and an amount with an ISO 4217 commodity before or after it
-(``EUR 10.00``, ``10.00 EUR``, ``-10.00 EUR``; none means the tenant's base
-currency). Positive is a debit, negative a credit; one posting per
-transaction may leave its amount out when the others share one commodity.
-A posting's comment (and the comment lines under it) is its description;
-transaction comments and ``;``, ``#`` or ``*`` comment lines are skipped.
+indented postings: an optional status, an account name (the account code), two
+or more spaces or a tab, and an amount with a commodity before or after it
+(``EUR 10.00``, ``10.00 EUR``, ``-$10.00``, ``$1,000.00``; an ISO 4217 code or a
+symbol journal_amounts maps to one; none means the tenant's base currency).
+Positive is a debit, negative a credit; one posting per transaction may leave its
+amount out when the others share one commodity. A posting's comment (and the
+comment lines under it) is its description; the transaction's comment (and the
+comment lines above its first posting), its status and its postings' statuses are
+kept in the entry's metadata (model.metadata_of) and written back on export.
+Top-level ``;``, ``#`` or ``*`` comment lines are skipped.
 
-Directives that do not change balances are skipped: ``account``, ``commodity``
-(without a decimal-comma format), ``payee``, ``tag``, ``P`` (market prices),
-``Y``/``year`` and ``comment`` blocks. Everything else (periodic ``~`` and
+Directives that do not change balances are skipped: ``account`` (but for its
+``type:`` tag), ``commodity`` (but for its ``iso:`` tag; a decimal-comma format is
+refused), ``payee``, ``tag``, ``P`` (market prices), ``Y``/``year`` and ``comment``
+blocks. Everything else (periodic ``~`` and
 automated ``=`` transactions, prices ``@``, balance assertions ``=``, virtual
 postings, ``include``, ``alias``, ``D``, ``decimal-mark``...) is an error
 naming its line.
@@ -26,7 +30,6 @@ naming its line.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,18 +37,24 @@ from decimal import Decimal
 
 from app.ledger.accounts import AccountType
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.journal_amounts import (
+    Commodities,
+    Refused,
+    commodity_sample,
+    parse_amount,
+)
 from app.ledger.ledgerfile.model import (
+    MAX_COMMENT,
     MAX_ENTRY_LINES,
+    STATUSES,
     FileAccount,
     FileEntry,
     FileError,
     Parsed,
     check_account,
-    check_amount,
     check_external_id,
     signed_line,
 )
-from app.ledger.money import check_currency
 
 SKIPPED = frozenset({"account", "commodity", "payee", "tag", "P", "Y", "year"})
 REFUSED = {
@@ -61,26 +70,7 @@ REFUSED = {
 
 _HEADER = re.compile(r"^(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2})(?:=(?P<date2>\S*))?(?P<rest>.*)$")
 _SPLIT = re.compile(r"\t| {2,}")
-_SYMBOL = r"[^-+\d\s.,;@=(){}\"]+"
-_AMOUNT = re.compile(
-    rf"^(?P<sign>[-+]?)\s*(?:(?P<left>{_SYMBOL})\s*(?P<sign2>[-+]?)\s*)?"
-    rf"(?P<number>[\d.,]+)(?:\s*(?P<right>{_SYMBOL}))?$"
-)
-_ISO = re.compile(r"^[A-Z]{3}$")
 _OLD_YEAR = re.compile(r"^Y\d{4}$")  # "Y2026", the old spelling of "Y 2026"
-# The common spellings (EUR 10.00, EUR -10.00, 10.00 EUR, -10.00 EUR), read without
-# the general pattern's checks: a plain number needs none.
-_PLAIN_AMOUNT = re.compile(
-    r"^(?:([A-Z]{3}) ?(-?)(\d{1,30}(?:\.\d{1,30})?)|(-?)(\d{1,30}(?:\.\d{1,30})?) ?([A-Z]{3}))$"
-)
-
-
-class _Refused(Exception):
-    """A line the journal reader cannot take; becomes a FileError."""
-
-    def __init__(self, line: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.error = FileError(line, message, field)
 
 
 def _date(text: str, line: int) -> dt.date:
@@ -88,63 +78,7 @@ def _date(text: str, line: int) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise _Refused(line, f"{text} is not a calendar date", "date") from None
-
-
-@functools.cache
-def _iso_currency(symbol: str) -> str:
-    return check_currency(symbol)
-
-
-def _commodity(symbol: str, line: int) -> str:
-    if not _ISO.match(symbol):
-        raise _Refused(
-            line, f"commodity {symbol!r} is not an ISO 4217 currency code such as EUR", "amount"
-        )
-    try:
-        return _iso_currency(symbol)
-    except LedgerError as error:
-        raise _Refused(line, error.message, "amount") from None
-
-
-def parse_amount(text: str, line: int) -> tuple[Decimal, str | None]:
-    """The signed amount and commodity of a posting's amount text."""
-    plain = _PLAIN_AMOUNT.match(text)
-    if plain is not None:
-        left, sign, number, sign2, number2, right = plain.groups()
-        amount = Decimal(number or number2)
-        return (-amount if (sign or sign2) else amount), _commodity(left or right, line)
-    for mark, what in (
-        ("@", "prices (@) are not supported"),
-        ("=", "balance assertions and assignments (=) are not supported"),
-        ("{", "lot prices ({}) are not supported"),
-        ("(", "amount expressions are not supported"),
-    ):
-        if mark in text:
-            raise _Refused(line, what, "amount")
-    match = _AMOUNT.match(text)
-    if not match:
-        raise _Refused(line, f"cannot read the amount {text!r}", "amount")
-    if match["left"] and match["right"]:
-        raise _Refused(line, f"the amount {text!r} has two commodities", "amount")
-    if match["sign"] and match["sign2"]:
-        raise _Refused(line, f"the amount {text!r} has two signs", "amount")
-    number = match["number"]
-    if "," in number:
-        raise _Refused(
-            line,
-            f"cannot read {number!r}: write amounts with a decimal point and no "
-            "digit group marks (1234.56)",
-            "amount",
-        )
-    try:
-        amount = check_amount(number, "amount")
-    except LedgerError as error:
-        raise _Refused(line, error.message, error.field) from None
-    symbol = match["left"] or match["right"]
-    commodity = _commodity(symbol, line) if symbol else None
-    negative = "-" in (match["sign"], match["sign2"])
-    return (-amount if negative else amount), commodity
+        raise Refused(line, f"{text} is not a calendar date", "date") from None
 
 
 @dataclass
@@ -154,6 +88,7 @@ class _Posting:
     amount: Decimal | None
     commodity: str | None
     comments: list[str] = field(default_factory=list)
+    status: str | None = None
 
 
 @dataclass
@@ -162,33 +97,39 @@ class _Transaction:
     date: dt.date
     code: str | None
     memo: str
+    commodities: Commodities
+    status: str | None = None
+    comments: list[str] = field(default_factory=list)
     postings: list[_Posting] = field(default_factory=list)
     error: FileError | None = None
     too_many: bool = False
 
     @classmethod
-    def start(cls, line: int, text: str) -> _Transaction:
+    def start(cls, line: int, text: str, commodities: Commodities) -> _Transaction:
         match = _HEADER.match(text)
         if not match:
-            raise _Refused(line, "a transaction starts with a date YYYY-MM-DD", "date")
+            raise Refused(line, "a transaction starts with a date YYYY-MM-DD", "date")
         rest = match["rest"]
         if rest and not rest[0].isspace():
-            raise _Refused(line, "expected a space after the date", "date")
+            raise Refused(line, "expected a space after the date", "date")
         date = _date(match["date"], line)
-        rest = rest.split(";", 1)[0].strip()
-        if rest[:1] in ("*", "!"):
-            rest = rest[1:].lstrip()
+        rest, _, comment = rest.partition(";")
+        rest = rest.strip()
+        status = None
+        if rest[:1] in STATUSES:
+            status, rest = rest[0], rest[1:].lstrip()
         code = None
         if rest.startswith("("):
             close = rest.find(")")
             if close < 0:
-                raise _Refused(line, "the transaction code has no closing ')'", "code")
+                raise Refused(line, "the transaction code has no closing ')'", "code")
             try:
                 code = check_external_id(rest[1:close], "code")
             except LedgerError as error:
-                raise _Refused(line, error.message, error.field) from None
+                raise Refused(line, error.message, error.field) from None
             rest = rest[close + 1 :].strip()
-        return cls(line, date, code, rest)
+        comments = [comment.strip()] if comment.strip() else []
+        return cls(line, date, code, rest, commodities, status, comments)
 
     def add(self, line: int, text: str) -> None:
         """Takes one indented line: a posting or a comment."""
@@ -197,35 +138,39 @@ class _Transaction:
         body = text.strip()
         try:
             if body.startswith(";"):
-                if self.postings:  # a comment line under a posting continues its description
-                    self.postings[-1].comments.append(body[1:].strip())
+                # Under a posting it continues the posting's description; above the
+                # first one, the transaction's comment (as hledger reads them).
+                under = self.postings[-1].comments if self.postings else self.comments
+                if body[1:].strip() or under:
+                    under.append(body[1:].strip())
                 return
             self._posting(line, body)
-        except _Refused as refused:
+        except Refused as refused:
             self.error = refused.error
 
     def _posting(self, line: int, body: str) -> None:
-        if body[:1] in ("*", "!") and body[1:2].isspace():
-            body = body[1:].lstrip()
+        status = None
+        if body[:1] in STATUSES and body[1:2].isspace():
+            status, body = body[0], body[1:].lstrip()
         main, _, comment = body.partition(";")
         parts = _SPLIT.split(main.strip(), maxsplit=1)
         name = parts[0].strip()
         if name[:1] in ("(", "["):
-            raise _Refused(line, "virtual postings ((...) and [...]) are not supported", "account")
+            raise Refused(line, "virtual postings ((...) and [...]) are not supported", "account")
         try:
             account = check_account(name)
         except LedgerError as error:
-            raise _Refused(line, error.message, error.field) from None
+            raise Refused(line, error.message, error.field) from None
         amount, commodity = None, None
         if len(parts) > 1 and parts[1].strip():
-            amount, commodity = parse_amount(parts[1].strip(), line)
+            amount, commodity = parse_amount(parts[1].strip(), line, self.commodities)
         elif any(posting.amount is None for posting in self.postings):
-            raise _Refused(line, "only one posting may leave its amount out", "amount")
+            raise Refused(line, "only one posting may leave its amount out", "amount")
         if len(self.postings) >= MAX_ENTRY_LINES:
             self.too_many = True
             return
         comments = [comment.strip()] if comment.strip() else []
-        self.postings.append(_Posting(line, account, amount, commodity, comments))
+        self.postings.append(_Posting(line, account, amount, commodity, comments, status))
 
     def entry(self) -> Parsed:
         """The entry, or the first error met while reading it."""
@@ -235,8 +180,13 @@ class _Transaction:
             return FileError(self.line, f"an entry has at most {MAX_ENTRY_LINES} lines", "lines")
         try:
             amounts = self._amounts()
-        except _Refused as refused:
+        except Refused as refused:
             return refused.error
+        comment = "\n".join(self.comments).strip("\n") or None
+        if comment is not None and len(comment) > MAX_COMMENT:
+            return FileError(
+                self.line, f"a transaction comment has at most {MAX_COMMENT} characters", "comment"
+            )
         commodities = {posting.commodity for posting in self.postings}
         only = next(iter(commodities)) if len(commodities) == 1 else None
         return FileEntry(
@@ -245,6 +195,8 @@ class _Transaction:
             memo=self.memo,
             currency=only,
             external_id=self.code,
+            status=self.status,
+            comment=comment,
             lines=[
                 signed_line(
                     posting.account,
@@ -252,6 +204,7 @@ class _Transaction:
                     currency=None if only else posting.commodity,
                     description="\n".join(posting.comments) or None,
                     line=posting.line,
+                    status=posting.status,
                 )
                 for posting, amount in zip(self.postings, amounts, strict=True)
             ],
@@ -266,14 +219,14 @@ class _Transaction:
         (missing,) = elided
         commodities = {p.commodity for p in given}
         if len(commodities) > 1:
-            raise _Refused(
+            raise Refused(
                 missing.line,
                 "an amount may be left out only when the other postings share one commodity",
                 "amount",
             )
         balance = -sum((p.amount for p in given if p.amount is not None), Decimal(0))
         if balance == 0:
-            raise _Refused(
+            raise Refused(
                 missing.line, "the other postings balance already: this one would be zero", "amount"
             )
         missing.amount = balance
@@ -285,8 +238,6 @@ def _directive(line: int, text: str) -> FileError | None:
     """None for a directive that is skipped, else the error that refuses it."""
     word = text.split(maxsplit=1)[0]
     if word in SKIPPED or _OLD_YEAR.match(word):
-        if word == "commodity" and "," in text:
-            return FileError(line, "commodity formats with a decimal comma are not supported")
         return None
     for start, message in REFUSED.items():
         if word == start or (len(start) == 1 and not start.isalpha() and text.startswith(start)):
@@ -294,10 +245,39 @@ def _directive(line: int, text: str) -> FileError | None:
     return FileError(line, f"not a transaction or a supported directive: {text[:40]!r}")
 
 
+def _commodity(
+    line: int, text: str, commodities: Commodities
+) -> tuple[str | None, FileError | None]:
+    """``commodity SAMPLE  ; iso: XXX``: the symbol it declares, and its ISO code taken."""
+    sample, _, comment = text.removeprefix("commodity").partition(";")
+    try:
+        symbol = commodity_sample(sample, line)
+    except Refused as refused:
+        return None, refused.error
+    return symbol, commodities.directive(line, symbol, comment)
+
+
+def _commodity_line(
+    line: int, text: str, symbol: str | None, commodities: Commodities
+) -> FileError | None:
+    """An indented line under a commodity directive: ``format SAMPLE`` or a comment."""
+    body = text.strip()
+    if body.startswith(";"):
+        return commodities.directive(line, symbol, body)
+    if body.startswith("format"):
+        try:
+            commodity_sample(body.removeprefix("format").partition(";")[0], line)
+        except Refused as refused:
+            return refused.error
+    return None
+
+
 def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
     """Entries of a journal text, one per transaction."""
     transaction: _Transaction | None = None
     directive: str | None = None  # whose indented lines are being skipped
+    symbol: str | None = None  # of the commodity directive being read
+    commodities = Commodities()
     in_comment = False
     for number, raw in enumerate(lines, 1):
         text = raw.rstrip("\r\n")
@@ -307,8 +287,9 @@ def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
         if text[:1] in (" ", "\t") and text.strip():
             if transaction is not None:
                 transaction.add(number, text)
-            elif directive == "commodity" and text.strip().startswith("format") and "," in text:
-                yield FileError(number, "commodity formats with a decimal comma are not supported")
+            elif directive == "commodity":
+                if (error := _commodity_line(number, text, symbol, commodities)) is not None:
+                    yield error
             elif directive is None:
                 yield FileError(number, "an indented line outside a transaction")
             continue
@@ -320,8 +301,8 @@ def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
             continue
         if text[0].isdigit():
             try:
-                transaction = _Transaction.start(number, text)
-            except _Refused as refused:
+                transaction = _Transaction.start(number, text, commodities)
+            except Refused as refused:
                 yield refused.error
                 directive = "transaction"  # skip its postings
             continue
@@ -332,6 +313,10 @@ def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
         refused_directive = _directive(number, text)
         if refused_directive is not None:
             yield refused_directive
+        elif directive == "commodity":
+            symbol, error = _commodity(number, text, commodities)
+            if error is not None:
+                yield error
         elif directive == "account" and (declared := _declared_account(text)) is not None:
             yield declared
     if transaction is not None:
@@ -374,8 +359,10 @@ def _declared_account(text: str) -> FileAccount | None:
 
 
 def _writable_account(account: str) -> bool:
-    """An account name a journal reads back whole (two spaces or ';' would end it)."""
-    return not (_SPLIT.search(account) or account[:1] in ("(", "[") or ";" in account)
+    """An account name a journal reads back whole (two spaces or ';' would end it, a
+    leading "* " would read as a status mark)."""
+    marked = account[:1] in STATUSES and account[1:2].isspace()
+    return not (_SPLIT.search(account) or account[:1] in ("(", "[") or ";" in account or marked)
 
 
 def _refuse(entry: FileEntry, what: str) -> BadInput:
@@ -421,15 +408,22 @@ class JournalWriter:
         leading = entry.memo[:1] in ("(", "*", "!") and not entry.external_id
         if leading or any(mark in entry.memo for mark in ";\n\r"):
             raise _refuse(entry, f"the memo {entry.memo!r}")
+        status = f" {entry.status}" if entry.status in STATUSES else ""
         code = f" ({entry.external_id})" if entry.external_id else ""
-        text = f"{entry.date.isoformat()}{code} {entry.memo}\n"
+        text = f"{entry.date.isoformat()}{status}{code} {entry.memo}"
+        notes = entry.comment.split("\n") if entry.comment else []
+        if any("\r" in note for note in notes):
+            raise _refuse(entry, f"the comment {entry.comment!r}")
+        text += f"  ; {notes[0]}\n" if notes else "\n"
+        text += "".join(f"    ; {note}\n" for note in notes[1:])
         for line in entry.lines:
             account = line.account
             if not _writable_account(account):
                 raise _refuse(entry, f"the account name {account!r}")
             signed = line.debit if line.debit is not None else -(line.credit or Decimal(0))
             currency = line.currency or entry.currency or ""
-            text += f"    {account}  {format(signed, 'f')} {currency}".rstrip()
+            mark = f"{line.status} " if line.status in STATUSES else ""
+            text += f"    {mark}{account}  {format(signed, 'f')} {currency}".rstrip()
             comments = (line.description or "").split("\n") if line.description else []
             if any("\r" in comment for comment in comments):
                 raise _refuse(entry, f"the description {line.description!r}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.ledger.entries import MAX_LINES
 from app.ledger.errors import BadInput, LedgerError
@@ -34,6 +34,8 @@ class FileLine:
     currency: str | None = None
     description: str | None = None
     line: int = 0
+    # hledger's posting status mark, "*" (cleared) or "!" (pending); journals only.
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class FileEntry:
     lines: list[FileLine]
     currency: str | None = None
     external_id: str | None = None
+    # hledger's transaction status mark ("*" cleared, "!" pending) and comment (its
+    # lines joined by "\n"); journals only. Kept in the entry's metadata (METADATA_KEY).
+    status: str | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,10 +135,53 @@ def check_amount(value: object, field: str) -> Decimal:
         raise error.at(field) from None
 
 
+# What a journal says about a transaction that moves no money (its status marks and
+# comment) lives in the entry's metadata under this key, so an export writes it back.
+METADATA_KEY = "hledger"
+MAX_COMMENT = 2000
+STATUSES = ("*", "!")
+
+
+def metadata_of(entry: FileEntry) -> dict[str, object] | None:
+    """The entry's metadata for what the file says beyond amounts; None when nothing
+    (so the idempotency hash of an entry without any stays what it was)."""
+    kept: dict[str, object] = {}
+    if entry.status:
+        kept["status"] = entry.status
+    if entry.comment:
+        kept["comment"] = entry.comment
+    marks = [line.status or "" for line in entry.lines]
+    if any(marks):
+        kept["posting_status"] = marks
+    return {METADATA_KEY: kept} if kept else None
+
+
+def marks_of(metadata: Mapping[str, Any] | None) -> tuple[str | None, str | None, list[str]]:
+    """(status, comment, posting statuses) kept by ``metadata_of``; other metadata
+    (a vendor's) gives none."""
+    kept = (metadata or {}).get(METADATA_KEY)
+    if not isinstance(kept, Mapping):
+        return None, None, []
+    status = kept.get("status")
+    comment = kept.get("comment")
+    marks = kept.get("posting_status")
+    return (
+        status if status in STATUSES else None,
+        comment if isinstance(comment, str) and comment else None,
+        [mark if mark in STATUSES else "" for mark in marks] if isinstance(marks, list) else [],
+    )
+
+
 def signed_line(
-    account: str, signed: Decimal, *, currency: str | None, description: str | None, line: int
+    account: str,
+    signed: Decimal,
+    *,
+    currency: str | None,
+    description: str | None,
+    line: int,
+    status: str | None = None,
 ) -> FileLine:
     """A line from a signed amount: positive is a debit, negative a credit."""
     if signed < 0:
-        return FileLine(account, None, -signed, currency, description, line)
-    return FileLine(account, signed, None, currency, description, line)
+        return FileLine(account, None, -signed, currency, description, line, status)
+    return FileLine(account, signed, None, currency, description, line, status)
