@@ -5,8 +5,10 @@ child linked, so the trial balance, balance sheet and income statement at each
 ``is`` print with the same ``--depth`` (both in tree mode, parents summing their
 subtree). ``balanceSheet(depth: 1)`` is also read through GraphQL, as a client does.
 
-hledger leaves out rows whose amount is zero, so zero rows of ours are left out of the
-comparison (a subtree that moved but nets to zero); totals always compare.
+hledger leaves out rows whose amount is zero, and so do our statements (the GraphQL test
+compares every row, a GBP pair that nets to zero included); the trial balance keeps a
+subtree that moved, so its zero rows are left out of that comparison. Totals always
+compare.
 
 Skips when ``hledger`` is not on PATH, except with LEDGERQL_REQUIRE_HLEDGER=1 (CI).
 """
@@ -202,6 +204,16 @@ async def test_each_depth_rolls_up_like_hledger(
             assert statement.net_income[0] == income["net"].get(("Net:", cur), 0), where
 
 
+# Two top-level accounts that move in GBP and net to zero: hledger's bse shows no row.
+ZERO_IN_GBP = """
+2026-02-01 Entry parked
+    assets:cash  5.00 GBP
+    liabilities:loan  -5.00 GBP
+
+2026-02-02 Entry unparked
+    assets:cash  -5.00 GBP
+    liabilities:loan  5.00 GBP
+"""
 SHEET = """
 query($depth: Int) {
   balanceSheet(depth: $depth) {
@@ -216,13 +228,13 @@ query($depth: Int) {
 async def test_balance_sheet_depth_1_through_graphql_gives_hledger_bse_rows(
     db: Database, hledger: str, tmp_path: Path, tenant: TenantFixture, gql: GraphQLClient
 ) -> None:
-    text = generated_journal(7, entries=40)
+    text = generated_journal(7, entries=40) + ZERO_IN_GBP
     journal = tmp_path / "books.journal"
     journal.write_text(text)
     await _imported(db, tenant.id, text)
     bse = _hledger(hledger, journal, "balancesheetequity", "--depth", "1")
     sheets = (await gql(SHEET, {"depth": 1}))["balanceSheet"]
-    assert {sheet["currency"] for sheet in sheets} == set(CURRENCIES)
+    assert {sheet["currency"] for sheet in sheets} == {*CURRENCIES, "GBP"}
     for sheet in sheets:
         cur = sheet["currency"]
         for key, name in (
@@ -233,11 +245,9 @@ async def test_balance_sheet_depth_1_through_graphql_gives_hledger_bse_rows(
             section = sheet[key]
             rows = [row for group in section["groups"] for row in group["rows"]]
             assert all(row["level"] == 0 for row in rows)
-            ours = {
-                (row["account"]["code"], cur): _minor(row["amount"], cur)
-                for row in rows
-                if Decimal(row["amount"])
-            }
+            # Every row, zero ones too: like hledger, a statement leaves out accounts
+            # that moved but net to zero (GBP here).
+            ours = {(row["account"]["code"], cur): _minor(row["amount"], cur) for row in rows}
             if Decimal(section["total"]):
                 ours[("total", cur)] = _minor(section["total"], cur)
             theirs = {k: v for k, v in bse[name].items() if k[1] == cur}

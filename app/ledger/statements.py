@@ -308,9 +308,13 @@ def _section(
     columns: int,
     depth: int | None,
 ) -> StatementSection:
-    """The rows of one type: grouped by their top account's category, ordered by code."""
+    """The rows of one type: grouped by their top account's category, ordered by code.
+
+    As in hledger's bs/is, an account whose amounts are all zero is left out, unless it
+    is the parent of a row shown (the tree keeps its shape)."""
     by_category: dict[str | None, list[StatementRow]] = defaultdict(list)
     group_totals: dict[str | None, list[int]] = defaultdict(lambda: [0] * columns)
+    candidates: dict[int, list[int]] = {}
     for account_id, account in tree.accounts.items():
         figures = rolled.get((account_id, currency))
         if account.type != account_type or figures is None:
@@ -319,14 +323,25 @@ def _section(
             _normal(account_type, figures[2 * i], figures[2 * i + 1]) for i in range(columns)
         ]
         level = tree.level[account_id]
-        top = tree.accounts[tree.top(account_id)]
         if level == 0:
-            total = group_totals[top.category]
+            total = group_totals[tree.accounts[account_id].category]
             for index, amount in enumerate(amounts):
                 total[index] += amount
-        moved = any(figures)
-        if moved and (depth is None or level < depth):
-            by_category[top.category].append(StatementRow(account, level, amounts))
+        if depth is None or level < depth:
+            candidates[account_id] = amounts
+    shown = {
+        node
+        for account_id, amounts in candidates.items()
+        if any(amounts)
+        for node in tree.ancestors(account_id)
+        if node in candidates
+    }
+    for account_id in shown:
+        top = tree.accounts[tree.top(account_id)]
+        row = StatementRow(
+            tree.accounts[account_id], tree.level[account_id], candidates[account_id]
+        )
+        by_category[top.category].append(row)
     groups = [
         StatementGroup(
             category,
