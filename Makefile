@@ -24,9 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-# A demo tenant (slug "demo", or SLUG=...) in ./ledgerql.db; prints its API key.
+# A demo tenant (slug "demo", or SLUG=...) in ./ledgerql.db; prints its API key. Run
+# again, it leaves the tenant as it is and says how to get another key.
 demo: install
-	$(BIN)/ledgerql demo $(if $(SLUG),--slug $(SLUG))
+	$(BIN)/ledgerql demo $(if $(SLUG),--tenant $(SLUG))
 
 run: install
 	$(BIN)/ledgerql serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import datetime as dt
@@ -11,14 +10,18 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO, TypeVar
+from typing import Any, BinaryIO, TextIO
 
 import click
 
+from app.cli_common import LegacySlugCommand, print_key, tenant_option
+from app.cli_common import run as _run
+from app.cli_common import settings as _settings
 from app.cli_webhooks import webhook
 from app.ledger import accounts, pismo, posting
-from app.ledger.errors import LedgerError
+from app.ledger.errors import Conflict, LedgerError
 from app.ledger.exporting import export_ledger
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file, tenant_by_slug
 from app.ledger.importing import Progress as ImportProgress
@@ -34,37 +37,6 @@ from app.ledger.tenants import (
 from app.settings import Settings
 from db.engine import Database
 from db.migrate import upgrade
-
-T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    return Settings.from_env()
-
-
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Runs ``work`` against DATABASE_URL, migrated first; a LedgerError is a clean exit 1."""
-    settings = _settings()
-    upgrade(settings.database_url)
-
-    async def main() -> T:
-        db = Database(settings.database_url)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except LedgerError as error:
-        where = f" ({error.field})" if error.field else ""
-        raise click.ClickException(f"{error.message}{where}") from None
-
-
-def _print_key(issued: IssuedKey) -> None:
-    click.echo(f"key_id: {issued.key_id}")
-    click.echo(f"api_key: {issued.key}")
-    click.echo("(the key is shown once; store it now)")
 
 
 @click.group()
@@ -165,8 +137,8 @@ def tenant() -> None:
     """Manage tenants."""
 
 
-@tenant.command("create")
-@click.argument("slug")
+@tenant.command("create", cls=LegacySlugCommand)
+@tenant_option("Slug of the new tenant (a-z, 0-9 and hyphens).")
 @click.option("--name", required=True, help="Display name of the organisation.")
 @click.option("--currency", required=True, help="Base currency, ISO 4217 (e.g. EUR).")
 @click.option(
@@ -178,14 +150,15 @@ def tenant_create(slug: str, name: str, currency: str, owner: str | None) -> Non
         lambda db: create_tenant(db, slug=slug, name=name, currency=currency, owner=owner)
     )
     click.echo(f"tenant: {created.slug} (base currency {created.base_currency})")
-    _print_key(issued)
+    print_key(issued)
 
 
 @tenant.command(
     "lock",
+    cls=LegacySlugCommand,
     deprecated="use 'ledgerql period close' to close, 'ledgerql period reopen' to reopen.",
 )
-@click.argument("slug")
+@tenant_option()
 @click.option(
     "--until",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -231,8 +204,8 @@ def tenant_lock(slug: str, until: dt.datetime | None, reason: str | None) -> Non
     click.echo(f"lock date of {slug}: {view.lock_date.isoformat() if view.lock_date else 'none'}")
 
 
-@tenant.command("set-domain")
-@click.argument("slug")
+@tenant.command("set-domain", cls=LegacySlugCommand)
+@tenant_option()
 @click.argument("domain", required=False)
 @click.option("--clear", is_flag=True, help="Remove the tenant's domain.")
 def tenant_set_domain(slug: str, domain: str | None, clear: bool) -> None:
@@ -243,8 +216,8 @@ def tenant_set_domain(slug: str, domain: str | None, clear: bool) -> None:
     click.echo(f"domain of {slug}: {view.domain or 'none'}")
 
 
-@tenant.command("set-prefix")
-@click.argument("slug")
+@tenant.command("set-prefix", cls=LegacySlugCommand)
+@tenant_option()
 @click.argument("prefix")
 def tenant_set_prefix(slug: str, prefix: str) -> None:
     """Set the journal-number prefix of SLUG (PREFIX-YYYY-MM-DD-NNNN) for new entries."""
@@ -257,13 +230,13 @@ def key() -> None:
     """Manage API keys."""
 
 
-@key.command("create")
-@click.argument("slug")
+@key.command("create", cls=LegacySlugCommand)
+@tenant_option("Slug of the tenant whose owner gets the key.")
 @click.option("--restrict", is_flag=True, help="Limit the key to this tenant.")
 @click.option("--read-only", is_flag=True, help="The key may only read.")
 def key_create(slug: str, restrict: bool, read_only: bool) -> None:
     """Create another API key for the owner of tenant SLUG."""
-    _print_key(_run(lambda db: create_key(db, slug=slug, restrict=restrict, read_only=read_only)))
+    print_key(_run(lambda db: create_key(db, slug=slug, restrict=restrict, read_only=read_only)))
 
 
 @key.command("revoke")
@@ -330,8 +303,16 @@ DEMO_ENTRIES = [
 ]
 
 
-async def _demo(db: Database, slug: str) -> IssuedKey:
-    created, issued = await create_tenant(db, slug=slug, name="Demo Company", currency="USD")
+async def _demo(db: Database, slug: str) -> tuple[IssuedKey | None, _Holdings]:
+    """The new demo tenant's key and holdings; no key when the tenant exists already."""
+    try:
+        created, issued = await create_tenant(db, slug=slug, name="Demo Company", currency="USD")
+    except Conflict as error:
+        if error.field != "slug":
+            raise
+        # `make demo` run again: the tenant is left as it is. Its first key was shown
+        # when it was made and is not stored, so none is printed.
+        return None, await _holdings(db, slug)
     assert created.id is not None
     for code, name, kind in DEMO_ACCOUNTS:
         await accounts.create_account(
@@ -352,7 +333,85 @@ async def _demo(db: Database, slug: str) -> IssuedKey:
             ),
         )
     await _demo_pismo(db, created.id)
-    return issued
+    return issued, await _holdings(db, slug)
+
+
+@dataclass(frozen=True)
+class _Holdings:
+    """What a tenant has, as counted in the database (not what the demo meant to make)."""
+
+    currency: str
+    accounts: int
+    entries: int
+    scheduled: int
+    programs: list[int]
+    entry_types: list[int]
+    event_types: list[int]
+    accounting_accounts: list[str]
+    scripts: int
+
+    def lines(self, slug: str) -> list[str]:
+        scheduled = f", {self.scheduled} scheduled" if self.scheduled else ""
+        return [
+            f"tenant: {slug} ({self.currency}, {_count(self.accounts, 'account')}, "
+            f"{_count(self.entries, 'entry', 'entries')}{scheduled})",
+            f"pismo: {_named('program', self.programs)}, "
+            f"{_named('entry type', self.entry_types)}, "
+            f"{_named('event type', self.event_types)}, "
+            f"{_named('accounting account', self.accounting_accounts)}, "
+            f"{_count(self.scripts, 'script')}",
+        ]
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def _named(noun: str, names: list[int] | list[str]) -> str:
+    """'program 12', 'programs 12, 13', 'no programs'; past a handful, only how many."""
+    if not names:
+        return f"no {noun}s"
+    if len(names) > 5:
+        return f"{len(names)} {noun}s"
+    return f"{noun if len(names) == 1 else noun + 's'} {', '.join(map(str, names))}"
+
+
+async def _holdings(db: Database, slug: str) -> _Holdings:
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from db.pismo_tables import (
+        PismoAccountingScript,
+        PismoEntryType,
+        PismoEventType,
+        PismoProgram,
+    )
+    from db.tables import Account, JournalEntry
+
+    tenant = await tenant_by_slug(db, slug)
+    async with db.read() as session:
+
+        async def count(table: Any, *where: Any) -> int:
+            query = select(func.count()).select_from(table).where(table.tenant_id == tenant.id)
+            return int(await session.scalar(query.where(*where)) or 0)
+
+        async def ids(column: Any, *where: Any) -> list[Any]:
+            query = select(column).where(column.table.c.tenant_id == tenant.id, *where)
+            return list(await session.scalars(query.order_by(column)))
+
+        scheduled = col(JournalEntry.status) == "SCHEDULED"
+        return _Holdings(
+            currency=tenant.base_currency,
+            accounts=await count(Account),
+            entries=await count(JournalEntry, ~scheduled),
+            scheduled=await count(JournalEntry, scheduled),
+            programs=await ids(col(PismoProgram.program_id)),
+            entry_types=await ids(col(PismoEntryType.entry_type_id)),
+            event_types=await ids(col(PismoEventType.event_type_id)),
+            # Pismo's accounting accounts are ledger accounts of a program.
+            accounting_accounts=await ids(col(Account.code), col(Account.program_id).is_not(None)),
+            scripts=await count(PismoAccountingScript),
+        )
 
 
 # The reference data the README's Pismo curl posts to: program 12, entry type 2100, and
@@ -401,17 +460,37 @@ async def _demo_pismo(db: Database, tenant_id: int) -> None:
 
 
 @main.command()
-@click.option("--slug", default="demo", show_default=True, help="Slug of the demo tenant.")
-def demo(slug: str) -> None:
-    """Create a demo tenant: a chart of accounts, sample entries and Pismo reference data."""
-    issued = _run(lambda db: _demo(db, slug))
-    click.echo(f"tenant: {slug} (USD, {len(DEMO_ACCOUNTS)} accounts, {len(DEMO_ENTRIES)} entries)")
-    click.echo(
-        f"pismo: program {DEMO_PROGRAM}, entry type {DEMO_ENTRY_TYPE}, "
-        f"event type {DEMO_EVENT_TYPE}, accounting accounts "
-        f"{', '.join(number for number, _, _ in DEMO_ACCOUNTING_ACCOUNTS)} and a script"
-    )
-    _print_key(issued)
+@click.option(
+    "--tenant",
+    "slug",
+    default="demo",
+    show_default=True,
+    metavar="SLUG",
+    help="Slug of the demo tenant.",
+)
+# The option's name before --tenant: kept working, out of the help.
+@click.option("--slug", "old_slug", default=None, hidden=True)
+def demo(slug: str, old_slug: str | None) -> None:
+    """Create a demo tenant: a chart of accounts, sample entries and Pismo reference data.
+
+    If the tenant exists, nothing is changed: the command says so, what the tenant
+    has, and how to get a new key (exit status 0, so `make demo` may run again).
+    """
+    if old_slug is not None:
+        click.echo(f"DeprecationWarning: --slug is deprecated; use --tenant {old_slug}", err=True)
+        slug = old_slug
+    issued, holdings = _run(lambda db: _demo(db, slug))
+    if issued is None:
+        click.echo(f"tenant {slug} exists already: nothing was changed")
+    for line in holdings.lines(slug):
+        click.echo(line)
+    if issued is None:
+        # Keys are shown once, when made: the way to another one is the useful answer.
+        click.echo(
+            f"its key was shown when it was made; a new one: ledgerql key create --tenant {slug}"
+        )
+    else:
+        print_key(issued)
 
 
 MAX_ERRORS_SHOWN = 20
@@ -461,7 +540,7 @@ async def _import(
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tenant", "slug", required=True, help="Slug of the tenant to post to.")
+@tenant_option("Slug of the tenant to post to.")
 @click.option(
     "--format",
     "format_name",
@@ -518,7 +597,7 @@ async def _export(db: Database, slug: str, fmt: Format, out: TextIO) -> int:
 
 
 @main.command("export")
-@click.option("--tenant", "slug", required=True, help="Slug of the tenant to export.")
+@tenant_option("Slug of the tenant to export.")
 @click.option(
     "--format",
     "format_name",
@@ -574,7 +653,7 @@ def rates() -> None:
 
 @rates.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tenant", "slug", required=True, help="Slug of the tenant the rates are for.")
+@tenant_option("Slug of the tenant the rates are for.")
 def rates_import(file: Path, slug: str) -> None:
     """Set the rates of a CSV with the header from,to,effective_date,rate.
 
@@ -593,7 +672,7 @@ def rates_import(file: Path, slug: str) -> None:
 
 
 @rates.command("list")
-@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@tenant_option()
 @click.option("--from", "base", default=None, help="Only rates from this currency.")
 @click.option("--to", "quote", default=None, help="Only rates to this currency.")
 def rates_list(slug: str, base: str | None, quote: str | None) -> None:
@@ -616,16 +695,85 @@ def report() -> None:
     """Reports of a tenant's books (the numbers of the GraphQL reports)."""
 
 
+# Tables are for people, CSV for programs: a terminal gets the table, and a pipe or a
+# file (-o) gets CSV unless told otherwise, so scripts written for CSV keep working.
+_REPORT_FORMAT = click.option(
+    "--csv/--table",
+    "as_csv",
+    default=None,
+    help="CSV, or an aligned table. Default: a table when standard output is a terminal, "
+    "CSV otherwise (a pipe, a file, -o).",
+)
+
+
+def _wants_table(as_csv: bool | None, output: Path | None) -> bool:
+    if as_csv is not None:
+        return not as_csv
+    return output is None and sys.stdout.isatty()
+
+
+# Amount columns, aligned on the right like figures in a ledger.
+_AMOUNT_COLUMNS = frozenset({"debit", "credit", "net", "running_balance"})
+# Free text, folded onto more lines when the terminal is narrow; the other columns
+# (codes, dates, amounts) are never cut.
+_TEXT_COLUMNS = frozenset({"account_name", "memo", "description"})
+# Short headings: a heading wider than its figures would widen the table for nothing.
+_HEADINGS = {
+    "account_code": "code",
+    "account_name": "account",
+    "account_type": "type",
+    "entry_number": "entry",
+    "running_balance": "balance",
+}
+
+
+def _table(csv_text: str, out: TextIO) -> None:
+    """The rows of a report's CSV as an aligned table: the same cells, laid out."""
+    import csv
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    header, *rows = list(csv.reader(io.StringIO(csv_text)))
+    table = Table(box=box.SIMPLE, show_edge=False, header_style="bold")
+    for name in header:
+        table.add_column(
+            _HEADINGS.get(name, name),
+            justify="right" if name in _AMOUNT_COLUMNS else "left",
+            no_wrap=name not in _TEXT_COLUMNS,
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*row)
+    console = Console(file=out, highlight=False)
+    needs = Measurement.get(console, console.options.update_width(1_000_000), table)
+    # On a terminal only the text columns fold; a terminal narrower than the rest
+    # wraps the lines rather than have rich cut amounts. A file or a pipe has no
+    # width to fit: the table is laid out at its full width.
+    if console.is_terminal:
+        console.width = max(console.width, needs.minimum)
+    else:
+        console.width = needs.maximum
+    console.print(table)
+
+
 @report.command("trial-balance")
-@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@tenant_option()
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--currency", default=None, help="Only this currency.")
-@click.option("--csv", "as_csv", is_flag=True, required=True, help="Write CSV (the only format).")
+@_REPORT_FORMAT
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def report_trial_balance(
-    slug: str, as_of: dt.datetime | None, currency: str | None, as_csv: bool, output: Path | None
+    slug: str,
+    as_of: dt.datetime | None,
+    currency: str | None,
+    as_csv: bool | None,
+    output: Path | None,
 ) -> None:
-    """The trial balance as CSV (stdout, or FILE with -o)."""
+    """The trial balance (stdout, or FILE with -o): a table on a terminal, else CSV."""
     from app.ledger import report_csv
 
     async def work(db: Database) -> str:
@@ -635,16 +783,21 @@ def report_trial_balance(
             db, tenant.id, as_of=as_of.date() if as_of else None, currency=currency
         )
 
-    _emit(_run(work), output)
+    text = _run(work)
+    if _wants_table(as_csv, output):
+        with _open_output(output) as out:
+            _table(text, out)
+    else:
+        _emit(text, output)
 
 
 @report.command("general-ledger")
-@click.option("--tenant", "slug", required=True, help="Slug of the tenant.")
+@tenant_option()
 @click.option("--account", "code", required=True, help="Code of the account.")
 @click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--currency", default=None, help="Currency (default: the account's).")
-@click.option("--csv", "as_csv", is_flag=True, required=True, help="Write CSV (the only format).")
+@_REPORT_FORMAT
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def report_general_ledger(
     slug: str,
@@ -652,11 +805,17 @@ def report_general_ledger(
     date_from: dt.datetime | None,
     date_to: dt.datetime | None,
     currency: str | None,
-    as_csv: bool,
+    as_csv: bool | None,
     output: Path | None,
 ) -> None:
-    """The general ledger of an account as CSV, streamed in pages (no size limit)."""
+    """The general ledger of an account: a table on a terminal, else CSV.
+
+    CSV is streamed in pages, with no size limit; a table is laid out once every
+    line is read, so for a very long ledger prefer --csv.
+    """
     from app.ledger import report_csv
+
+    table = _wants_table(as_csv, output)
 
     async def work(db: Database) -> None:
         tenant = await tenant_by_slug(db, slug)
@@ -671,6 +830,9 @@ def report_general_ledger(
             default_currency=tenant.base_currency,
         )
         with _open_output(output) as out:
+            if table:
+                _table("".join([chunk async for chunk in chunks]), out)
+                return
             async for chunk in chunks:
                 out.write(chunk)
 
@@ -709,8 +871,8 @@ def _tenant_id(slug: str) -> Callable[[Database], Awaitable[int]]:
     return find
 
 
-@period.command("close")
-@click.argument("slug")
+@period.command("close", cls=LegacySlugCommand)
+@tenant_option()
 @click.option("--through", type=_DATE, required=True, help="Last day closed (YYYY-MM-DD).")
 def period_close(slug: str, through: dt.datetime) -> None:
     """Close the books of SLUG through a date; never moves the lock date back."""
@@ -725,8 +887,8 @@ def period_close(slug: str, through: dt.datetime) -> None:
     click.echo(f"books of {slug} closed through {view.lock_date}")
 
 
-@period.command("reopen")
-@click.argument("slug")
+@period.command("reopen", cls=LegacySlugCommand)
+@tenant_option()
 @click.option("--reason", required=True, help="Why the books are reopened (recorded).")
 @click.option("--through", type=_DATE, default=None, help="New lock date; omit to clear it.")
 def period_reopen(slug: str, reason: str, through: dt.datetime | None) -> None:
@@ -744,8 +906,8 @@ def period_reopen(slug: str, reason: str, through: dt.datetime | None) -> None:
     click.echo(f"lock date of {slug}: {view.lock_date.isoformat() if view.lock_date else 'none'}")
 
 
-@period.command("close-year")
-@click.argument("slug")
+@period.command("close-year", cls=LegacySlugCommand)
+@tenant_option()
 @click.option("--year-end", type=_DATE, required=True, help="Last day of the year (YYYY-MM-DD).")
 @click.option("--retained-earnings", "retained", required=True, help="Code of an EQUITY account.")
 def period_close_year(slug: str, year_end: dt.datetime, retained: str) -> None:

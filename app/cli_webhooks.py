@@ -1,25 +1,16 @@
-"""`ledgerql webhook ...`: registering webhook endpoints, listing and replaying deliveries.
-
-The helpers of app.cli are imported inside the commands: app.cli imports this module.
-"""
+"""`ledgerql webhook ...`: registering webhook endpoints, listing and replaying deliveries."""
 
 from __future__ import annotations
 
 import click
 
+from app.cli_common import LegacySlugCommand, run, settings, tenant_option
+from app.cli_common import tenant_id as _tenant_id
 from app.webhooks import endpoints as core
 from db.engine import Database
 from db.webhook_tables import WebhookEndpoint
 
 STATUS_CHOICE = click.Choice(["PENDING", "SUCCEEDED", "FAILED"], case_sensitive=False)
-
-
-async def _tenant_id(db: Database, slug: str) -> int:
-    from app.ledger.importing import tenant_by_slug
-
-    tenant = await tenant_by_slug(db, slug)
-    assert tenant.id is not None
-    return tenant.id
 
 
 def _show_endpoint(row: WebhookEndpoint) -> None:
@@ -33,8 +24,8 @@ def webhook() -> None:
     """Manage webhook endpoints and deliveries."""
 
 
-@webhook.command("create")
-@click.argument("slug")
+@webhook.command("create", cls=LegacySlugCommand)
+@tenant_option()
 @click.argument("url")
 @click.option(
     "--event-type",
@@ -44,40 +35,38 @@ def webhook() -> None:
 )
 def webhook_create(slug: str, url: str, event_types: tuple[str, ...]) -> None:
     """Register URL for the tenant SLUG's events; prints the signing secret once."""
-    from app.cli import _run
 
     async def work(db: Database) -> tuple[WebhookEndpoint, str]:
         return await core.create_endpoint(db, await _tenant_id(db, slug), url, event_types)
 
-    row, secret = _run(work)
+    row, secret = run(work)
     click.echo(f"endpoint: {row.id}")
     click.echo(f"secret: {secret}")
     click.echo("(the secret is shown once; store it now)")
 
 
-@webhook.command("list")
-@click.argument("slug")
+@webhook.command("list", cls=LegacySlugCommand)
+@tenant_option()
 def webhook_list(slug: str) -> None:
     """Print the tenant's endpoints: id, state, event types (* = all), URL."""
-    from app.cli import _run
 
     async def work(db: Database) -> list[WebhookEndpoint]:
         return await core.list_endpoints(db, await _tenant_id(db, slug))
 
-    for row in _run(work):
+    for row in run(work):
         _show_endpoint(row)
 
 
-@webhook.command("disable")
-@click.argument("slug")
+@webhook.command("disable", cls=LegacySlugCommand)
+@tenant_option()
 @click.argument("endpoint_id")
 def webhook_disable(slug: str, endpoint_id: str) -> None:
     """Stop sending to an endpoint (its deliveries wait)."""
     _set_active(slug, endpoint_id, active=False)
 
 
-@webhook.command("enable")
-@click.argument("slug")
+@webhook.command("enable", cls=LegacySlugCommand)
+@tenant_option()
 @click.argument("endpoint_id")
 def webhook_enable(slug: str, endpoint_id: str) -> None:
     """Send to a disabled endpoint again, from where it stopped."""
@@ -85,23 +74,21 @@ def webhook_enable(slug: str, endpoint_id: str) -> None:
 
 
 def _set_active(slug: str, endpoint_id: str, *, active: bool) -> None:
-    from app.cli import _run
 
     async def work(db: Database) -> WebhookEndpoint:
         tenant_id = await _tenant_id(db, slug)
         return await core.update_endpoint(db, tenant_id, endpoint_id, active=active)
 
-    _show_endpoint(_run(work))
+    _show_endpoint(run(work))
 
 
-@webhook.command("deliveries")
-@click.argument("slug")
+@webhook.command("deliveries", cls=LegacySlugCommand)
+@tenant_option()
 @click.option("--endpoint", "endpoint_id", default=None, help="Only this endpoint's.")
 @click.option("--status", type=STATUS_CHOICE, default=None, help="Only deliveries in this state.")
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
 def webhook_deliveries(slug: str, endpoint_id: str | None, status: str | None, limit: int) -> None:
     """Print deliveries, newest first: id, endpoint, event, status, attempts, last answer."""
-    from app.cli import _run
 
     async def work(db: Database) -> list[core.DeliveryView]:
         page = await core.list_deliveries(
@@ -113,7 +100,7 @@ def webhook_deliveries(slug: str, endpoint_id: str | None, status: str | None, l
         )
         return page.items
 
-    for view in _run(work):
+    for view in run(work):
         row = view.delivery
         last = row.last_error or (str(row.last_status_code) if row.last_status_code else "-")
         click.echo(
@@ -122,26 +109,24 @@ def webhook_deliveries(slug: str, endpoint_id: str | None, status: str | None, l
         )
 
 
-@webhook.command("replay")
-@click.argument("slug")
+@webhook.command("replay", cls=LegacySlugCommand)
+@tenant_option()
 @click.argument("delivery_id")
 def webhook_replay(slug: str, delivery_id: str) -> None:
     """Queue a delivery again, due now (the receiver sees the same event id again)."""
-    from app.cli import _run
 
     async def work(db: Database) -> core.DeliveryView:
         return await core.replay_delivery(db, await _tenant_id(db, slug), delivery_id)
 
-    view = _run(work)
+    view = run(work)
     click.echo(f"delivery {view.delivery.id}: {view.delivery.status}")
 
 
 @webhook.command("deliver")
 def webhook_deliver() -> None:
     """Run one delivery pass now (what the server does every LEDGERQL_WEBHOOK_POLL_SECONDS)."""
-    from app.cli import _run, _settings
     from app.webhooks.worker import deliver_due
 
-    settings = _settings().webhooks
-    attempts = _run(lambda db: deliver_due(db, settings))
+    webhooks = settings().webhooks
+    attempts = run(lambda db: deliver_due(db, webhooks))
     click.echo(f"attempts: {attempts}")

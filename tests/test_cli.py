@@ -51,13 +51,13 @@ async def _status(
 async def test_tenant_create_key_create_and_revoke(db_url: str) -> None:
     slug = f"cli-{uuid.uuid4().hex[:8]}"
     output = await _invoke(
-        db_url, "tenant", "create", slug, "--name", "CLI Co", "--currency", "EUR"
+        db_url, "tenant", "create", "--tenant", slug, "--name", "CLI Co", "--currency", "EUR"
     )
     key = KEY_LINE.search(output)
     assert key, output
     status, _ = await _status(db_url, key.group(1))
     assert status == 200
-    second = await _invoke(db_url, "key", "create", slug, "--read-only")
+    second = await _invoke(db_url, "key", "create", "--tenant", slug, "--read-only")
     second_key, second_id = KEY_LINE.search(second), KEY_ID_LINE.search(second)
     assert second_key and second_id
     status, body = await _status(
@@ -77,13 +77,13 @@ def test_cli_errors_are_clean(db_url: str) -> None:
     runner = CliRunner()
     bad = runner.invoke(
         main,
-        ["tenant", "create", "Bad Slug", "--name", "x", "--currency", "EUR"],
+        ["tenant", "create", "--tenant", "Bad Slug", "--name", "x", "--currency", "EUR"],
         env={"DATABASE_URL": db_url},
     )
     assert bad.exit_code == 1 and "slug" in bad.output
     bad = runner.invoke(
         main,
-        ["tenant", "create", "okslug", "--name", "x", "--currency", "EURO"],
+        ["tenant", "create", "--tenant", "okslug", "--name", "x", "--currency", "EURO"],
         env={"DATABASE_URL": db_url},
     )
     assert bad.exit_code == 1 and "currency" in bad.output
@@ -123,7 +123,7 @@ async def test_tenant_lock_closes_and_reopens_the_books_with_events(db_url: str)
     """The deprecated alias goes through period close / reopen: recorded, reasons required."""
     slug = f"lock-{uuid.uuid4().hex[:8]}"
     output = await _invoke(
-        db_url, "tenant", "create", slug, "--name", "Lock Co", "--currency", "USD"
+        db_url, "tenant", "create", "--tenant", slug, "--name", "Lock Co", "--currency", "USD"
     )
     key = KEY_LINE.search(output)
     assert key
@@ -131,7 +131,7 @@ async def test_tenant_lock_closes_and_reopens_the_books_with_events(db_url: str)
     assert (await _status(db_url, key.group(1), create))[0] == 200
     post = 'mutation { postJournalEntry(input: {date: "2026-03-31", memo: "m", lines: [{accountCode: "1", debit: "1"}, {accountCode: "2", credit: "1"}]}) { errors { field } } }'
     lock_date = "{ tenant { lockDate } }"
-    closed = await _invoke(db_url, "tenant", "lock", slug, "--until", "2026-03-31")
+    closed = await _invoke(db_url, "tenant", "lock", "--tenant", slug, "--until", "2026-03-31")
     assert "lock date of " + slug + ": 2026-03-31" in closed
     assert "deprecated" in closed and "period close" in closed
     _, body = await _status(db_url, key.group(1), post)
@@ -140,16 +140,25 @@ async def test_tenant_lock_closes_and_reopens_the_books_with_events(db_url: str)
     # Moving the lock date back or clearing it reopens the books: a reason is required.
     for args in (["--until", "2026-02-28"], []):
         refused = await asyncio.to_thread(
-            _invoke_result_sync, db_url, "tenant", "lock", slug, *args
+            _invoke_result_sync, db_url, "tenant", "lock", "--tenant", slug, *args
         )
         assert refused.exit_code == 2 and "--reason" in refused.output, refused.output
     assert (await _status(db_url, key.group(1), lock_date))[1]["data"] == {
         "tenant": {"lockDate": "2026-03-31"}
     }
     back = await _invoke(
-        db_url, "tenant", "lock", slug, "--until", "2026-02-28", "--reason", "fix February"
+        db_url,
+        "tenant",
+        "lock",
+        "--tenant",
+        slug,
+        "--until",
+        "2026-02-28",
+        "--reason",
+        "fix February",
     )
     assert "lock date of " + slug + ": 2026-02-28" in back
+    # The slug as the first argument, the form before --tenant, still works.
     assert "none" in await _invoke(db_url, "tenant", "lock", slug, "--reason", "fix March")
     _, body = await _status(db_url, key.group(1), post)
     assert body["data"] == {"postJournalEntry": {"errors": []}}
@@ -172,6 +181,8 @@ async def test_tenant_lock_closes_and_reopens_the_books_with_events(db_url: str)
     ]
     assert all(payload["by"]["via"] == "cli" for _, payload in events)
     bad = CliRunner().invoke(
-        main, ["tenant", "lock", slug, "--until", "31/03/2026"], env={"DATABASE_URL": db_url}
+        main,
+        ["tenant", "lock", "--tenant", slug, "--until", "31/03/2026"],
+        env={"DATABASE_URL": db_url},
     )
     assert bad.exit_code == 2

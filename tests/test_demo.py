@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import graphql
 import httpx
 import pytest
+from packaging.requirements import Requirement
 
 from app.main import create_app, routes
 from db.engine import Database
@@ -110,9 +112,14 @@ def _no_errors(data: Any, where: str = "data") -> None:
 
 async def test_readme_examples_work_after_the_demo_command(db_url: str) -> None:
     slug = f"demo-{uuid.uuid4().hex[:8]}"
-    output = await _invoke(db_url, "demo", "--slug", slug)
+    output = await _invoke(db_url, "demo", "--tenant", slug)
     key = KEY_LINE.search(output)
     assert key, output
+    # The README's First steps show what the command prints.
+    shown = re.search(r"^# (tenant: demo .*)\n# (pismo: .*)$", README, re.M)
+    assert shown, "the README's First steps no longer show the demo's summary"
+    for line in shown.groups():
+        assert line.replace("tenant: demo ", f"tenant: {slug} ") in output.splitlines()
     auth = {"Authorization": f"Bearer {key.group(1)}"}
     db = Database(db_url)
     try:
@@ -174,3 +181,16 @@ def test_readme_names_every_route_query_and_mutation(monkeypatch: pytest.MonkeyP
     assert missing == []
     paths = [getattr(route, "path", "") for route in routes()]
     assert [path for path in paths if f"`{path}" not in README] == []
+
+
+def test_the_package_metadata_needs_no_deprecated_setuptools_form() -> None:
+    """`license` as a table makes setuptools warn on every `pip install -e .` (so on
+    `make demo`); the SPDX string needs setuptools 77, which the build must ask for."""
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    assert pyproject["project"]["license"] == "MIT"
+    (setuptools,) = [
+        Requirement(r) for r in pyproject["build-system"]["requires"] if r.startswith("setuptools")
+    ]
+    assert setuptools.specifier.contains("77.0") and not setuptools.specifier.contains("76.9")

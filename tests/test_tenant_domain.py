@@ -298,22 +298,29 @@ async def test_cli_set_domain_clear_and_prefix(db_url: str, db: Database) -> Non
     domain = _domain()
 
     code, output = await asyncio.to_thread(
-        _cli, db_url, "tenant", "set-domain", tenant.slug, domain
+        _cli, db_url, "tenant", "set-domain", "--tenant", tenant.slug, domain
     )
     assert (code, output.strip()) == (0, f"domain of {tenant.slug}: {domain}")
-    code, output = await asyncio.to_thread(_cli, db_url, "tenant", "set-prefix", tenant.slug, "dep")
+    code, output = await asyncio.to_thread(
+        _cli, db_url, "tenant", "set-prefix", "--tenant", tenant.slug, "dep"
+    )
     assert (code, output.strip()) == (0, f"journal prefix of {tenant.slug}: DEP")
     view = await get_tenant(db, tenant.id)
     assert (view.domain, view.journal_prefix) == (domain, "DEP")
 
     code, output = await asyncio.to_thread(
-        _cli, db_url, "tenant", "set-domain", tenant.slug, "--clear"
+        _cli, db_url, "tenant", "set-domain", "--tenant", tenant.slug, "--clear"
     )
     assert (code, output.strip()) == (0, f"domain of {tenant.slug}: none")
     assert (await get_tenant(db, tenant.id)).domain is None
 
-    for args in (("set-domain", tenant.slug), ("set-domain", tenant.slug, domain, "--clear")):
+    for args in (
+        ("set-domain", "--tenant", tenant.slug),
+        ("set-domain", "--tenant", tenant.slug, domain, "--clear"),
+    ):
         code, _ = await asyncio.to_thread(_cli, db_url, "tenant", *args)
         assert code == 2  # usage error
-    code, output = await asyncio.to_thread(_cli, db_url, "tenant", "set-prefix", tenant.slug, "D-P")
+    code, output = await asyncio.to_thread(
+        _cli, db_url, "tenant", "set-prefix", "--tenant", tenant.slug, "D-P"
+    )
     assert code == 1 and "journal prefix" in output

@@ -503,28 +503,38 @@ async def test_cli_create_list_deliveries_replay(
 
     await create_accounts(gql)
     created = await asyncio.to_thread(
-        run, "create", tenant.slug, receiver.url(), "--event-type", "journal_entry.posted"
+        run,
+        "create",
+        "--tenant",
+        tenant.slug,
+        receiver.url(),
+        "--event-type",
+        "journal_entry.posted",
     )
     assert "secret: whsec_" in created and "shown once" in created
     endpoint_id = created.split("endpoint: ")[1].split()[0]
-    listed = await asyncio.to_thread(run, "list", tenant.slug)
+    listed = await asyncio.to_thread(run, "list", "--tenant", tenant.slug)
     assert f"{endpoint_id}\tactive\tjournal_entry.posted\t{receiver.url()}" in listed
     await post_entries(gql, 1)
     await pump(db, lambda: len(receiver.successes()) == 1)
-    shown = await asyncio.to_thread(run, "deliveries", tenant.slug, "--endpoint", endpoint_id)
+    shown = await asyncio.to_thread(
+        run, "deliveries", "--tenant", tenant.slug, "--endpoint", endpoint_id
+    )
     delivery_id, _, _, event_type, status, attempts, _ = shown.strip().split("\t")
     assert (event_type, status, attempts) == ("journal_entry.posted", "SUCCEEDED", "1")
-    replayed = await asyncio.to_thread(run, "replay", tenant.slug, delivery_id)
+    replayed = await asyncio.to_thread(run, "replay", "--tenant", tenant.slug, delivery_id)
     assert f"delivery {delivery_id}: PENDING" in replayed
     await pump(db, lambda: len(receiver.successes()) == 2)
-    disabled = await asyncio.to_thread(run, "disable", tenant.slug, endpoint_id)
+    disabled = await asyncio.to_thread(run, "disable", "--tenant", tenant.slug, endpoint_id)
     assert "\tdisabled\t" in disabled
-    enabled = await asyncio.to_thread(run, "enable", tenant.slug, endpoint_id)
+    enabled = await asyncio.to_thread(run, "enable", "--tenant", tenant.slug, endpoint_id)
     assert f"{endpoint_id}\tactive\t" in enabled
 
     def unknown_tenant() -> Any:
         slug = f"nobody-{uuid.uuid4().hex[:6]}"
-        return CliRunner().invoke(main, ["webhook", "list", slug], env={"DATABASE_URL": db_url})
+        return CliRunner().invoke(
+            main, ["webhook", "list", "--tenant", slug], env={"DATABASE_URL": db_url}
+        )
 
     unknown = await asyncio.to_thread(unknown_tenant)
     assert unknown.exit_code == 1 and "does not exist" in unknown.output
