@@ -17,24 +17,13 @@ import pytest
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.helpers import create_accounts
 from tests.test_rest_bookeeping import assert_error, body, categories, post, posted_total
+from tests.test_rest_journal_entries import _set
 
 UNKNOWN = "0123456789abcdef01234567"
 HUGE = 10**30  # past 2^63-1 cents, below the transport bound (10^40)
 
-Change = Callable[[dict[str, Any]], None]
-
-
-def _set(path: str, value: Any) -> Change:
-    """Sets ``value`` at ``path`` (``entries.0.amount``) in the body."""
-
-    def change(transaction: dict[str, Any]) -> None:
-        *steps, last = path.split(".")
-        target: Any = transaction
-        for step in steps:
-            target = target[int(step)] if step.isdigit() else target[step]
-        target[int(last) if last.isdigit() else last] = value
-
-    return change
+Body = dict[str, Any]
+Change = Callable[[Body], None]
 
 
 def _amounts(total: Any, debit: Any, credit: Any) -> Change:
@@ -125,18 +114,18 @@ CASES: list[tuple[str, Change, str, list[str]]] = [
 
 
 @pytest.fixture
-async def chart(
-    client: httpx.AsyncClient, gql: GraphQLClient, tenant: TenantFixture
-) -> dict[str, str]:
+async def valid(client: httpx.AsyncClient, gql: GraphQLClient, tenant: TenantFixture) -> Body:
+    """A postable transaction: 100 USD from the tenant's Sales category to its Cash."""
     await create_accounts(gql)
-    return await categories(client, tenant)
+    ids = await categories(client, tenant)
+    return body(ids["Cash"], ids["Sales"], 100)
 
 
 async def test_the_valid_body_is_created(
-    client: httpx.AsyncClient, tenant: TenantFixture, chart: dict[str, str]
+    client: httpx.AsyncClient, tenant: TenantFixture, valid: Body
 ) -> None:
     # The table's bodies differ from this one by their one fault only.
-    response = await post(client, tenant, body(chart["Cash"], chart["Sales"], 100))
+    response = await post(client, tenant, valid)
     assert response.status_code == 200, response.text
 
 
@@ -147,12 +136,12 @@ async def test_each_bad_transaction_names_its_field(
     client: httpx.AsyncClient,
     gql: GraphQLClient,
     tenant: TenantFixture,
-    chart: dict[str, str],
+    valid: Body,
     change: Change,
     field: str,
     words: list[str],
 ) -> None:
-    transaction = copy.deepcopy(body(chart["Cash"], chart["Sales"], 100))
+    transaction = copy.deepcopy(valid)
     change(transaction)
     message = assert_error(await post(client, tenant, transaction), 400, "BadRequestError")
     assert message.startswith(f"{field}: "), message

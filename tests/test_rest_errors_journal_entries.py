@@ -17,6 +17,8 @@ import pytest
 from db.engine import Database
 from tests.test_rest_journal_entries import (
     Books,
+    _set,
+    _without,
     assert_error,
     books_of,
     create,
@@ -25,26 +27,6 @@ from tests.test_rest_journal_entries import (
 )
 
 Change = Callable[[dict[str, Any]], None]
-
-
-def _set(path: str, value: Any) -> Change:
-    """Sets ``value`` at ``path`` (``entries.0.debit``) in the body."""
-
-    def change(body: dict[str, Any]) -> None:
-        *steps, last = path.split(".")
-        target: Any = body
-        for step in steps:
-            target = target[int(step)] if step.isdigit() else target[step]
-        target[int(last) if last.isdigit() else last] = value
-
-    return change
-
-
-def _drop(name: str) -> Change:
-    def change(body: dict[str, Any]) -> None:
-        del body[name]
-
-    return change
 
 
 def _entries(count: int) -> Change:
@@ -64,7 +46,7 @@ def _amount(value: str) -> Change:
 
 # (what is wrong, the change, status, the field named first, words of its message)
 CASES: list[tuple[str, Change, int, str, str]] = [
-    ("domain_url missing", _drop("domain_url"), 400, "domain_url", "is required"),
+    ("domain_url missing", _without("domain_url"), 400, "domain_url", "is required"),
     ("domain_url not a host", _set("domain_url", "acme corp"), 400, "domain_url", "'acme corp'"),
     (
         "domain_url unknown",
@@ -73,7 +55,7 @@ CASES: list[tuple[str, Change, int, str, str]] = [
         "domain_url",
         "'no-such-tenant-x'",
     ),
-    ("date missing", _drop("date"), 400, "date", "is required"),
+    ("date missing", _without("date"), 400, "date", "is required"),
     ("date not in the calendar", _set("date", "2026-02-30"), 400, "date", "'2026-02-30'"),
     ("date a date-time", _set("date", "2026-06-03T00:00:00"), 400, "date", "YYYY-MM-DD"),
     ("date out of range", _set("date", "1899-12-31"), 400, "date", "1900-01-01"),
@@ -95,7 +77,7 @@ CASES: list[tuple[str, Change, int, str, str]] = [
     ),
     (
         "reportingCurrency missing",
-        _drop("reportingCurrency"),
+        _without("reportingCurrency"),
         400,
         "reportingCurrency",
         "is required",
@@ -107,7 +89,7 @@ CASES: list[tuple[str, Change, int, str, str]] = [
         "reportingCurrency",
         "'US'",
     ),
-    ("entries missing", _drop("entries"), 400, "entries", "is required"),
+    ("entries missing", _without("entries"), 400, "entries", "is required"),
     ("entries empty", _entries(0), 400, "entries", "at least 2"),
     ("one entry", _entries(1), 400, "entries", "at least 2"),
     ("unbalanced", _set("entries.1.credit", "999.00"), 400, "entries", "does not balance"),
