@@ -386,16 +386,22 @@ async def test_import_ledger_refuses_a_missing_or_read_only_key(
         )
 
 
-async def test_a_journals_marks_are_part_of_the_entry(db: Database, tenant: TenantFixture) -> None:
+async def test_a_journals_marks_annotate_the_entry_without_conflicting(
+    db: Database, tenant: TenantFixture
+) -> None:
     await chart(db, tenant.id)
     pending = "2026-01-15 ! (inv-9) Chairs  ; ordered\n    5100  5 USD\n    1000\n"
     first = await run_import(db, tenant.id, pending, "journal")
     again = await run_import(db, tenant.id, pending, "journal")
     assert (first.posted, again.already_imported) == (1, 1)
-    # Cleared since: a posted entry is never edited, so the file now differs from it.
-    cleared = await run_import(db, tenant.id, pending.replace("!", "*"), "journal")
-    assert cleared.failed == 1
-    (error,) = cleared.errors
+    # Cleared since, comment reworded: the same entry, already imported (a posted entry is
+    # never edited, so the first import's marks stay).
+    cleared = pending.replace("!", "*").replace("ordered", "paid")
+    rerun = await run_import(db, tenant.id, cleared, "journal")
+    assert (rerun.posted, rerun.already_imported, rerun.failed) == (0, 1, 0), rerun.errors
+    # A change of content is still a conflict on the code.
+    changed = await run_import(db, tenant.id, pending.replace("5 USD", "6 USD"), "journal")
+    (error,) = changed.errors
     assert (error.line, error.field, error.code) == (1, "code", "CONFLICT")
     async with db.read() as session:
         metadata = await session.scalar(

@@ -309,6 +309,22 @@ def _exact_amount_key(value: object) -> str:
         return repr(value)
 
 
+# Metadata under these keys annotates an entry without changing what it asks for: an
+# hledger file's status marks and comments (app/ledger/ledgerfile/model.py). A file
+# imported again after an entry was marked cleared, or into books imported before marks
+# were kept, replays that entry instead of conflicting; the first import's marks stay.
+ANNOTATION_KEYS = frozenset({"hledger"})
+
+
+def _hashed_metadata(metadata: Mapping[str, object] | None) -> object:
+    """The metadata a replay must match: without annotations, None when only they were
+    there (the hash of an entry without metadata, as stored before marks were kept)."""
+    if not metadata:
+        return metadata
+    kept = {key: value for key, value in metadata.items() if key not in ANNOTATION_KEYS}
+    return kept or None
+
+
 def request_hash(data: EntryInput) -> str:
     """A digest of what the request asks for, so a replay with equal meaning matches."""
     document = {
@@ -317,7 +333,7 @@ def request_hash(data: EntryInput) -> str:
         "currency": data.currency,
         "journal": data.journal_code,
         "source": data.source,
-        "metadata": data.metadata,
+        "metadata": _hashed_metadata(data.metadata),
         **_optional_parts(data),
         "lines": [
             [
