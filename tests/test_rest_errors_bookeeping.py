@@ -102,8 +102,10 @@ CASES: list[tuple[str, Change, str, list[str]]] = [
         "unbalanced",
         _amounts(100, 100, 99),
         "totalAmount",
-        ["debit total 100.00", "credit total 99.00"],
+        # The core's message names totalAmount itself: said once after the prefix.
+        ["totalAmount: 100.00 must equal", "debit total 100.00", "credit total 99.00"],
     ),
+    ("currency empty", _set("currency", ""), "currency", ["''", "ISO 4217"]),
     ("currency unknown", _set("currency", "XXZ"), "currency", ["'XXZ'", "ISO 4217"]),
     ("currency lower case", _set("currency", "usd"), "currency", ["'usd'", "upper-case"]),
     ("currency a number", _set("currency", 840), "currency", ["must be a string"]),

@@ -194,7 +194,8 @@ async def _check(session: AsyncSession, tenant: Tenant, data: TransactionInput) 
         raise BadInput(
             f"transactionDate must be between {MIN_DATE} and {MAX_DATE}", field="transactionDate"
         )
-    currency = check_currency(data.currency or tenant.base_currency)
+    # An empty currency is a bad one, not an absent one.
+    currency = check_currency(tenant.base_currency if data.currency is None else data.currency)
     ref_no = check_optional_text(data.ref_no, field="refNo", max_length=MAX_REF_NO)
     memo = check_optional_text(data.description, field="description", max_length=500)
     try:

@@ -210,7 +210,12 @@ def field_errors(error: ValidationError) -> list[FieldError]:
 def summary(errors: Sequence[FieldError]) -> str:
     """One line for a list of field errors: the first, and how many more there are."""
     first = errors[0]
-    text = f"{first.field}: {first.message}" if first.field else first.message
+    text = first.message
+    if first.field:
+        # Core messages often open with the field's own name ("totalAmount must ...");
+        # after the "field: " prefix that name would be said twice.
+        leaf = re.split(r"[.\[]", first.field)[-1]
+        text = f"{first.field}: {text.removeprefix(leaf + ' ') if leaf else text}"
     return text if len(errors) == 1 else f"{text} (and {len(errors) - 1} more)"
 
 
