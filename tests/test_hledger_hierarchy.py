@@ -127,6 +127,19 @@ def _minor(amount: str, currency: str) -> int:
     return -minor if value < 0 else minor
 
 
+async def _chart(db: Database, tenant_id: int) -> dict[str, tuple[str, str | None]]:
+    """Each account's code: its type and its parent's code."""
+    async with db.read() as session:
+        rows = (
+            await session.scalars(select(Account).where(col(Account.tenant_id) == tenant_id))
+        ).all()
+    by_id = {account.id: account for account in rows}
+    return {
+        account.code: (account.type, by_id[account.parent_id].code if account.parent_id else None)
+        for account in rows
+    }
+
+
 def _depth_args(depth: int | None) -> list[str]:
     return [f"--depth={depth}"] if depth else []
 
@@ -135,22 +148,15 @@ def _depth_args(depth: int | None) -> list[str]:
 async def test_missing_parents_are_created_and_children_linked(db: Database, seed: int) -> None:
     tenant = await make_tenant(db, "EUR")
     await _imported(db, tenant.id, generated_journal(seed))
-    async with db.read() as session:
-        rows = (
-            await session.scalars(select(Account).where(col(Account.tenant_id) == tenant.id))
-        ).all()
-    by_id = {account.id: account for account in rows}
-    parent_of = {
-        account.code: by_id[account.parent_id].code if account.parent_id else None
-        for account in rows
-    }
+    rows = await _chart(db, tenant.id)
+    parent_of = {code: parent for code, (_, parent) in rows.items()}
     expected = {
         name: ":".join(name.split(":")[:-1]) or None
         for code in POSTED
         for name in (":".join(code.split(":")[:end]) for end in range(1, code.count(":") + 2))
     }
     assert parent_of == expected
-    assert {account.code: account.type for account in rows} == {
+    assert {code: kind for code, (kind, _) in rows.items()} == {
         code: TYPES[code.split(":")[0]] for code in expected
     }
 
@@ -269,15 +275,7 @@ async def test_an_existing_parent_is_linked_and_a_parent_without_a_type_takes_it
     )
     summary = await run_import(db, tenant.id, text, "journal", create_accounts=True)
     assert (summary.posted, summary.failed, summary.accounts_created) == (1, 0, 5)
-    async with db.read() as session:
-        rows = (
-            await session.scalars(select(Account).where(col(Account.tenant_id) == tenant.id))
-        ).all()
-    by_id = {account.id: account for account in rows}
-    tree = {
-        account.code: (account.type, by_id[account.parent_id].code if account.parent_id else None)
-        for account in rows
-    }
+    tree = await _chart(db, tenant.id)
     assert tree == {
         "expenses": ("EXPENSE", None),  # there before: kept, and now a parent
         "expenses:software": ("EXPENSE", "expenses"),
