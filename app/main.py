@@ -11,21 +11,23 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app import background, openapi, ops
 from app.events import live as live_events
-from app.events.routes import routes as live_event_routes
-from app.graphiql import STATIC_DIR, STATIC_PATH
-from app.graphql_app import GraphQLEndpoint
-from app.middleware import RequestContextMiddleware
-from app.rate_limits import close_rate_limiter
-from app.request_metrics import RequestMetricsMiddleware
+from app.http import operations
+from app.http.graphiql import STATIC_DIR, STATIC_PATH
+from app.http.graphql_endpoint import GraphQLEndpoint
+from app.http.live_events import routes as live_event_routes
+from app.http.middleware import RequestContextMiddleware
+from app.http.rate_limits import close_rate_limiter
+from app.http.request_metrics import RequestMetricsMiddleware
+from app.jobs import scheduler
 from app.rest import bookeeping as bookeeping_rest
 from app.rest import journal_entries as journal_entries_rest
+from app.rest import openapi
 from app.rest import pismo as pismo_rest
 from app.rest.pennylane import attachments as pennylane_attachments
 from app.rest.pennylane import entries as pennylane_entries
 from app.rest.pennylane import reference as pennylane_reference
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database
 
 
@@ -33,7 +35,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
         *live_event_routes,  # the WebSocket of GraphQL subscriptions, also on /graphql
-        *ops.routes,  # /health, /ready, /metrics
+        *operations.routes,  # /health, /ready, /metrics
         *openapi.routes,
         *pismo_rest.routes,
         *journal_entries_rest.routes,
@@ -67,13 +69,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         app.state.db = db or Database(settings.database_url)
         freeze_startup_objects()
         app.state.live_events = await live_events.start(app.state.db)
-        work = background.start(app.state.db, settings)
+        work = scheduler.start(app.state.db, settings)
         try:
             yield
         finally:
             await work.stop()
             await app.state.live_events.stop()
-            await close_rate_limiter(app)  # made on first use (app/rate_limits.py)
+            await close_rate_limiter(app)  # made on first use (app/http/rate_limits.py)
             if owned:
                 await app.state.db.dispose()
 
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             Middleware(RequestContextMiddleware, cacheable_prefix=f"{STATIC_PATH}/"),
         ],
     )
-    # The rate limiter's storage is made on first use, from these (app/rate_limits.py).
+    # The rate limiter's storage is made on first use, from these (app/http/rate_limits.py).
     app.state.rate_limit_settings = settings.rate_limits
     if db is not None:
         # Usable without running the lifespan (httpx.ASGITransport does not run it).

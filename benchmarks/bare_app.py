@@ -28,7 +28,7 @@ from starlette.routing import Route
 from app.ledger.errors import LedgerError
 from app.ledger.money import format_minor
 from app.ledger.posting import EntryInput, EntryView, LineInput, post_entry
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database
 
 

@@ -55,7 +55,7 @@ _after_commit: list[Callable[[frozenset[int]], None]] = []
 def on_commit_of_events(callback: Callable[[frozenset[int]], None]) -> Callable[[], None]:
     """Calls ``callback(tenants)`` after each commit that announced events; returns the undo.
 
-    Process-wide, not per Database: the second loop's Database (app/second_loop.py) writes
+    Process-wide, not per Database: the second loop's Database (app/http/second_loop.py) writes
     events that the main loop's subscribers wait for. The callback runs on the loop (or
     thread) of the writer, after the commit: it must be cheap and thread-safe.
     """

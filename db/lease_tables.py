@@ -1,4 +1,6 @@
-"""The table of leases: which process runs a background job (app/leases.py, app/background.py).
+"""The table of leases: which process runs a background job.
+
+(app/jobs/leases.py, app/jobs/scheduler.py)
 
 One row per job name. A process holds the job while ``expires_at`` is in the future
 and ``holder`` is its id; it renews the row well before then. A process that dies

@@ -68,7 +68,7 @@ class ApiKey(SQLModel, table=True):
     read_only: bool = False
     created_at: dt.datetime = Field(default_factory=utcnow)
     revoked_at: dt.datetime | None = None
-    # This key's own rate limits as JSON, over the server's defaults (app/rate_limits.py):
+    # This key's own rate limits as JSON, over the server's defaults (app/http/rate_limits.py):
     # {"bookeeping": {"write": {"minute": 10, "day": 600}}}; None: the defaults.
     rate_limits: str | None = None
 

@@ -51,7 +51,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from app.ledger.reports import MAX_PAGE
-from app.settings import ENV_OF_LIMIT, Limits
+from app.runtime.settings import ENV_OF_LIMIT, Limits
 
 # A root field runs at least one database query.
 ROOT_FIELD_COST = 10

@@ -12,7 +12,7 @@ from enum import Enum
 import strawberry
 
 from app.ledger import key_limits
-from app.settings import SURFACES, Settings
+from app.runtime.settings import SURFACES, Settings
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, attempt
 

@@ -11,9 +11,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from app.http.middleware import request_id
 from app.ledger.errors import LedgerError
-from app.middleware import request_id
-from app.settings import Limits
+from app.runtime.settings import Limits
 from graphql_schema.attachments import AttachmentMutation, AttachmentQuery
 from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
@@ -131,7 +131,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),
-        subscription=Subscription,  # over WebSocket only (app/events/routes.py)
+        subscription=Subscription,  # over WebSocket only (app/http/live_events.py)
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             # Parsing and validating a document costs more than most resolvers: both

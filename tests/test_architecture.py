@@ -24,7 +24,9 @@ def test_ledger_core_imports_no_transport() -> None:
             name
             for name in _imports(path)
             if name.split(".")[0] in {"starlette", "strawberry", "graphql", "httpx", "uvicorn"}
-            or name.startswith(("graphql_schema", "app.rest", "app.main", "app.graphql_app"))
+            or name.startswith(
+                ("graphql_schema", "app.rest", "app.main", "app.http.graphql_endpoint")
+            )
         )
         for path in (ROOT / "app" / "ledger").rglob("*.py")
     }

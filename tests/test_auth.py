@@ -124,7 +124,7 @@ async def test_duplicate_tenant_slug_is_a_conflict(db: Database, tenant: TenantF
 
 
 async def test_oversized_body_is_413(client: httpx.AsyncClient, tenant: TenantFixture) -> None:
-    from app.graphql_app import MAX_BODY_BYTES
+    from app.http.graphql_endpoint import MAX_BODY_BYTES
 
     padding = "#" + "x" * (MAX_BODY_BYTES + 10) + "\n"
     headers = {"X-API-Key": tenant.key, "content-type": "application/json"}

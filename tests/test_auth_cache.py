@@ -16,7 +16,7 @@ from app.ledger.errors import BadInput, Forbidden, Unauthenticated
 from app.ledger.keycache import KeyCache
 from app.ledger.tenants import Principal, auth_cache, authenticate, create_key, revoke_key
 from app.main import create_app
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database
 from tests.conftest import TenantFixture, make_tenant
 

@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app.main import create_app
 from app.rest.common import dumps
-from app.settings import RateLimitSettings, default_rate_limits
+from app.runtime.settings import RateLimitSettings, default_rate_limits
 from db.engine import Database
 from tests.conftest import GraphQLClient, make_tenant
 from tests.helpers import create_accounts, draw_examples

@@ -16,8 +16,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from app.cli import main
-from app.cli_common import LegacySlugCommand
+from app.cli.common import LegacySlugCommand
+from app.cli.main import main
 from db.engine import Database
 from tests.conftest import make_tenant
 

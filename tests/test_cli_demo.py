@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger import accounts, posting
 from app.ledger.importing import tenant_by_slug
 from db.engine import Database

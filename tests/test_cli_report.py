@@ -22,7 +22,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from app.cli import main
+from app.cli.main import main
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.helpers import create_accounts, entry, post
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger import posting, statements
 from app.ledger.accounts import AccountInput, create_account
 from app.ledger.closing import CLOSING_SOURCE

@@ -23,7 +23,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
 from click.testing import CliRunner
 
-from app.cli import main as cli
+from app.cli.main import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from currency_converter import CURRENCY_FILE  # type: ignore[import-untyped]
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger import fx
 from app.ledger.errors import BadInput
 from app.ledger.tenants import create_key

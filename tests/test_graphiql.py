@@ -13,7 +13,7 @@ import httpx
 import pytest
 from graphql import build_schema, parse, validate
 
-from app import graphiql
+from app.http import graphiql
 from app.main import create_app
 from db.engine import Database
 from graphql_schema.schema import schema

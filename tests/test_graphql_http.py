@@ -324,12 +324,12 @@ async def test_an_unexpected_error_is_logged_once_with_the_id_the_client_gets(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import app.graphql_app
+    import app.http.graphql_endpoint
 
     async def broken(*_: object) -> None:
         raise RuntimeError("boom with a secret memo")
 
-    monkeypatch.setattr(app.graphql_app, "principal_of", broken)
+    monkeypatch.setattr(app.http.graphql_endpoint, "principal_of", broken)
     with caplog.at_level(logging.INFO):
         response = await client.post(
             "/graphql", json={"query": "{ __typename }"}, headers=auth(tenant)

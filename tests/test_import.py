@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger import accounts, reports
 from app.ledger.errors import BadInput
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file

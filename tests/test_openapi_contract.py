@@ -1,4 +1,4 @@
-"""ledgerql's own OpenAPI (app/openapi.py, GET /openapi.json) against the app.
+"""ledgerql's own OpenAPI (app/rest/openapi.py, GET /openapi.json) against the app.
 
 - The document and the routes agree: every REST route is documented, and every
   documented operation is routed.
@@ -37,10 +37,11 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.routing import Route
 
-from app import openapi, ops
-from app.events.routes import routes as live_event_routes
+from app.http import operations as operability
+from app.http.live_events import routes as live_event_routes
 from app.main import create_app, routes
-from app.settings import RateLimitSettings, default_rate_limits
+from app.rest import openapi
+from app.runtime.settings import RateLimitSettings, default_rate_limits
 from db.engine import Database
 from tests.conftest import GraphQLClient, make_tenant
 from tests.helpers import create_accounts, draw_examples
@@ -58,7 +59,8 @@ BASE_URL = "http://ledgerql.test"
 # The key is the test's: generated credentials would only ever be 401s (and a few
 # hundred failed key checks trip the per-address throttle).
 GENERATED_AUTH = {"authorization", "x-api-key", "x-tenant"}
-NOT_REST = {"/graphql", *(r.path for r in [*ops.routes, *openapi.routes, *live_event_routes])}  # type: ignore[attr-defined]
+NOT_ROUTES = [*operability.routes, *openapi.routes, *live_event_routes]
+NOT_REST = {"/graphql", *(r.path for r in NOT_ROUTES)}  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- the routes
@@ -85,7 +87,7 @@ def documented_operations() -> set[tuple[str, str]]:
 def test_every_rest_route_is_documented_and_nothing_else() -> None:
     app_only = rest_operations() - documented_operations()
     document_only = documented_operations() - rest_operations()
-    assert not app_only, f"REST routes missing from app/openapi.py: {sorted(app_only)}"
+    assert not app_only, f"REST routes missing from app/rest/openapi.py: {sorted(app_only)}"
     assert not document_only, f"documented but not routed: {sorted(document_only)}"
     assert len(rest_operations()) >= 21
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app import background, leases
+from app.http.request_metrics import operation_label
+from app.jobs import leases, scheduler
 from app.main import create_app
-from app.request_metrics import operation_label
-from app.settings import RateLimitSettings, Settings, parse_rate_limits
+from app.runtime.settings import RateLimitSettings, Settings, parse_rate_limits
 from db.engine import Database
 from db.migrate import upgrade
 from tests.conftest import GraphQLClient, TenantFixture
@@ -167,7 +167,7 @@ async def test_unbounded_operation_names_share_one_label(
 async def test_a_big_request_run_on_the_second_loop_keeps_its_operation_name(
     client: httpx.AsyncClient, tenant: TenantFixture
 ) -> None:
-    """Bodies over 64 KiB run on the second event loop (app/second_loop.py); the name the
+    """Bodies over 64 KiB run on the second event loop (app/http/second_loop.py); the name the
     endpoint read still reaches the metrics, and only a request it never parsed is other."""
     before = await scrape(client)
     pad = "x" * (70 * 1024)  # an unused variable: the body passes the offload threshold
@@ -255,13 +255,13 @@ async def test_a_leased_job_runs_in_one_holder_and_moves_on_stop(db: Database) -
     name = f"test-{uuid.uuid4().hex[:8]}"
     runs: dict[str, int] = {"a": 0, "b": 0}
 
-    def job(holder: str) -> background.LeasedJob:
+    def job(holder: str) -> scheduler.LeasedJob:
         async def work() -> None:
             runs[holder] += 1
             if runs[holder] == 2:
                 raise RuntimeError("a failed round is logged; the job goes on")
 
-        return background.LeasedJob(db, name, 0.01, work, holder=holder, ttl=0.6)
+        return scheduler.LeasedJob(db, name, 0.01, work, holder=holder, ttl=0.6)
 
     a = job("a")
     await asyncio.sleep(0.1)

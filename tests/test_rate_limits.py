@@ -16,10 +16,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger.key_limits import set_key_limits
 from app.main import create_app
-from app.settings import RateLimitSettings, Settings, parse_rate_limits
+from app.runtime.settings import RateLimitSettings, Settings, parse_rate_limits
 from db.engine import Database
 from tests.conftest import TenantFixture, make_tenant
 from tests.test_rest_journal_entries import PATH as JOURNAL_PATH

@@ -16,7 +16,7 @@ import pytest
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.main import routes
-from app.openapi import document
+from app.rest.openapi import document
 from tests.conftest import TenantFixture
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

@@ -9,7 +9,7 @@ import io
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger import report_csv
 from db.engine import Database
 from tests.conftest import GraphQLClient, TenantFixture

@@ -17,12 +17,12 @@ from click.testing import CliRunner
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app import post_due_task
-from app.cli import main as cli
+from app.cli.main import main as cli
+from app.jobs import scheduled_entries
 from app.ledger import accounts, batch, posting
 from app.ledger.entries import EntryInput, LineInput
 from app.main import create_app
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database
 from db.tables import AccountBalance, Event, JournalEntry
 from tests.conftest import GraphQLClient, TenantFixture, make_tenant
@@ -238,8 +238,8 @@ async def test_the_server_posts_due_entries_in_the_background(
             raise RuntimeError("the database is away")  # logged; the next round runs
         return await real(db, today)
 
-    monkeypatch.setattr(post_due_task, "post_due", flaky)
-    assert post_due_task.start(db, 0) is None  # 0 turns it off
+    monkeypatch.setattr(scheduled_entries, "post_due", flaky)
+    assert scheduled_entries.start(db, 0) is None  # 0 turns it off
     app = create_app(Settings(post_due_seconds=0.02), db=db)
     async with app.router.lifespan_context(app):
         for _ in range(250):

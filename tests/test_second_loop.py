@@ -1,4 +1,4 @@
-"""Big requests run on the second event loop (app/second_loop.py) with the same rules.
+"""Big requests run on the second event loop (app/http/second_loop.py) with the same rules.
 
 The loop's latency gain is measured by benchmarks/event_loop_stall.py; these tests
 check what must not change: results, idempotency across both loops, request ids.
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.second_loop import OFFLOAD_BYTES, _second_loops
+from app.http.second_loop import OFFLOAD_BYTES, _second_loops
 from db.engine import Database
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.helpers import TRIAL_BALANCE, create_accounts, entry

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from app.cli import main
+from app.cli.main import main
 from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 from app.ledger.tenants import (
     authenticate_domain,

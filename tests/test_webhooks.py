@@ -24,8 +24,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.cli import main
-from app.webhooks.settings import WebhookSettings
+from app.cli.main import main
+from app.runtime.webhook_settings import WebhookSettings
 from app.webhooks.worker import backoff_seconds, deliver_due, non_public_address
 from benchmarks.harness import serve
 from db.engine import Database
@@ -544,7 +544,7 @@ async def test_server_process_delivers_in_the_background(
     db_url: str, gql: GraphQLClient, receiver: Receiver, tmp_path: Path
 ) -> None:
     """A real `uvicorn app.main:create_app` process runs the delivery loop by itself (its
-    background job, app/background.py); the test only posts and listens."""
+    background job, app/jobs/scheduler.py); the test only posts and listens."""
     env = {
         **os.environ,
         "DATABASE_URL": db_url,

@@ -30,7 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from app import leases
+from app.jobs import leases
 from app.ledger import batch, posting
 from app.ledger.accounts import AccountInput, create_account
 from app.ledger.entries import SCHEDULED, EntryInput, LineInput
@@ -43,7 +43,7 @@ HOST = "127.0.0.1"
 TTL_S = 2.0
 POST_DUE_S = 0.2
 START_TIMEOUT_S = 60.0
-LEDGERQL = [sys.executable, "-c", "from app.cli import main; main()"]
+LEDGERQL = [sys.executable, "-c", "from app.cli.main import main; main()"]
 TODAY = dt.date.today()
 
 

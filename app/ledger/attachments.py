@@ -38,7 +38,7 @@ from sqlalchemy import Connection, insert, select
 
 from app.ledger.errors import BadInput, NotFound
 from app.ledger.text import check_text, column_length
-from app.settings import AttachmentSettings
+from app.runtime.settings import AttachmentSettings
 from db.attachment_tables import Attachment as AttachmentRow
 from db.attachment_tables import AttachmentBlob
 

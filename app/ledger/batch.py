@@ -72,7 +72,7 @@ from app.ledger.validation import (
     prepare,
     request_hash,
 )
-from app.metrics import POSTED_ENTRIES, POSTING_BATCH_ENTRIES
+from app.runtime.metrics import POSTED_ENTRIES, POSTING_BATCH_ENTRIES
 from db.bulk import (
     add_to_totals,
     allocate_ids,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from app.ledger.batch import Plan, commit_batch, plan_batch, write_batch
 from app.ledger.entries import BulkItem, Request
 from app.ledger.errors import TryAgain
-from app.metrics import GROUP_COMMIT_QUEUE
+from app.runtime.metrics import GROUP_COMMIT_QUEUE
 from db.engine import Database, WriteContention
 
 logger = logging.getLogger("ledgerql.group_commit")

@@ -2,7 +2,7 @@
 
 Stored as JSON on the key's row (``api_keys.rate_limits``):
 ``{"bookeeping": {"write": {"minute": 10, "day": 600}}}``; what is absent is the
-default (``RateLimitSettings.limits``). Enforcement is in ``app.rate_limits``.
+default (``RateLimitSettings.limits``). Enforcement is in ``app.http.rate_limits``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, NotFound
 from app.ledger.tenants import auth_cache
-from app.settings import OPERATIONS, SURFACES, WINDOWS
+from app.runtime.settings import OPERATIONS, SURFACES, WINDOWS
 from db.engine import Database
 from db.tables import ApiKey
 

@@ -31,7 +31,7 @@ from app.ledger.errors import BadInput, Conflict, Forbidden, NotFound, Unauthent
 from app.ledger.keycache import KeyCache
 from app.ledger.money import check_currency
 from app.ledger.text import check_text, column_length
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database, dialect_insert
 from db.tables import ApiKey, Journal, Tenant, User, utcnow
 

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import rate_limits
+from app.http import rate_limits
 from app.ledger.tenants import Principal
 from app.rest import common
 from app.rest.common import ExactJSONResponse, FieldError, RestError

@@ -5,7 +5,7 @@
 - ``validate``: a strict pydantic model from that JSON; a ValidationError becomes a
   RestError listing every offending field (``entries[1].debit``) with a plain message.
 - ``authenticate``: the key of ``Authorization: Bearer`` or ``X-API-Key``; RATE_LIMITED
-  (429) first for an address with too many failed key checks (app/rate_limits.py).
+  (429) first for an address with too many failed key checks (app/http/rate_limits.py).
 - ``limit``: counts the request against the key's rate limits; 429 RATE_LIMITED past them.
 - ``execute``: a GraphQL document run in-process against the one schema, exactly as
   /graphql runs it; top-level errors become RestErrors, the payload is returned.
@@ -28,9 +28,9 @@ from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app import rate_limits
-from app.graphql_app import principal_of
-from app.graphql_http import HTTP_STATUS, RequestError, check_json_content_type
+from app.http import rate_limits
+from app.http.graphql_endpoint import principal_of
+from app.http.graphql_over_http import HTTP_STATUS, RequestError, check_json_content_type
 from app.ledger.errors import LedgerError
 from app.ledger.money import exponent
 from app.ledger.tenants import Principal

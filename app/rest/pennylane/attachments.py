@@ -34,7 +34,7 @@ from app.ledger.errors import NotFound
 from app.ledger.tenants import Principal
 from app.rest.common import ExactJSONResponse, FieldError, RestError
 from app.rest.pennylane.common import BASE, STATUSES, endpoint, execute, not_found, path_id
-from app.settings import AttachmentSettings
+from app.runtime.settings import AttachmentSettings
 
 # Room for the multipart framing and the `filename` part around the file itself.
 MULTIPART_ALLOWANCE = 16 * 1024

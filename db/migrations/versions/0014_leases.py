@@ -5,7 +5,7 @@ Revises: 0013
 Create Date: 2026-12-06 20:30:00.000000
 
 One row per background job (``post_due``, ``webhooks``): its holder and until when
-(app/leases.py). A new table: nothing to fill.
+(app/jobs/leases.py). A new table: nothing to fill.
 """
 
 from collections.abc import Sequence

@@ -27,9 +27,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from app.http.rate_limits import guarded_authentication, rate_limiter
 from app.ledger.errors import LedgerError
 from app.ledger.tenants import authenticate
-from app.rate_limits import guarded_authentication, rate_limiter
 from graphql_schema.schema import schema
 from graphql_schema.subscriptions import SubscriptionContext
 

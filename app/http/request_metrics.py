@@ -1,4 +1,4 @@
-"""Request metrics: one histogram observation per HTTP request (app/metrics.py).
+"""Request metrics: one histogram observation per HTTP request (app/runtime/metrics.py).
 
 Labels are bounded so that no client can grow the series without limit:
 
@@ -12,7 +12,7 @@ Labels are bounded so that no client can grow the series without limit:
   many names, so scrape-side relabelling may still be wanted for public servers.
 
 The name is the one the GraphQL endpoint read when it parsed the request
-(app/graphql_app.py leaves it in the request's state, OPERATION_STATE): the body
+(app/http/graphql_endpoint.py leaves it in the request's state, OPERATION_STATE): the body
 is parsed once, by the endpoint, whatever its size; a request refused before that
 (not JSON, too large) is ``other``.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.metrics import REQUEST_SECONDS
+from app.runtime.metrics import REQUEST_SECONDS
 
 GRAPHQL_PATH = "/graphql"
 OPERATION_STATE = "graphql_operation_name"

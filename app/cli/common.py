@@ -1,7 +1,7 @@
 """What the ``ledgerql`` command groups share: running work against DATABASE_URL and
 taking the tenant as ``--tenant SLUG``.
 
-A module of its own so that app.cli and the groups beside it (app.cli_webhooks)
+A module of its own so that app.cli.main and the groups beside it (app.cli.webhooks)
 import it rather than each other.
 """
 
@@ -16,7 +16,7 @@ import click
 from app.ledger.errors import LedgerError
 from app.ledger.importing import tenant_by_slug
 from app.ledger.tenants import IssuedKey
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database
 from db.migrate import upgrade
 

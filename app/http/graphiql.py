@@ -34,7 +34,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 logger = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parents[1] / "static"  # app/static
 """Served by ``app.main`` at ``STATIC_PATH``."""
 STATIC_PATH = "/static"
 ASSETS_DIR = STATIC_DIR / "graphiql"
@@ -47,7 +47,7 @@ DEFAULT_HEADERS = json.dumps({"Authorization": "Bearer <your key>"}, indent=2)
 """The headers editor's content until the user edits it (GraphiQL's ``defaultHeaders``)."""
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "x-tenant")
-"""Headers whose change makes the page fetch the schema again (see ``app.graphql_app``)."""
+"""Headers whose change makes the page fetch the schema again (app.http.graphql_endpoint)."""
 
 KEY_HEADERS = ("authorization", "x-api-key")
 """Headers that carry the key: until one holds a key (not empty, not ``<your key>``), GraphiQL
@@ -301,7 +301,7 @@ def patched(html: str) -> str:
                 raise TemplateChanged(f"{patch.anchor!r} occurs {count} times")
             logger.warning(
                 "GraphiQL template changed, patch skipped: %r occurs %d times (see "
-                "app/graphiql.py)",
+                "app/http/graphiql.py)",
                 patch.anchor,
                 count,
             )
@@ -345,7 +345,9 @@ def graphiql_page(root_path: str = "") -> Page:
     try:
         html = patched(builtin_html())
     except TemplateChanged as error:
-        logger.error("GraphiQL template changed, page disabled: %s (see app/graphiql.py)", error)
+        logger.error(
+            "GraphiQL template changed, page disabled: %s (see app/http/graphiql.py)", error
+        )
         return Page(unavailable_html(str(error)), "'self'", available=False)
     missing = missing_assets(html)
     if missing:

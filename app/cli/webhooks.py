@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from app.cli_common import LegacySlugCommand, run, settings, tenant_option
-from app.cli_common import tenant_id as _tenant_id
+from app.cli.common import LegacySlugCommand, run, settings, tenant_option
+from app.cli.common import tenant_id as _tenant_id
 from app.webhooks import endpoints as core
 from db.engine import Database
 from db.webhook_tables import WebhookEndpoint

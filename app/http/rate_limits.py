@@ -13,7 +13,7 @@ price is that a client may send up to twice a limit across a window boundary.
 
 The storage (memory, or Redis shared by several processes) is made once per
 application, on first use, and belongs to the event loop that first used it:
-a request running on the second loop (app/second_loop.py) counts on that loop.
+a request running on the second loop (app/http/second_loop.py) counts on that loop.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from starlette.requests import Request
 from app.ledger.errors import RateLimited, Unauthenticated
 from app.ledger.key_limits import effective
 from app.ledger.tenants import Principal
-from app.metrics import RATE_LIMITED
-from app.settings import RateLimitSettings, Settings
+from app.runtime.metrics import RATE_LIMITED
+from app.runtime.settings import RateLimitSettings, Settings
 
 Operation = Literal["read", "write"]
 Surface = Literal["graphql", "pismo", "journal_entries", "pennylane", "bookeeping"]

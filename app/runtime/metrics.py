@@ -1,4 +1,4 @@
-"""Prometheus metrics of the process, served at /metrics (app/ops.py).
+"""Prometheus metrics of the process, served at /metrics (app/http/operations.py).
 
 prometheus-client keeps the figures. With several worker processes
 (``ledgerql serve --workers N``) PROMETHEUS_MULTIPROC_DIR is set before the

@@ -1,7 +1,7 @@
 """Background work of the server: due accruals and webhook deliveries, once across processes.
 
 Every server process starts a ``LeasedJob`` per job, but only the process holding
-the job's lease (app/leases.py) runs it. Each process asks for the lease every
+the job's lease (app/jobs/leases.py) runs it. Each process asks for the lease every
 third of its TTL: the holder renews it, the others take it over once the holder
 has stopped renewing (it died, or lost its database) and the lease expired. A
 holder that learns it lost the lease, or cannot renew it before it expires,
@@ -10,7 +10,7 @@ process takes over within a third of the TTL.
 
 A job's round that fails is logged and the next runs after the job's interval:
 a database away for a while must stop neither the job nor the server.
-Every process also refreshes its database pool gauges (app/metrics.py).
+Every process also refreshes its database pool gauges (app/runtime/metrics.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from app import leases, metrics, post_due_task
-from app.settings import Settings
+from app.jobs import leases, scheduled_entries
+from app.runtime import metrics
+from app.runtime.settings import Settings
 from app.webhooks import worker as webhook_worker
 from db.engine import Database
 
@@ -156,7 +157,7 @@ def start(db: Database, settings: Settings) -> Background:
                 db,
                 POST_DUE,
                 settings.post_due_seconds,
-                lambda: post_due_task.post_due_round(db),
+                lambda: scheduled_entries.post_due_round(db),
                 holder=holder,
                 ttl=ttl,
             )

@@ -16,10 +16,10 @@ from typing import Any, BinaryIO, TextIO
 
 import click
 
-from app.cli_common import LegacySlugCommand, print_key, tenant_option
-from app.cli_common import run as _run
-from app.cli_common import settings as _settings
-from app.cli_webhooks import webhook
+from app.cli.common import LegacySlugCommand, print_key, tenant_option
+from app.cli.common import run as _run
+from app.cli.common import settings as _settings
+from app.cli.webhooks import webhook
 from app.ledger import accounts, pismo, posting
 from app.ledger.errors import Conflict, LedgerError
 from app.ledger.exporting import export_ledger
@@ -34,7 +34,7 @@ from app.ledger.tenants import (
     set_journal_prefix,
     set_tenant_domain,
 )
-from app.settings import Settings
+from app.runtime.settings import Settings
 from db.engine import Database
 from db.migrate import upgrade
 
@@ -71,7 +71,7 @@ def _metrics_dir() -> Path | None:
     """PROMETHEUS_MULTIPROC_DIR for several workers: the operator's (emptied) or a new one.
 
     Set before any worker starts, so that every worker writes its figures there and
-    /metrics sums them (app/metrics.py). Files left by an earlier run would add
+    /metrics sums them (app/runtime/metrics.py). Files left by an earlier run would add
     their counts to this one's: the operator's directory loses its ``*.db`` files.
     Returns the directory this command made (removed at exit), or None.
     """

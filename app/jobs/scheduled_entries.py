@@ -1,6 +1,6 @@
 """The server's background task that posts scheduled entries when they fall due.
 
-The server runs ``post_due_round`` under a lease (app/background.py): one process
+The server runs ``post_due_round`` under a lease (app/jobs/scheduler.py): one process
 at a time. ``start``/``post_due_forever`` run it unleased, every ``seconds``.
 """
 
@@ -17,7 +17,7 @@ logger = logging.getLogger("ledgerql.post_due")
 
 
 async def post_due_round(db: Database) -> int:
-    """One round: posts what is due now, logs how many (the leased job of app/background.py)."""
+    """One round: posts what is due now, logs how many (the leased job of app/jobs/scheduler.py)."""
     posted = await post_due(db)
     if posted:
         logger.info("posted %d scheduled entries", posted)

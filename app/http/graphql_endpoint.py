@@ -1,4 +1,4 @@
-"""The /graphql endpoint: GraphQL over HTTP (app/graphql_http.py), authenticated.
+"""The /graphql endpoint: GraphQL over HTTP (app/http/graphql_over_http.py), authenticated.
 
 GET from a browser serves GraphiQL without a key (the user sets the key header
 in GraphiQL); every operation, GET or POST, needs a key. JSON requests are read
@@ -18,8 +18,8 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from app.graphiql import graphiql_response
-from app.graphql_http import (
+from app.http.graphiql import graphiql_response
+from app.http.graphql_over_http import (
     APPLICATION_JSON,
     HTTP_STATUS,
     GraphQLParams,
@@ -33,16 +33,16 @@ from app.graphql_http import (
     params_of_query_string,
     render,
 )
-from app.ledger.errors import LedgerError
-from app.ledger.tenants import Principal, authenticate
-from app.rate_limits import (
+from app.http.rate_limits import (
     TooManyRequests,
     enforce,
     graphql_operation,
     guarded_authentication,
     rate_limiter,
 )
-from app.second_loop import OFFLOAD_BYTES, second_loop
+from app.http.second_loop import OFFLOAD_BYTES, second_loop
+from app.ledger.errors import LedgerError
+from app.ledger.tenants import Principal, authenticate
 from db.engine import Database
 from graphql_schema.context import Context
 from graphql_schema.schema import schema
@@ -180,7 +180,7 @@ class GraphQLEndpoint:
         async def run(on: Database) -> Response:
             return await self._run(request, params_of(decode_json(body)), on, media_type)
 
-        if len(body) > OFFLOAD_BYTES:  # see app/second_loop.py
+        if len(body) > OFFLOAD_BYTES:  # see app/http/second_loop.py
             return await second_loop(db).run(run)
         return await run(db)
 
@@ -189,7 +189,7 @@ class GraphQLEndpoint:
     ) -> Response:
         """Authenticates, then executes ``params`` on ``db``."""
         get = request.method == "GET"
-        # app/request_metrics.py labels the request with it (OPERATION_STATE).
+        # app/http/request_metrics.py labels the request with it (OPERATION_STATE).
         request.state.graphql_operation_name = params.operation_name
         try:
             principal = await principal_of(request, db)

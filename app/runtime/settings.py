@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import dataclass, field, fields
 
-from app.webhooks.settings import WebhookSettings
+from app.runtime.webhook_settings import WebhookSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./ledgerql.db"
 

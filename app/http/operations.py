@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from app import metrics
+from app.runtime import metrics
 from db.engine import Database
 from db.migrate import alembic_config
 
