@@ -282,7 +282,3 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     entry_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
     created_at: dt.datetime = Field(default_factory=utcnow)
-
-
-# Tables defined in their own modules, registered on the same metadata.
-from db import lease_tables, webhook_tables  # noqa: E402, F401

@@ -13,8 +13,10 @@ from sqlmodel import SQLModel
 import db.attachment_tables  # registers the attachments on SQLModel.metadata
 import db.bookeeping_tables  # registers the Bookeeping records on SQLModel.metadata
 import db.fx_tables  # registers the exchange rates on SQLModel.metadata
+import db.lease_tables  # registers the background-job leases on SQLModel.metadata
 import db.pismo_tables  # registers the Pismo tables on SQLModel.metadata
-import db.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import db.tables  # registers the core tables on SQLModel.metadata
+import db.webhook_tables  # noqa: F401  (registers the webhook subscribers and deliveries)
 
 config = context.config
 target_metadata = SQLModel.metadata
