@@ -39,6 +39,7 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The committed GraphQL contract (graphql_schema/schema.graphql) from the code;
 # tests/test_schema_contract.py fails until it is regenerated after a schema change.
