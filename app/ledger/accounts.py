@@ -47,7 +47,11 @@ DEBIT_NORMAL = frozenset({AccountType.ASSET, AccountType.EXPENSE})
 
 
 def net_of(account_type: str, debit_minor: int, credit_minor: int) -> int:
-    """The balance in the account's normal direction (positive for a normal balance)."""
+    """The balance in the account's normal direction (positive for a normal balance).
+
+    The one place the normal-balance rule is written: balances, the general ledger,
+    statements and exports all turn (debit, credit) into a balance through it.
+    """
     if account_type in DEBIT_NORMAL:
         return debit_minor - credit_minor
     return credit_minor - debit_minor

@@ -21,7 +21,7 @@ from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 
 from app.ledger import valuation as fxv
-from app.ledger.accounts import DEBIT_NORMAL, AccountType
+from app.ledger.accounts import AccountType, net_of
 from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
@@ -165,11 +165,6 @@ def check_depth(depth: int | None) -> int | None:
 def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
     if date_from is not None and date_to is not None and date_from > date_to:
         raise BadInput("from must be on or before to", field="from")
-
-
-def _normal(account_type: str, debit: int, credit: int) -> int:
-    """The amount on the type's normal side (debit-positive for assets and expenses)."""
-    return debit - credit if account_type in DEBIT_NORMAL else credit - debit
 
 
 def _day_before(date: dt.date | None) -> dt.date | None:
@@ -319,9 +314,7 @@ def _section(
         figures = rolled.get((account_id, currency))
         if account.type != account_type or figures is None:
             continue
-        amounts = [
-            _normal(account_type, figures[2 * i], figures[2 * i + 1]) for i in range(columns)
-        ]
+        amounts = [net_of(account_type, figures[2 * i], figures[2 * i + 1]) for i in range(columns)]
         level = tree.level[account_id]
         if level == 0:
             total = group_totals[tree.accounts[account_id].category]
@@ -510,9 +503,9 @@ def _monetary(accounts: dict[int, Account], valued: dict[Key, list[int]]) -> int
     for (account_id, _), (debit, credit) in valued.items():
         account = accounts.get(account_id)
         if account is not None and account.type == AccountType.ASSET:
-            total += debit - credit
+            total += net_of(account.type, debit, credit)
         elif account is not None and account.type == AccountType.LIABILITY:
-            total -= credit - debit
+            total -= net_of(account.type, debit, credit)
     return total
 
 
