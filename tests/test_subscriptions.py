@@ -25,10 +25,10 @@ import websockets
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection
 
-from app.events.announce import announce
 from app.ledger import closing
 from app.ledger.accounts import AccountInput, create_account
 from app.ledger.entries import EntryInput, LineInput
+from app.ledger.outbox import announce
 from app.ledger.posting import post_entry
 from app.ledger.reports import encode_cursor
 from app.ledger.tenants import revoke_key

@@ -6,7 +6,7 @@ Wake-ups come from:
 
 - this process's commits (``db.engine.on_commit_of_events``, fed by ``announce``),
   including those of the second loop's Database, which run on another thread;
-- on PostgreSQL, one LISTEN connection per process on ``announce.CHANNEL``: every
+- on PostgreSQL, one LISTEN connection per process on ``outbox.CHANNEL``: every
   process's commits (``pg_notify`` in the writing transaction);
 - a timer of ``POLL_SECONDS``, whatever happens: a notification lost while the LISTEN
   connection was down, or a SQLite writer in another process, is seen that late at most.
@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from app.events.announce import CHANNEL, PROCESS
+from app.ledger.outbox import CHANNEL, PROCESS
 from db.engine import Database, on_commit_of_events
 
 logger = logging.getLogger(__name__)

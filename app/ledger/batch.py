@@ -42,7 +42,6 @@ import orjson
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import SQLModel
 
-from app.events.announce import announce
 from app.ledger.entries import (
     EXTERNAL_SCOPE,
     POSTED,
@@ -58,6 +57,7 @@ from app.ledger.entries import (
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.fx import Rate, resolve_rate
 from app.ledger.money import MAX_MINOR, format_minor
+from app.ledger.outbox import announce
 from app.ledger.reporting import Reporting, report_lines, same_currency, usable
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.ledger.text import storable

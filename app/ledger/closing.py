@@ -29,12 +29,12 @@ from sqlalchemy import func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.events.announce import announce
 from app.ledger import posting
 from app.ledger.accounts import AccountType
 from app.ledger.entries import MAX_MEMO, EntryInput, EntryView, LineInput
 from app.ledger.errors import BadInput, NotFound, TryAgain
 from app.ledger.money import format_minor
+from app.ledger.outbox import announce
 from app.ledger.tenants import TenantView
 from app.ledger.text import check_lookup, check_text
 from app.ledger.validation import check_date

@@ -1,4 +1,5 @@
-"""Announcing that a transaction wrote events, so that subscribers read them at once.
+"""The outbox of the write path: announcing that a transaction wrote events, so that
+subscribers read them at once.
 
 Two wake-ups, both delivered only once the transaction commits:
 
