@@ -18,10 +18,10 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from app.http.authentication import principal_of
 from app.http.graphiql import graphiql_response
 from app.http.graphql_over_http import (
     APPLICATION_JSON,
-    HTTP_STATUS,
     GraphQLParams,
     RequestError,
     check_json_content_type,
@@ -37,12 +37,11 @@ from app.http.rate_limits import (
     TooManyRequests,
     enforce,
     graphql_operation,
-    guarded_authentication,
     rate_limiter,
 )
 from app.http.second_loop import OFFLOAD_BYTES, second_loop
+from app.http.statuses import HTTP_STATUS
 from app.ledger.errors import LedgerError
-from app.ledger.tenants import Principal, authenticate
 from db.engine import Database
 from graphql_schema.context import Context
 from graphql_schema.schema import schema
@@ -50,26 +49,6 @@ from graphql_schema.schema import schema
 # A batch of 500 entries of a few lines each is well under this; anything larger is
 # refused before it is parsed, so one request cannot hold the server's memory.
 MAX_BODY_BYTES = 8 << 20
-
-
-def api_key_of(request: Request) -> str | None:
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("x-api-key")
-
-
-async def principal_of(request: Request, db: Database) -> Principal:
-    """The caller, left on ``request.state.principal`` for the rate limits (its overrides).
-
-    RATE_LIMITED, before the key is checked, for an address with too many failed checks.
-    """
-    key = api_key_of(request)
-    tenant = request.headers.get("x-tenant") or None
-    principal = await guarded_authentication(request, key, lambda: authenticate(db, key, tenant))
-    request.state.principal = principal
-    return principal
 
 
 def error_response(error: LedgerError, media_type: str = APPLICATION_JSON) -> Response:

@@ -24,20 +24,10 @@ from graphql import GraphQLError
 from starlette.responses import Response
 from strawberry.types import ExecutionResult
 
+from app.http.statuses import HTTP_STATUS
+
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
-
-# The status of each ledger error code (app/ledger/errors.py), wherever one answers a request.
-HTTP_STATUS = {
-    "BAD_USER_INPUT": 400,
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "CONFLICT": 409,
-    "RATE_LIMITED": 429,
-    # Lost to concurrent writes after bounded retries: the same request may be sent again.
-    "TRY_AGAIN": 503,
-}
 
 
 class RequestError(Exception):

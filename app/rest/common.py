@@ -29,8 +29,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.http import rate_limits
-from app.http.graphql_endpoint import principal_of
-from app.http.graphql_over_http import HTTP_STATUS, RequestError, check_json_content_type
+from app.http.authentication import principal_of
+from app.http.graphql_over_http import RequestError, check_json_content_type
+from app.http.statuses import HTTP_STATUS
 from app.ledger.errors import LedgerError
 from app.ledger.money import exponent
 from app.ledger.tenants import Principal

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.http.graphql_endpoint import api_key_of
+from app.http.authentication import api_key_of
 from app.ledger.errors import LedgerError
 from app.ledger.money import check_currency
 from app.ledger.tenants import authenticate_domain, check_key, domain_host

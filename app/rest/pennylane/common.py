@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.http import rate_limits
-from app.http.graphql_over_http import HTTP_STATUS
+from app.http.statuses import HTTP_STATUS
 from app.ledger.tenants import Principal
 from app.rest import common
 from app.rest.common import ExactJSONResponse, FieldError, RestError

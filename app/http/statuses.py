@@ -1,0 +1,19 @@
+"""The HTTP status of each ledger error code (app/ledger/errors.py).
+
+One table for every transport: /graphql answers a client's error with it, and each
+REST dialect starts from it (a dialect overrides only the codes its vendor answers
+differently).
+"""
+
+from __future__ import annotations
+
+HTTP_STATUS = {
+    "BAD_USER_INPUT": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "CONFLICT": 409,
+    "RATE_LIMITED": 429,
+    # Lost to concurrent writes after bounded retries: the same request may be sent again.
+    "TRY_AGAIN": 503,
+}
