@@ -17,7 +17,7 @@ from app.ledger.entries import EntryInput, LineInput
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
 from app.ledger.money import MAX_MINOR, exponent
-from app.ledger.reporting import report_lines
+from app.ledger.reporting_currency import report_lines
 from app.ledger.validation import request_hash
 from tests.conftest import GraphQLClient
 from tests.helpers import create_accounts

@@ -58,7 +58,7 @@ from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.fx import Rate, resolve_rate
 from app.ledger.money import MAX_MINOR, format_minor
 from app.ledger.outbox import announce
-from app.ledger.reporting import Reporting, report_lines, same_currency, usable
+from app.ledger.reporting_currency import Reporting, report_lines, same_currency, usable
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.ledger.text import storable
 from app.ledger.validation import (

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, or_, select
 from app.ledger import fx
 from app.ledger.errors import BadInput
 from app.ledger.money import check_currency
-from app.ledger.reporting import convert_minor
+from app.ledger.reporting_currency import convert_minor
 from db.engine import Database
 from db.fx_tables import ExchangeRate
 

@@ -1,4 +1,7 @@
-"""Reporting amounts: each line of an entry also in the entry's reporting currency.
+"""Reporting-currency amounts: each line of an entry also in the entry's reporting currency.
+
+Part of the write path, not of the reports (reports.py, statements.py): the amounts
+are computed when the entry is posted and stored with its lines.
 
 A line's amount is converted exactly (Decimal only): minor units to a major
 amount, times the rate of the line's currency, rounded half-even to the
