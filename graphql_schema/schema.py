@@ -11,8 +11,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from app.http.middleware import request_id
 from app.ledger.errors import LedgerError
+from app.runtime.request_context import request_id
 from app.runtime.settings import Limits
 from graphql_schema.attachments import AttachmentMutation, AttachmentQuery
 from graphql_schema.benchmark import BenchmarkMutation

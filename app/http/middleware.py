@@ -1,9 +1,9 @@
 """What every HTTP response gets: a request id, safe headers, one log line per failure.
 
 - ``X-Request-Id``: the client's own (when it is a short token) or a new one; the
-  same id is in ``request_id()`` for the request's code, in the log line of an
-  unexpected error, and in the body of a 500 (``extensions.requestId``), so a
-  client's report and the server's log meet.
+  same id is in ``request_id()`` (app/runtime/request_context.py) for the request's
+  code, in the log line of an unexpected error, and in the body of a 500
+  (``extensions.requestId``), so a client's report and the server's log meet.
 - ``X-Content-Type-Options: nosniff`` on every response; ``Cache-Control: no-store``
   on every response but the static GraphiQL assets (API answers carry balances and
   keys' work; the assets are versioned by path and may be cached).
@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import uuid
@@ -24,18 +23,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.runtime.request_context import reset_request_id, set_request_id
+
 logger = logging.getLogger("ledgerql.http")
 
 REQUEST_ID_HEADER = "x-request-id"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "ledgerql_request_id", default=None
-)
-
-
-def request_id() -> str | None:
-    """The id of the HTTP request being served (None outside one)."""
-    return _request_id.get()
 
 
 def _id_for(scope: Scope) -> str:
@@ -63,7 +56,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         rid = _id_for(scope)
-        token = _request_id.set(rid)
+        token = set_request_id(rid)
         cacheable = scope.get("path", "").startswith(self.cacheable_prefix)
         started = False
 
@@ -87,7 +80,7 @@ class RequestContextMiddleware:
             if not started:
                 await _send_500(send_with_headers, rid)
         finally:
-            _request_id.reset(token)
+            reset_request_id(token)
 
 
 def _what(scope: Scope) -> tuple[str, str]:
