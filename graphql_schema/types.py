@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from app.events import shape
+from app.events import pismo_document, shape
 from app.ledger import reports
 from app.ledger.accounts import net_of
 from app.ledger.money import from_minor
@@ -488,7 +488,7 @@ class PismoEntryCreatedEvent:
             accounting_entry_id=_id_or_none(fields.get("accounting_entry_id")),
             created_at=dt.datetime.fromisoformat(str(fields["created_at"])),
             event_date=text("event_date"),
-            amount=shape.amount_of(exact_amount),  # type: ignore[arg-type]
+            amount=pismo_document.amount_of(exact_amount),  # type: ignore[arg-type]
             description=text("description"),
             debit_account=text("debit_account"),
             credit_account=text("credit_account"),
@@ -535,11 +535,8 @@ class LedgerEvent:
         "dialect; null for every other event."
     )
     def pismo(self) -> PismoEntryCreatedEvent | None:
-        data = json.loads(self.row.payload_json)
-        fields = shape.pismo_entry_created(self.row, data)
-        if fields is None:
-            return None
-        return PismoEntryCreatedEvent.of(fields, data["metadata"].get("amount"))
+        record = pismo_document.entry_created(self.row, json.loads(self.row.payload_json))
+        return PismoEntryCreatedEvent.of(*record) if record is not None else None
 
     @strawberry.field(
         description="Pismo's entry_creation fields of each accounting entry a Pismo "
@@ -550,5 +547,5 @@ class LedgerEvent:
         data = json.loads(self.row.payload_json)
         return [
             PismoEntryCreatedEvent.of(fields, exact)
-            for fields, exact in shape.pismo_event_entries(self.row, data)
+            for fields, exact in pismo_document.event_entries(self.row, data)
         ]

@@ -244,6 +244,7 @@ async def test_fails_three_times_then_succeeds_once_signed_with_attempts_visible
         assert document["id"] == event_id
         assert document["type"] == "journal_entry.posted"
         assert document["endpointId"] == endpoint_id
+        assert "pismo" not in document and "pismo_entries" not in document
 
     nodes = await deliveries(gql, endpoint_id)
     assert sorted((n["eventId"] for n in nodes), key=int) == events
