@@ -167,7 +167,9 @@ def install_noop_core(results: list[posting.BulkItem]) -> None:
         return results
 
     posting.post_entries = post_entries
-    graphql_schema.mutations.MAX_BATCH = max(graphql_schema.mutations.MAX_BATCH, len(results))
+    graphql_schema.mutations.MAX_CALL_ENTRIES = max(
+        graphql_schema.mutations.MAX_CALL_ENTRIES, len(results)
+    )
 
 
 class NoDatabase:

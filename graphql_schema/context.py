@@ -15,7 +15,9 @@ from db.engine import Database
 from graphql_schema.loaders import BalanceKey, Totals, balance_loader
 
 # What one request may post, whatever its shape (one postJournalEntries call, or
-# hundreds of aliased postJournalEntry): the same as one postJournalEntries call.
+# hundreds of aliased postJournalEntry); one postJournalEntries call may post as much
+# (mutations.MAX_CALL_*). One request must not hold the writer for long (1,000 entries
+# of up to 20 lines).
 MAX_REQUEST_ENTRIES = 1000
 MAX_REQUEST_LINES = 20_000
 

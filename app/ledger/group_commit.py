@@ -36,10 +36,11 @@ from db.engine import Database, WriteContention
 
 logger = logging.getLogger("ledgerql.group_commit")
 
-# A batch stops growing past these: a bigger transaction holds the write lock longer
-# and answers its first callers later without writing any faster.
-MAX_BATCH_ENTRIES = 2000
-MAX_BATCH_LINES = 20_000
+# A group commit stops growing past these: a bigger transaction holds the write lock
+# longer and answers its first callers later without writing any faster. (What one
+# GraphQL request may post is another limit: graphql_schema/context.py.)
+MAX_GROUP_ENTRIES = 2000
+MAX_GROUP_LINES = 20_000
 
 
 @dataclass
@@ -92,7 +93,7 @@ class GroupCommit:
         while self._waiting:
             more_entries, more_lines = self._waiting[0].size
             if taken and (
-                entries + more_entries > MAX_BATCH_ENTRIES or lines + more_lines > MAX_BATCH_LINES
+                entries + more_entries > MAX_GROUP_ENTRIES or lines + more_lines > MAX_GROUP_LINES
             ):
                 break
             taken.append(self._waiting.popleft())
