@@ -2,8 +2,8 @@
 
 Checked once per document text, before graphql-core's validation (whose
 OverlappingFieldsCanBeMerged rule is quadratic in repeated fields), and cached
-with the parse and the validation in one bounded LRU, so a document a client
-sends again costs a dictionary look-up. A document past a limit gets one error,
+with the parse and the validation in one bounded LRU (cachetools'), so a document
+a client sends again costs a dictionary look-up. A document past a limit gets one error,
 no data, code BAD_USER_INPUT and ``extensions.limit`` naming the limit. Large
 documents are parsed and validated in a worker thread so that the event loop
 keeps serving other requests (see docs/design.md, "Bounding one request").
@@ -12,11 +12,11 @@ keeps serving other requests (see docs/design.md, "Bounding one request").
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -91,29 +91,6 @@ OFFLOAD_CHARS = 4_000
 # character; real documents average under 10.
 CHARS_PER_TOKEN = 100
 CACHE_SIZE = 256
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class LRU(Generic[K, V]):
-    """A bounded map, least recently used first out; used from the event loop only."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self.items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        while len(self.items) > self.maxsize:
-            self.items.popitem(last=False)
 
 
 def refusal(limit: str, message: str) -> GraphQLError:
@@ -402,7 +379,8 @@ class Checked:
 
 
 Rules = tuple[Any, ...]
-_CACHE: LRU[tuple[str, Rules], Checked] = LRU(CACHE_SIZE)
+# Used from the event loop only (a worker thread computes an entry, the loop stores it).
+_CACHE: LRUCache[tuple[str, Rules], Checked] = LRUCache(CACHE_SIZE)
 
 
 def check(schema: GraphQLSchema, query: str, rules: Rules, limits: Limits) -> Checked:
@@ -435,7 +413,7 @@ class QueryLimits(SchemaExtension):
                 checked = await asyncio.to_thread(check, schema, query, rules, self.limits)
             else:
                 checked = check(schema, query, rules, self.limits)
-            _CACHE.put((query, rules), checked)
+            _CACHE[(query, rules)] = checked
         if checked.document is None:
             raise checked.errors[0]  # Strawberry answers it with no data
         self.checked = checked

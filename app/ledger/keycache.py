@@ -3,16 +3,20 @@
 Only successful verifications are stored, so unknown or wrong keys can neither
 hit nor evict good entries. An entry is served for at most ``ttl`` seconds after
 the moment its verification query started; after that it is verified again.
+The bounded, expiring map is cachetools' TLRUCache (its per-entry expiry is what
+"from the start of the verification" needs); this module adds the tickets that
+keep a verification racing an invalidation from being stored.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from cachetools import TLRUCache
 
 V = TypeVar("V")
 
@@ -44,8 +48,10 @@ class KeyCache(Generic[V]):
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
-        # key -> (expires_at, value); the order is the recency of use.
-        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
+        # key -> (expires_at, value): each entry expires when its own ticket says.
+        self._entries: TLRUCache[Hashable, tuple[float, V]] = TLRUCache(
+            max_entries, ttu=_expires_at, timer=clock
+        )
         # Bumped by every invalidation: a verification that started before one may
         # have read what was just revoked, so its result is not stored.
         self._generation = 0
@@ -56,13 +62,7 @@ class KeyCache(Generic[V]):
     def get(self, key: Hashable) -> V | None:
         """The value stored under ``key`` if it has not expired."""
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if self._clock() >= entry[0]:
-            self._entries.pop(key, None)
-            return None
-        self._entries.move_to_end(key)
-        return entry[1]
+        return None if entry is None else entry[1]
 
     def ticket(self) -> Ticket:
         """To take before the query whose result will be ``put``."""
@@ -73,14 +73,19 @@ class KeyCache(Generic[V]):
         if self.ttl == 0 or ticket.generation != self._generation:
             return
         self._entries[key] = (ticket.started_at + self.ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
 
     def drop(self, predicate: Callable[[V], bool]) -> int:
         """Removes the values matching ``predicate`` (and voids verifications in flight)."""
         self._generation += 1
-        doomed = [key for key, (_, value) in self._entries.items() if predicate(value)]
+        doomed = []
+        for key in list(self._entries):  # a snapshot: an entry may expire meanwhile
+            entry = self._entries.get(key)
+            if entry is not None and predicate(entry[1]):
+                doomed.append(key)
         for key in doomed:
             self._entries.pop(key, None)
         return len(doomed)
+
+
+def _expires_at(_key: Hashable, entry: tuple[float, object], _now: float) -> float:
+    return entry[0]
