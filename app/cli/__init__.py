@@ -1,2 +1,10 @@
-"""The ledgerql command line (click): app.cli.main is the entry point; one module per
-command group beside it."""
+"""The ledgerql command line (click), one module per command group.
+
+app.cli.main is the entry point: the root group, the commands on the whole server
+(serve, migrate, post-due), and the line that adds each group. A group lives in the
+module of its name: ``ledgerql tenant`` in tenants.py, ``key`` in keys.py, ``period``
+in periods.py, ``report`` in reports.py, ``rates`` in rates.py, ``webhook`` in
+webhooks.py, ``demo`` in demo.py, ``import`` and ``export`` in import_export.py.
+What they share (running against the database, ``--tenant SLUG``) is in common.py;
+the groups import common, main imports the groups, never the other way round.
+"""

@@ -1,8 +1,8 @@
 """What the ``ledgerql`` command groups share: running work against DATABASE_URL and
 taking the tenant as ``--tenant SLUG``.
 
-A module of its own so that app.cli.main and the groups beside it (app.cli.webhooks)
-import it rather than each other.
+A module of its own so that app.cli.main and the command groups beside it (tenants,
+keys, periods, reports, ...) import it rather than each other.
 """
 
 from __future__ import annotations

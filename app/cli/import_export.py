@@ -1,0 +1,158 @@
+"""`ledgerql import` and `ledgerql export`: a tenant's entries from and to a file (JSON
+Lines, CSV, hledger journal)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+import click
+
+from app.cli.common import run as _run
+from app.cli.common import tenant_option
+from app.ledger.errors import LedgerError
+from app.ledger.exporting import export_ledger
+from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file, tenant_by_slug
+from app.ledger.importing import Progress as ImportProgress
+from app.ledger.ledgerfile import FORMATS, Format, format_named, format_of_path
+from db.engine import Database
+
+MAX_ERRORS_SHOWN = 20
+
+
+async def _import(
+    db: Database,
+    source: BinaryIO,
+    name: str,
+    slug: str,
+    format_name: str | None,
+    create: bool,
+    chunk: int,
+) -> ImportSummary:
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    fmt = format_named(format_name) if format_name else format_of_path(name)
+    tenant = await tenant_by_slug(db, slug)
+    assert tenant.id is not None
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[done]} entries"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(Path(name).name, total=None, done=0)
+
+        def show(progress: ImportProgress) -> None:
+            summary = progress.summary
+            done = summary.posted + summary.already_imported + summary.failed
+            bar.update(task, total=progress.bytes_total, completed=progress.bytes_read, done=done)
+
+        return await import_file(
+            db,
+            tenant.id,
+            source,
+            fmt,
+            create_accounts=create,
+            chunk_size=chunk,
+            on_progress=show,
+        )
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@tenant_option("Slug of the tenant to post to.")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="File format (default: from the extension .jsonl, .csv, .journal/.ledger/.hledger).",
+)
+@click.option(
+    "--create-accounts",
+    is_flag=True,
+    help="Create missing accounts, typed by their top-level name (assets, liabilities, "
+    "equity, income, expenses) or first digit (1-4, 5-9 expense).",
+)
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 100_000),
+    default=DEFAULT_CHUNK,
+    show_default=True,
+    help="Entries handed to the ledger core at a time.",
+)
+def import_command(
+    file: Path, slug: str, format_name: str | None, create_accounts: bool, chunk: int
+) -> None:
+    """Post the entries of FILE (JSON Lines, CSV or hledger journal) to a tenant.
+
+    Each entry is keyed by its external id (or the file's hash and its line), so
+    running the same import again posts only what is not there yet.
+    """
+    with file.open("rb") as source:
+        summary = _run(
+            lambda db: _import(db, source, file.name, slug, format_name, create_accounts, chunk)
+        )
+    for error in summary.errors[:MAX_ERRORS_SHOWN]:
+        click.echo(str(error), err=True)
+    if summary.failed > MAX_ERRORS_SHOWN:
+        click.echo(f"... and {summary.failed - MAX_ERRORS_SHOWN} more failures", err=True)
+    click.echo(str(summary))
+    if summary.failed:
+        raise SystemExit(1)
+
+
+def _export_format(format_name: str | None, output: Path | None) -> Format:
+    if format_name:
+        return format_named(format_name)
+    if output is not None and output.suffix:
+        return format_of_path(output)
+    return FORMATS["jsonl"]
+
+
+async def _export(db: Database, slug: str, fmt: Format, out: TextIO) -> int:
+    tenant = await tenant_by_slug(db, slug)
+    assert tenant.id is not None
+    return await export_ledger(db, tenant.id, fmt, out.write)
+
+
+@click.command("export")
+@tenant_option("Slug of the tenant to export.")
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="File format (default: from the extension of -o, else jsonl).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+def export_command(slug: str, format_name: str | None, output: Path | None) -> None:
+    """Write a tenant's posted entries in (date, id) order, in the formats import reads."""
+    try:
+        fmt = _export_format(format_name, output)
+    except LedgerError as error:
+        raise click.UsageError(error.message) from None
+    if output is None:
+        count = _run(lambda db: _export(db, slug, fmt, sys.stdout))
+    else:
+        # Written aside and renamed at the end: a failed export leaves no half file behind.
+        partial = output.with_name(output.name + ".part")
+        try:
+            with partial.open("w", encoding="utf-8", newline="") as out:
+                count = _run(lambda db: _export(db, slug, fmt, out))
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
+    click.echo(f"exported {count} entries", err=True)
