@@ -19,13 +19,13 @@ from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
 from graphql_schema.bookeeping import BookeepingMutation, BookeepingQuery
 from graphql_schema.closing import ClosingMutation
+from graphql_schema.document_limits import QueryLimits
 from graphql_schema.imports import ImportMutation
 from graphql_schema.input_errors import input_error_field
-from graphql_schema.limits import QueryLimits
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
-from graphql_schema.rate_limits import RateLimitsMutation, RateLimitsQuery
+from graphql_schema.rate_limit_fields import RateLimitsMutation, RateLimitsQuery
 from graphql_schema.rates import RatesMutation, RatesQuery
 from graphql_schema.scalars import SCALAR_MAP
 from graphql_schema.statements import StatementsQuery

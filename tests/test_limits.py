@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from db.engine import Database
 from db.tables import JournalEntry
-from graphql_schema import limits
+from graphql_schema import document_limits
 from tests.conftest import GraphQLClient, TenantFixture
 from tests.helpers import create_accounts, entry
 
@@ -177,13 +177,13 @@ async def test_the_verdict_is_cached_per_document(
     gql: GraphQLClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = []
-    analyse = limits.analyse
+    analyse = document_limits.analyse
 
     def counted(*args: Any) -> Any:
         calls.append(1)
         return analyse(*args)
 
-    monkeypatch.setattr(limits, "analyse", counted)
+    monkeypatch.setattr(document_limits, "analyse", counted)
     allowed = unique("{ trialBalance { balanced } }")
     abusive = unique("{" + " __typename" * 1000 + " }")
     for _ in range(3):

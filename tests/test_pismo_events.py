@@ -187,7 +187,7 @@ PISMO_FIELDS = """
   createdAt eventDate amount description debitAccount creditAccount
   debitCostCenter creditCostCenter authorizationDate installmentNumber
 """
-# first: 10, not 100: the cost limit takes pismoEntries for a 100-item list (limits.py).
+# first: 10, not 100: the cost limit takes pismoEntries for a 100-item list (document_limits.py).
 EVENT_DOCUMENTS = f"""
 {{ events(first: 100) {{ nodes {{
   type entryId document pismo {{ {PISMO_FIELDS} }} pismoEntries {{ {PISMO_FIELDS} }}

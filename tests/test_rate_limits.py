@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli.main import main
-from app.ledger.key_limits import set_key_limits
+from app.ledger.key_rate_limits import set_key_limits
 from app.main import create_app
 from app.runtime.settings import RateLimitSettings, Settings, parse_rate_limits
 from db.engine import Database

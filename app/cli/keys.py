@@ -54,7 +54,7 @@ def key_limits(
     reset: bool,
 ) -> None:
     """Set KEY_ID's own rate limits on a surface (any value: the operator's choice)."""
-    from app.ledger.key_limits import effective, set_key_limits
+    from app.ledger.key_rate_limits import effective, set_key_limits
 
     given = {
         ("read", "minute"): read_per_minute,

@@ -36,7 +36,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from app.ledger.errors import RateLimited, Unauthenticated
-from app.ledger.key_limits import effective
+from app.ledger.key_rate_limits import effective
 from app.ledger.tenants import Principal
 from app.runtime.metrics import RATE_LIMITED
 from app.runtime.settings import RateLimitSettings, Settings

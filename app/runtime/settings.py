@@ -23,7 +23,7 @@ class Limits:
     max_tokens: int = 10_000  # LEDGERQL_MAX_TOKENS: bounds parsing and validation
     max_aliases: int = 100  # LEDGERQL_MAX_ALIASES: bounds the root fields, hence the mutations
     max_depth: int = 20  # LEDGERQL_MAX_DEPTH
-    max_cost: int = 25_000  # LEDGERQL_MAX_COST: estimated values resolved (see limits.py)
+    max_cost: int = 25_000  # LEDGERQL_MAX_COST: estimated values resolved (see document_limits.py)
 
     def __post_init__(self) -> None:
         for item in fields(self):

@@ -1,8 +1,8 @@
-"""The caller's key's own rate limits: read them, and lower them.
+"""The GraphQL fields of the caller's key's own rate limits: read them, and lower them.
 
 A key may set its own limits at most to the server's defaults (a leaked key cannot
 raise its ceiling); raising one above them is the operator's (``ledgerql key limits``).
-A read-only key changes nothing. Rules: ``app.ledger.key_limits``.
+A read-only key changes nothing. Rules: ``app.ledger.key_rate_limits``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from enum import Enum
 
 import strawberry
 
-from app.ledger import key_limits
+from app.ledger import key_rate_limits
 from app.runtime.settings import SURFACES, Settings
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, attempt
@@ -58,7 +58,7 @@ class SetRateLimitsPayload:
 
 
 def _limits_of(overrides: str | None) -> list[RateLimits]:
-    limits = key_limits.effective(Settings.from_env().rate_limits.limits, overrides)
+    limits = key_rate_limits.effective(Settings.from_env().rate_limits.limits, overrides)
     return [
         RateLimits(
             surface=RateLimitSurface(surface),
@@ -76,7 +76,7 @@ class RateLimitsQuery:
     @strawberry.field(description="The caller's key's rate limits on every surface.")
     async def rate_limits(self, info: Info) -> list[RateLimits]:
         ctx = info.context
-        return _limits_of(await key_limits.key_overrides(ctx.db, ctx.principal.key_id))
+        return _limits_of(await key_rate_limits.key_overrides(ctx.db, ctx.principal.key_id))
 
 
 @strawberry.type
@@ -96,7 +96,7 @@ class RateLimitsMutation:
                 ("write", "minute"): input.write_per_minute,
                 ("write", "day"): input.write_per_day,
             }
-            stored = await key_limits.set_key_limits(
+            stored = await key_rate_limits.set_key_limits(
                 ctx.db,
                 ctx.principal.key_id,
                 surface,
