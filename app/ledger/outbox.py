@@ -1,5 +1,9 @@
-"""The outbox of the write path: announcing that a transaction wrote events, so that
-subscribers read them at once.
+"""The outbox of the write path: the events a posting leaves, and their announcement.
+
+Every posting writes its ``journal_entry.*`` event in its own transaction
+(``write_events``, payload by ``entry_payload``); webhooks and subscriptions read
+the events table from there. Every writer of events rows (closing.py's period
+events too) then calls ``announce``, so that subscribers read them at once.
 
 Two wake-ups, both delivered only once the transaction commits:
 
@@ -14,10 +18,17 @@ have sent, so a lost or duplicated wake-up costs a read, never an event.
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
+import orjson
 from sqlalchemy import Connection, text
 
+from app.ledger.entries import EntryView
+from app.ledger.money import format_minor
+from db.bulk import insert_rows
 from db.engine import ANNOUNCED_TENANTS
 
 CHANNEL = "ledgerql_events"
@@ -26,7 +37,52 @@ PROCESS = secrets.token_hex(8)
 """This process's mark on its notifications: its own commits already woke its subscribers
 (the after-commit hook), so app/events/live.py skips them instead of waking them twice."""
 
+EVENT_COLUMNS = ("tenant_id", "type", "entry_id", "payload_json", "created_at")
+
 _NOTIFY = text("SELECT pg_notify(:channel, :tenant)")
+
+
+def entry_payload(view: EntryView) -> str:
+    """The payload of an entry's event: the entry as posted, amounts as decimal text."""
+    payload: dict[str, Any] = {
+        "entry_id": view.id,
+        "number": view.number,
+        "date": view.date.isoformat(),
+        "currency": view.currency,
+        "source": view.source,
+        "reversal_of_id": view.reversal_of_id,
+        "metadata": view.metadata,
+        "lines": [
+            {
+                # The journal line's id: Pismo's accounting_entry_id of a script's entry.
+                "id": line.id,
+                "account_code": line.account_code,
+                "currency": line.currency,
+                "debit": format_minor(line.debit_minor, line.currency),
+                "credit": format_minor(line.credit_minor, line.currency),
+            }
+            for line in view.lines
+        ],
+    }
+    if view.accrual_date is not None:
+        payload["accrual_date"] = view.accrual_date.isoformat()
+    return json_text(payload)
+
+
+def json_text(document: object) -> str:
+    """Compact JSON text (event payloads, entry metadata); orjson, because encoding every
+    event took a tenth of a posting."""
+    try:
+        return orjson.dumps(document, default=str).decode()
+    except TypeError:  # an integer past 64 bits in vendor metadata: json takes any int
+        return json.dumps(document, default=str, separators=(",", ":"))
+
+
+def write_events(conn: Connection, tenant_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Inserts one tenant's event ``rows`` (``EVENT_COLUMNS``) and announces them."""
+    insert_rows(conn, "events", EVENT_COLUMNS, rows)
+    if rows:
+        announce(conn, tenant_id)
 
 
 def announce(conn: Connection, tenant_id: int) -> None:

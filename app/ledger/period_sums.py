@@ -1,9 +1,9 @@
 """Posted movements per account and currency over date ranges, read from the rollups.
 
 ``balance_months`` holds each account's movements per calendar month and
-``balance_days`` per day, both written by every posting. A range is read as the
-whole months it covers plus the days of the partial months at its edges, so a sum
-reads about accounts x (months + edge days) rows, whatever the number of journal
+``balance_days`` per day, both written by every posting (rollups.py). A range is read
+as the whole months it covers plus the days of the partial months at its edges, so a
+sum reads about accounts x (months + edge days) rows, whatever the number of journal
 lines or of days with postings (summing days alone grew with accounts x days: five
 times slower at 1M lines than at 10k).
 """

@@ -2,9 +2,10 @@
 
 An entry is written with its lines, the maintained balances, the per-day
 balance movements, its event and its idempotency record in one database
-transaction, or not at all. Every function here ends in ``batch.write_batch``
-(or ``batch.reverse``): single posts and bulk posts are group-committed, and
-dialects that post inside a transaction of their own call ``post_in``.
+transaction, or not at all. Every posting here ends in ``batch.write_batch``
+(or ``batch.reverse``, ``batch.post_due_in``): single posts and bulk posts are
+group-committed, and dialects that post inside a transaction of their own call
+``post_in``. Entries are read back by id with ``load_entries`` (entry_reads.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger import batch, fx
+from app.ledger import batch, batch_store, fx
 from app.ledger.entries import (
     IDEMPOTENCY_SCOPE,
     MAX_LINES,
@@ -28,6 +29,7 @@ from app.ledger.entries import (
     PostResult,
     Request,
 )
+from app.ledger.entry_reads import load_views
 from app.ledger.errors import NotFound, TryAgain
 from app.ledger.group_commit import committer
 from db.engine import Database, WriteContention
@@ -135,7 +137,7 @@ async def post_due(db: Database, today: dt.date | None = None) -> int:
     event.
     """
     on = today or batch.server_today()
-    tenants = await db.run_read(lambda conn: batch.due_tenants(conn, on))
+    tenants = await db.run_read(lambda conn: batch_store.due_tenants(conn, on))
     posted = 0
     for tenant_id in tenants:
         after: int | None = 0
@@ -156,7 +158,7 @@ async def load_entries(
 ) -> list[EntryView]:
     """Entries with their lines, in the order of ``entry_ids``; unknown ids are left out."""
     ids = list(entry_ids)
-    return await session.run_sync(lambda sync: batch.load_views(sync.connection(), tenant_id, ids))
+    return await session.run_sync(lambda sync: load_views(sync.connection(), tenant_id, ids))
 
 
 async def load_entry(session: AsyncSession, tenant_id: int, entry_id: int) -> EntryView:
