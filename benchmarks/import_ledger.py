@@ -16,7 +16,7 @@ subprocess with DATABASE_URL set. Measured: its wall time from start to exit
 postings/s; its CPU time; and its peak RSS, the ``ru_maxrss`` that ``os.wait4``
 returns for that one process (the kernel's high-water mark, not a sampled value).
 Checked: exit status 0; the tenant has exactly the file's entries and lines; its
-trial balance, read through the ledger core (``app.ledger.reports.trial_balance``),
+trial balance, read through the ledger core (``app.ledger.balances.trial_balance``),
 equals hledger's to the cent for every account and currency, and balances.
 
 On PostgreSQL, also in the same run: the rows the import wrote (entries, lines,
@@ -56,7 +56,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import func, select
 
-from app.ledger import reports
+from app.ledger import balances
 from app.ledger.money import exponent, to_minor
 from app.ledger.tenants import create_tenant
 from benchmarks import gen_ledger, harness
@@ -281,7 +281,7 @@ async def written(db: Database, tenant_id: int) -> tuple[int, int, Totals, bool]
         lines = await session.scalar(
             select(func.count()).where(JournalLine.tenant_id == tenant_id)  # type: ignore[arg-type]
         )
-    balance = await reports.trial_balance(db, tenant_id)
+    balance = await balances.trial_balance(db, tenant_id)
     totals = {
         (row.account.code, row.currency): row.debit_minor - row.credit_minor
         for row in balance.rows

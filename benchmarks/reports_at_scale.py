@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from app.ledger.accounts import AccountInput, create_account
-from app.ledger.reports import encode_cursor
+from app.ledger.paging import encode_cursor
 from app.ledger.tenants import create_tenant
 from benchmarks import gen_ledger, harness
 from benchmarks.harness import BenchmarkFailed, Target

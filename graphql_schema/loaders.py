@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from strawberry.dataloader import DataLoader
 
-from app.ledger import reports
+from app.ledger import balances
 from db.engine import Database
 
 # (account id, as of, currency); currency None means every currency of the account.
@@ -23,7 +23,7 @@ def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Total
             wanted[(as_of, currency)].add(account_id)
         found: dict[BalanceKey, Totals] = defaultdict(dict)
         for (as_of, currency), account_ids in wanted.items():
-            totals = await reports.balances_by_account(
+            totals = await balances.balances_by_account(
                 db, tenant_id, as_of=as_of, currency=currency, account_ids=sorted(account_ids)
             )
             for (account_id, cur), pair in totals.items():

@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 
 from app.ledger import pismo
-from app.ledger.reports import Page
+from app.ledger.paging import Page
 from db.pismo_tables import PismoAccountingScript as ScriptRow
 from db.pismo_tables import PismoEntryType as EntryTypeRow
 from db.pismo_tables import PismoEventType as EventTypeRow

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.ledger import reference, report_csv, reports
+from app.ledger import accounts, balances, general_ledger, listings, paging, reference, report_csv
 from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
@@ -52,7 +52,7 @@ class Query:
     ) -> Connection[Account]:
         ctx = info.context
         if order_by is AccountOrder.CODE and ids is None and codes is None:
-            page = await reports.list_accounts(
+            page = await accounts.list_accounts(
                 ctx.db,
                 ctx.tenant_id,
                 type=type.value if type else None,
@@ -87,7 +87,7 @@ class Query:
         if id is not None:
             row = await reference.get_account_by_id(ctx.db, ctx.tenant_id, id)
         else:
-            row = await reports.get_account(ctx.db, ctx.tenant_id, code or "")
+            row = await accounts.get_account(ctx.db, ctx.tenant_id, code or "")
         return Account.of(row) if row else None
 
     @strawberry.field(description="One journal by its id; null when the tenant has none.")
@@ -118,7 +118,7 @@ class Query:
 
     @strawberry.field
     async def journal_entry(self, info: Info, id: strawberry.ID) -> JournalEntry | None:
-        view = await reports.get_entry(info.context.db, info.context.tenant_id, entry_id(id))
+        view = await listings.get_entry(info.context.db, info.context.tenant_id, entry_id(id))
         return JournalEntry.of(view) if view else None
 
     @strawberry.field(
@@ -138,7 +138,7 @@ class Query:
         journal_ids: list[strawberry.ID] | None = None,
         order: EntryOrder = EntryOrder.DATE,
     ) -> Connection[JournalEntry]:
-        page = await reports.list_entries(
+        page = await listings.list_entries(
             info.context.db,
             info.context.tenant_id,
             date_from=from_,
@@ -171,7 +171,7 @@ class Query:
     ) -> Connection[EntryLine]:
         if order not in (EntryOrder.ID, EntryOrder.ID_DESC):
             raise BadInput("lines are ordered by ID or ID_DESC", field="order")
-        page = await reports.list_lines(
+        page = await listings.list_lines(
             info.context.db,
             info.context.tenant_id,
             ids=_ids(ids, "ids"),
@@ -202,7 +202,7 @@ class Query:
         journal_id: strawberry.ID | None = None,
         journal_code: str | None = None,
     ) -> GeneralLedger:
-        ledger = await reports.general_ledger(
+        ledger = await general_ledger.general_ledger(
             info.context.db,
             info.context.tenant_id,
             account_code,
@@ -255,7 +255,7 @@ class Query:
     async def trial_balance(
         self, info: Info, as_of: dt.date | None = None, currency: str | None = None
     ) -> TrialBalance:
-        report = await reports.trial_balance(
+        report = await balances.trial_balance(
             info.context.db, info.context.tenant_id, as_of=as_of, currency=currency
         )
         return TrialBalance.of(report)
@@ -264,7 +264,7 @@ class Query:
     async def events(
         self, info: Info, first: int = 100, after: str | None = None
     ) -> Connection[LedgerEvent]:
-        page = await reports.list_events(
+        page = await listings.list_events(
             info.context.db, info.context.tenant_id, first=first, after=after
         )
         return Connection.of([LedgerEvent.of(row) for row in page.items], page)  # type: ignore[arg-type]
@@ -273,6 +273,6 @@ class Query:
 def _ids(values: list[strawberry.ID] | None, field: str) -> list[int] | None:
     if values is None:
         return None
-    if len(values) > reports.MAX_PAGE:
-        raise BadInput(f"at most {reports.MAX_PAGE} ids", field=field)
+    if len(values) > paging.MAX_PAGE:
+        raise BadInput(f"at most {paging.MAX_PAGE} ids", field=field)
     return [parse_id(value, field=f"{field}.{i}") for i, value in enumerate(values)]

@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 from app.events import live as live_events
 from app.events.reading import PAGE, check_types, events_after
 from app.ledger.errors import LedgerError
-from app.ledger.reports import decode_cursor, encode_cursor
+from app.ledger.paging import decode_cursor, encode_cursor
 from app.ledger.tenants import authenticate
 from graphql_schema.context import Context, Info
 from graphql_schema.types import Edge, LedgerEvent

@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from app.events import pismo_document, shape
-from app.ledger import reports
+from app.ledger import balances, general_ledger, listings, paging
 from app.ledger.accounts import net_of
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, LineView
@@ -77,7 +77,7 @@ class Connection(Generic[N]):
     page_info: PageInfo
 
     @classmethod
-    def of(cls, nodes: list[N], page: reports.Page[object]) -> Connection[N]:
+    def of(cls, nodes: list[N], page: paging.Page[object]) -> Connection[N]:
         return cls(
             edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             nodes=nodes,
@@ -99,7 +99,7 @@ class Balance:
     )
 
     @classmethod
-    def of(cls, balance: reports.Balance) -> Balance:
+    def of(cls, balance: balances.Balance) -> Balance:
         cur = balance.currency
         return cls(
             currency=cur,
@@ -148,7 +148,7 @@ class Account:
 
     def _balance(self, currency: str, debit_minor: int, credit_minor: int) -> Balance:
         net = net_of(self._row.type, debit_minor, credit_minor)
-        return Balance.of(reports.Balance(currency, debit_minor, credit_minor, net))
+        return Balance.of(balances.Balance(currency, debit_minor, credit_minor, net))
 
     @classmethod
     def of(cls, row: AccountRow) -> Account:
@@ -317,7 +317,7 @@ class EntryLine:
     description: str | None
 
     @classmethod
-    def of(cls, line: reports.EntryLine) -> EntryLine:
+    def of(cls, line: listings.EntryLine) -> EntryLine:
         return cls(
             id=strawberry.ID(str(line.id)),
             entry_id=strawberry.ID(str(line.entry_id)),
@@ -362,7 +362,7 @@ class GeneralLedger:
     lines: Connection[LedgerLine]
 
     @classmethod
-    def of(cls, ledger: reports.GeneralLedger) -> GeneralLedger:
+    def of(cls, ledger: general_ledger.GeneralLedger) -> GeneralLedger:
         cur = ledger.currency
         nodes = [
             LedgerLine(
@@ -413,7 +413,7 @@ class TrialBalance:
     )
 
     @classmethod
-    def of(cls, report: reports.TrialBalance) -> TrialBalance:
+    def of(cls, report: balances.TrialBalance) -> TrialBalance:
         return cls(
             as_of=report.as_of,
             rows=[

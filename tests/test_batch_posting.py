@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.ledger import accounts, posting, reports
+from app.ledger import accounts, balances, listings, posting
 from app.ledger.errors import BadInput, Conflict
 from app.ledger.group_commit import committer
 from app.ledger.money import MAX_MINOR
@@ -128,9 +128,9 @@ def _nonzero(
 async def _assert_balances_match_lines(db: Database, tenant_id: int) -> None:
     """The running totals and the per-day movements both equal the sums of the lines."""
     lines = await line_sums(db, tenant_id)
-    assert _nonzero(await reports.balances_by_account(db, tenant_id)) == lines
+    assert _nonzero(await balances.balances_by_account(db, tenant_id)) == lines
     everything = dt.date(2100, 1, 1)
-    assert _nonzero(await reports.balances_by_account(db, tenant_id, as_of=everything)) == lines
+    assert _nonzero(await balances.balances_by_account(db, tenant_id, as_of=everything)) == lines
 
 
 # ---------------------------------------------------------------- 1. group commit
@@ -187,7 +187,7 @@ async def test_group_commit_answers_each_caller(db: Database) -> None:
     assert sorted(_seq(r.entry.number) for r in results) == list(range(1, len(valid) + 1))
 
     total = sum((i + 1) * 100 for i in valid)
-    report = await reports.trial_balance(db, tenant.id)
+    report = await balances.trial_balance(db, tenant.id)
     assert report.balanced
     assert [(r.account.code, r.currency, r.debit_minor, r.credit_minor) for r in report.rows] == [
         ("1000", "USD", total, 0),
@@ -293,7 +293,7 @@ async def test_atomic_batch_with_one_bad_input_writes_nothing(db: Database) -> N
         assert error.field == f"inputs.{index}"
         assert "not posted" in error.message and "inputs.1" in error.message
     assert await _counts(db, tenant.id) == {"entries": 0, "lines": 0, "events": 0, "keys": 0}
-    assert await reports.balances_by_account(db, tenant.id) == {}
+    assert await balances.balances_by_account(db, tenant.id) == {}
 
     items = await posting.post_entries(db, tenant.id, inputs, atomic=False)
 
@@ -302,7 +302,7 @@ async def test_atomic_batch_with_one_bad_input_writes_nothing(db: Database) -> N
     error = items[1].error
     assert error is not None and error.field == "inputs.1.lines.1.accountCode"
     assert await _counts(db, tenant.id) == {"entries": 2, "lines": 4, "events": 2, "keys": 1}
-    cash = await reports.balances_by_account(db, tenant.id)
+    cash = await balances.balances_by_account(db, tenant.id)
     assert sorted(cash.values()) == [(0, 400), (400, 0)]
 
 
@@ -347,7 +347,7 @@ async def test_overflow_refuses_only_the_entry_that_passes_the_limit(db: Databas
     assert error.field == "inputs.2.lines"
     assert [item.error is None for item in items] == [True, True, False, True]
     held = 9 * 10**18
-    assert sorted((await reports.balances_by_account(db, tenant.id)).values()) == [
+    assert sorted((await balances.balances_by_account(db, tenant.id)).values()) == [
         (0, held),
         (held, 0),
     ]
@@ -357,7 +357,7 @@ async def test_overflow_refuses_only_the_entry_that_passes_the_limit(db: Databas
         await posting.post_entry(db, tenant.id, _yen(MAX_MINOR - held + 1))
     assert caught.value.field == "lines"
     await posting.post_entry(db, tenant.id, _yen(MAX_MINOR - held))
-    assert sorted((await reports.balances_by_account(db, tenant.id)).values()) == [
+    assert sorted((await balances.balances_by_account(db, tenant.id)).values()) == [
         (0, MAX_MINOR),
         (MAX_MINOR, 0),
     ]
@@ -379,7 +379,7 @@ async def test_failed_atomic_request_leaves_no_movement_for_its_batch_neighbours
     assert isinstance(error, BadInput) and error.field == "inputs.2.lines"
     # Had the failed request's first two movements been kept, these would overflow.
     assert not first.replayed and not second.replayed
-    assert sorted((await reports.balances_by_account(db, tenant.id)).values()) == [
+    assert sorted((await balances.balances_by_account(db, tenant.id)).values()) == [
         (0, 2 * big),
         (2 * big, 0),
     ]
@@ -584,7 +584,7 @@ async def test_random_batches_keep_balances_equal_to_lines(
     assert all(n == 1 for n in (await _entries_per_key(db, tenant.id)).values())
     assert await _unbalanced_entries(db, tenant.id) == []
     await _assert_balances_match_lines(db, tenant.id)
-    assert (await reports.trial_balance(db, tenant.id)).balanced
+    assert (await balances.trial_balance(db, tenant.id)).balanced
 
 
 # ---------------------------------------------------------------- 9. reversals
@@ -594,7 +594,7 @@ async def test_racing_reversals_reverse_once_and_restore_every_balance(db: Datab
     tenant = await _books(db)
     for i in range(3):
         await posting.post_entry(db, tenant.id, _entry(f"{i + 1}.00"))
-    before = _nets(await reports.balances_by_account(db, tenant.id))
+    before = _nets(await balances.balances_by_account(db, tenant.id))
     target = await posting.post_entry(
         db,
         tenant.id,
@@ -639,13 +639,13 @@ async def test_racing_reversals_reverse_once_and_restore_every_balance(db: Datab
         (line.account_code, line.currency, line.credit_minor, line.debit_minor)
         for line in target.entry.lines
     ]
-    original = await reports.get_entry(db, tenant.id, target.entry.id)
+    original = await listings.get_entry(db, tenant.id, target.entry.id)
     assert original is not None
     assert original.status == "REVERSED" and original.reversed_by_id == reversal.id
 
-    assert _nets(await reports.balances_by_account(db, tenant.id)) == before
-    assert _nets(await reports.balances_by_account(db, tenant.id, as_of=on)) == before
-    between = _nets(await reports.balances_by_account(db, tenant.id, as_of=on - dt.timedelta(1)))
+    assert _nets(await balances.balances_by_account(db, tenant.id)) == before
+    assert _nets(await balances.balances_by_account(db, tenant.id, as_of=on)) == before
+    between = _nets(await balances.balances_by_account(db, tenant.id, as_of=on - dt.timedelta(1)))
     assert between != before  # the original still counts before the reversal's date
     await _assert_balances_match_lines(db, tenant.id)
     assert (await _counts(db, tenant.id))["entries"] == 5

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from app.ledger import accounts, posting, reports
+from app.ledger import accounts, balances, posting
 from app.ledger.errors import Conflict, LedgerError
 from db.engine import Database
 from db.tables import JournalEntry
@@ -61,7 +61,7 @@ async def _count_entries(db: Database, tenant_id: int) -> int:
 
 
 async def _assert_balances_match_lines(db: Database, tenant_id: int) -> None:
-    assert await reports.balances_by_account(db, tenant_id) == await line_sums(db, tenant_id)
+    assert await balances.balances_by_account(db, tenant_id) == await line_sums(db, tenant_id)
 
 
 async def test_fifty_racers_ten_keys_make_ten_entries(busy_db: Database) -> None:
@@ -77,7 +77,7 @@ async def test_fifty_racers_ten_keys_make_ten_entries(busy_db: Database) -> None
         ids_by_key.setdefault(key, set()).add(result.entry.id)
     assert all(len(ids) == 1 for ids in ids_by_key.values())
     await _assert_balances_match_lines(busy_db, tenant_id)
-    cash = await reports.balances_by_account(busy_db, tenant_id, currency="USD")
+    cash = await balances.balances_by_account(busy_db, tenant_id, currency="USD")
     assert sorted(cash.values()) == [(0, 1000), (1000, 0)]
 
 
@@ -87,7 +87,7 @@ async def test_concurrent_posts_lose_no_update(busy_db: Database) -> None:
         *(posting.post_entry(busy_db, tenant_id, _entry(None, "1.01")) for _ in range(50))
     )
     assert await _count_entries(busy_db, tenant_id) == 50
-    totals = await reports.balances_by_account(busy_db, tenant_id)
+    totals = await balances.balances_by_account(busy_db, tenant_id)
     assert sorted(totals.values()) == [(0, 5050), (5050, 0)]
     await _assert_balances_match_lines(busy_db, tenant_id)
     numbers = set()
@@ -110,7 +110,7 @@ async def test_concurrent_reversals_reverse_once(busy_db: Database) -> None:
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
     assert all(isinstance(o, Conflict) for o in outcomes if isinstance(o, BaseException))
     assert await _count_entries(busy_db, tenant_id) == 2
-    totals = await reports.balances_by_account(busy_db, tenant_id)
+    totals = await balances.balances_by_account(busy_db, tenant_id)
     assert all(debit == credit for debit, credit in totals.values())
 
 

@@ -485,7 +485,7 @@ async def test_entry_pages_keep_to_the_tenant_range_and_order(db: Database, orde
     (tenant, date, id) index: every page of every range holds the tenant's entries of
     that range only, each once, in order; other tenants' entries (before and after it
     in the index) never show."""
-    from app.ledger import accounts, posting, reports
+    from app.ledger import accounts, listings, posting
     from tests.conftest import make_tenant
 
     start = dt.date(2026, 2, 1)
@@ -527,7 +527,7 @@ async def test_entry_pages_keep_to_the_tenant_range_and_order(db: Database, orde
             seen: list[int] = []
             after = None
             for _ in range(len(mine) + 1):  # a cursor that does not advance fails, not hangs
-                page = await reports.list_entries(
+                page = await listings.list_entries(
                     db,
                     tenants[1].id,
                     date_from=date_from,

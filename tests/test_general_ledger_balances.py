@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.ledger import accounts, posting, reports
+from app.ledger import accounts, general_ledger, posting
 from db.engine import Database
 from tests.conftest import GraphQLClient, make_tenant
 from tests.helpers import create_accounts, entry, post
@@ -95,7 +95,7 @@ async def test_opening_and_closing_equal_line_sums(
     seen: list[int] = []
     after = None
     while True:
-        ledger = await reports.general_ledger(
+        ledger = await general_ledger.general_ledger(
             db,
             tenant.id,
             "1000",
@@ -200,7 +200,7 @@ async def test_pages_of_a_two_currency_account(
     """The page query leaves the currency out of SQL and reads large pages in parts: the
     lines shown are still those of the asked currency only, posted ones only, each once,
     in (date, id) order, however the pages and the parts fall."""
-    monkeypatch.setattr(reports, "_LEDGER_READ", 2)
+    monkeypatch.setattr(general_ledger, "_LEDGER_READ", 2)
     tenant = await make_tenant(db)
     for code, kind in (("1000", "ASSET"), ("4000", "INCOME")):
         await accounts.create_account(
@@ -246,7 +246,7 @@ async def test_pages_of_a_two_currency_account(
             seen: list[int] = []
             after = None
             for _ in range(len(in_order) + 1):  # a cursor that does not advance fails
-                ledger = await reports.general_ledger(
+                ledger = await general_ledger.general_ledger(
                     db,
                     tenant.id,
                     "1000",

@@ -416,12 +416,12 @@ async def test_an_unexpected_resolver_error_carries_the_request_id(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.ledger import reports
+    from app.ledger import balances
 
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom with a secret memo")
 
-    monkeypatch.setattr(reports, "trial_balance", broken)
+    monkeypatch.setattr(balances, "trial_balance", broken)
     with caplog.at_level(logging.INFO):
         response = await client.post(
             "/graphql", json={"query": "{ trialBalance { balanced } }"}, headers=auth(tenant)

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, func, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from app.ledger import accounts, batch, posting, reports
+from app.ledger import accounts, balances, batch, posting
 from app.ledger.entries import Request
 from app.ledger.errors import LedgerError, TryAgain
 from app.ledger.group_commit import committer
@@ -77,9 +77,9 @@ async def _entries(db: Database, tenant_id: int) -> list[JournalEntry]:
 
 async def _assert_balances_match_lines(db: Database, tenant_id: int) -> None:
     lines = await line_sums(db, tenant_id)
-    assert await reports.balances_by_account(db, tenant_id) == lines
+    assert await balances.balances_by_account(db, tenant_id) == lines
     everything = dt.date(2100, 1, 1)
-    assert await reports.balances_by_account(db, tenant_id, as_of=everything) == lines
+    assert await balances.balances_by_account(db, tenant_id, as_of=everything) == lines
 
 
 async def _execute(db: Database, statements: list[str]) -> None:
@@ -204,7 +204,7 @@ async def test_a_failing_batch_is_rewritten_one_request_at_a_time(db: Database) 
     # The failed transactions took no journal number.
     assert sorted(int(e.number.rsplit("-", 1)[1]) for e in stored) == list(range(1, 10))
     total = sum((i + 1) * 100 for i in range(10) if i != 4)
-    assert sorted((await reports.balances_by_account(db, tenant_id)).values()) == [
+    assert sorted((await balances.balances_by_account(db, tenant_id)).values()) == [
         (0, total),
         (total, 0),
     ]

@@ -15,7 +15,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.cli.main import main
-from app.ledger import accounts, reports
+from app.ledger import accounts
+from app.ledger.balances import trial_balance
 from app.ledger.errors import BadInput
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file
 from app.ledger.ledgerfile import FORMATS
@@ -105,7 +106,7 @@ async def run_import(
 
 async def balances(db: Database, tenant_id: int) -> dict[tuple[str, str], int]:
     """Net (debit - credit) minor units per (account code, currency), from the ledger."""
-    trial = await reports.trial_balance(db, tenant_id)
+    trial = await trial_balance(db, tenant_id)
     assert trial.balanced
     return {(r.account.code, r.currency): r.debit_minor - r.credit_minor for r in trial.rows}
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.ledger import accounts, posting, reports
+from app.ledger import accounts, balances, listings, posting
 from app.ledger.errors import LedgerError
 from app.ledger.money import to_minor
 from db.engine import Database
@@ -112,12 +112,12 @@ async def test_balances_equal_line_sums_and_trial_balance_balances(
         for line in result.entry.lines:
             per_currency[line.currency] += line.debit_minor - line.credit_minor
         assert set(per_currency.values()) == {0}
-    maintained = await reports.balances_by_account(db, tenant_id)
+    maintained = await balances.balances_by_account(db, tenant_id)
     assert _nonzero(maintained) == await line_sums(db, tenant_id)
     as_of = START + dt.timedelta(days=probe)
-    historical = await reports.balances_by_account(db, tenant_id, as_of=as_of)
+    historical = await balances.balances_by_account(db, tenant_id, as_of=as_of)
     assert _nonzero(historical) == await line_sums(db, tenant_id, as_of)
-    report = await reports.trial_balance(db, tenant_id)
+    report = await balances.trial_balance(db, tenant_id)
     assert report.balanced
     assert report.totals and all(t.debit_minor == t.credit_minor for t in report.totals)
 
@@ -128,17 +128,17 @@ async def test_reversal_restores_every_balance(
     db: Database, entries: list[posting.EntryInput], data: st.DataObject
 ) -> None:
     tenant_id = await _new_books(db)
-    before = await reports.balances_by_account(db, tenant_id)
+    before = await balances.balances_by_account(db, tenant_id)
     kept: list[posting.EntryInput] = data.draw(st.lists(balanced_entry(), max_size=2))
     for entry in kept:
         await posting.post_entry(db, tenant_id, entry)
-    expected = _nets(await reports.balances_by_account(db, tenant_id))
+    expected = _nets(await balances.balances_by_account(db, tenant_id))
     posted = [await posting.post_entry(db, tenant_id, entry) for entry in entries]
     for result in posted:
         await posting.reverse_entry(db, tenant_id, result.entry.id, date=dt.date(2026, 12, 31))
-    assert _nets(await reports.balances_by_account(db, tenant_id)) == expected
+    assert _nets(await balances.balances_by_account(db, tenant_id)) == expected
     assert before == {}
-    assert (await reports.trial_balance(db, tenant_id)).balanced
+    assert (await balances.trial_balance(db, tenant_id)).balanced
 
 
 @PROPERTY_SETTINGS
@@ -166,5 +166,5 @@ async def test_unbalanced_entry_writes_nothing(
         assert "does not balance" in error.message
     else:
         raise AssertionError("an unbalanced entry was posted")
-    assert await reports.balances_by_account(db, tenant_id) == {}
-    assert (await reports.list_events(db, tenant_id)).items == []
+    assert await balances.balances_by_account(db, tenant_id) == {}
+    assert (await listings.list_events(db, tenant_id)).items == []

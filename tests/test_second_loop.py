@@ -66,12 +66,12 @@ async def test_the_request_id_reaches_the_second_loop(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.ledger import reports
+    from app.ledger import balances
 
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(reports, "trial_balance", broken)
+    monkeypatch.setattr(balances, "trial_balance", broken)
     # Variables the operation does not declare are ignored: they only make the body big.
     padding = "x" * (OFFLOAD_BYTES + 1)
     with caplog.at_level(logging.INFO):

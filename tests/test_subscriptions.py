@@ -29,8 +29,8 @@ from app.ledger import closing
 from app.ledger.accounts import AccountInput, create_account
 from app.ledger.entries import EntryInput, LineInput
 from app.ledger.outbox import announce
+from app.ledger.paging import encode_cursor
 from app.ledger.posting import post_entry
-from app.ledger.reports import encode_cursor
 from app.ledger.tenants import revoke_key
 from benchmarks.harness import HOST, serve
 from db.engine import Database, on_commit_of_events

@@ -1,4 +1,5 @@
-"""The chart of accounts and journals of a tenant."""
+"""The chart of accounts and journals of a tenant: creating them, finding them, and the
+normal-balance rule of an account type (``net_of``)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict, NotFound
 from app.ledger.money import check_currency
+from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_lookup, check_optional_text, check_text, column_length
+from app.ledger.validation import parse_id
 from db.engine import Database
 from db.tables import Account, Journal, utcnow
 
@@ -167,3 +171,82 @@ async def create_journal(
         except IntegrityError:  # a concurrent create of the same code won the race
             raise Conflict(f"journal {code} already exists", field="code") from None
     return journal
+
+
+# ---------------------------------------------------------------- finding them
+
+
+async def find_account(
+    session: AsyncSession, tenant_id: int, code: str, field: str = "code"
+) -> Account:
+    check_lookup(code, field=field, what="account code")
+    account = await session.scalar(
+        select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
+    )
+    if account is None:
+        raise NotFound(f"account {code} does not exist", field=field)
+    return account
+
+
+async def get_account(db: Database, tenant_id: int, code: str) -> Account | None:
+    check_lookup(code, field="code", what="account code")
+    async with db.read() as session:
+        return await session.scalar(
+            select(Account).where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
+        )
+
+
+async def list_accounts(
+    db: Database,
+    tenant_id: int,
+    *,
+    type: str | None = None,
+    active: bool | None = None,
+    first: int = 100,
+    after: str | None = None,
+) -> Page[Account]:
+    """Accounts ordered by code, keyset-paginated on the code."""
+    check_page_size(first)
+    query = select(Account).where(col(Account.tenant_id) == tenant_id)
+    if type is not None:
+        query = query.where(col(Account.type) == type)
+    if active is True:
+        query = query.where(col(Account.deactivated_at).is_(None))
+    elif active is False:
+        query = query.where(col(Account.deactivated_at).is_not(None))
+    if after:
+        (code,) = decode_cursor(after, (str,))
+        query = query.where(col(Account.code) > code)
+    async with db.read() as session:
+        rows = list(
+            (await session.scalars(query.order_by(col(Account.code)).limit(first + 1))).all()
+        )
+    items = rows[:first]
+    return Page(items, len(rows) > first, [encode_cursor(item.code) for item in items])
+
+
+async def find_journal_id(
+    session: AsyncSession,
+    tenant_id: int,
+    *,
+    journal_id: object | None = None,
+    journal_code: str | None = None,
+) -> int | None:
+    """The id of the tenant's journal given by id or by code (at most one of them)."""
+    if journal_id is None and journal_code is None:
+        return None
+    if journal_id is not None and journal_code is not None:
+        raise BadInput("give at most one of journalId and journalCode", field="journalCode")
+    query = select(col(Journal.id)).where(col(Journal.tenant_id) == tenant_id)
+    if journal_id is not None:
+        field = "journalId"
+        query = query.where(col(Journal.id) == parse_id(journal_id, field=field))
+    else:
+        field = "journalCode"
+        query = query.where(
+            col(Journal.code) == check_lookup(journal_code or "", field=field, what="journal code")
+        )
+    found = await session.scalar(query)
+    if found is None:
+        raise NotFound("the journal does not exist", field=field)
+    return int(found)

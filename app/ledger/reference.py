@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from app.ledger.accounts import AccountType, check_journal_type
 from app.ledger.errors import BadInput
-from app.ledger.reports import Page, check_page_size, decode_cursor, encode_cursor
+from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_lookup
 from app.ledger.validation import parse_id
 from db.engine import Database
@@ -100,7 +100,7 @@ async def list_accounts_by_id(
     first: int = 100,
     after: str | None = None,
 ) -> Page[Account]:
-    """Accounts in id order (``by_code``: code order, cursors as ``reports.list_accounts``);
+    """Accounts in id order (``by_code``: code order, cursors as ``accounts.list_accounts``);
     ``ids`` and ``codes`` keep those in the lists (None: all)."""
     check_page_size(first)
     query = select(Account).where(col(Account.tenant_id) == tenant_id)

@@ -14,9 +14,10 @@ import io
 from collections.abc import AsyncIterator, Sequence
 
 from app.ledger.accounts import net_of
+from app.ledger.balances import trial_balance
 from app.ledger.errors import BadInput
+from app.ledger.general_ledger import general_ledger_page
 from app.ledger.money import format_minor
-from app.ledger.reports import general_ledger_page, trial_balance
 from db.engine import Database
 
 PAGE = 1_000

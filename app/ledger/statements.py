@@ -21,13 +21,12 @@ from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 
 from app.ledger import valuation as fxv
-from app.ledger.accounts import AccountType, net_of
+from app.ledger.accounts import AccountType, find_journal_id, net_of
 from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
 from app.ledger.money import check_currency
 from app.ledger.period_sums import Key, Range, month_end, movements
-from app.ledger.reports import find_journal_id
 from app.ledger.valuation import Method, Valuation
 from db.engine import Database
 from db.tables import Account, BalanceDay, JournalEntry, JournalLine

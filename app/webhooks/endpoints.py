@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, NotFound
-from app.ledger.reports import Page, check_page_size, decode_cursor, encode_cursor
+from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.validation import parse_id
 from db.engine import Database
 from db.tables import Event, utcnow

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from app.ledger import accounts
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.pismo.fields import (
     MAX_ACCOUNT_DESCRIPTION,
     MAX_ACCOUNT_NUMBER,
@@ -23,7 +24,6 @@ from app.ledger.pismo.fields import (
     relabel,
 )
 from app.ledger.pismo.reference import find_program
-from app.ledger.reports import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_text
 from db.engine import Database
 from db.pismo_tables import PismoProgram

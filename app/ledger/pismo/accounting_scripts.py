@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.ledger.errors import BadInput, Conflict
+from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.pismo.accounting_accounts import account_by_id, accounts_by_id
 from app.ledger.pismo.fields import (
     MAX_COST_CENTER_FIELD,
@@ -23,7 +24,6 @@ from app.ledger.pismo.fields import (
     parse_id,
 )
 from app.ledger.pismo.reference import find_entry_type, find_event_type, find_program
-from app.ledger.reports import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_text
 from db.engine import Database
 from db.pismo_tables import PismoAccountingScript

@@ -1,0 +1,120 @@
+"""Balances: posted debit and credit totals per account and currency, and the trial balance.
+
+They come from the maintained tables (``account_balances`` for now, ``balance_days``
+for a past date), never from scanning journal lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.ledger.money import check_currency
+from db.engine import Database
+from db.tables import Account, AccountBalance, BalanceDay
+
+
+@dataclass(frozen=True)
+class Balance:
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    net_minor: int
+
+
+async def balances_by_account(
+    db: Database,
+    tenant_id: int,
+    *,
+    as_of: dt.date | None = None,
+    currency: str | None = None,
+    account_ids: list[int] | None = None,
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Posted (debit, credit) totals per (account id, currency)."""
+    if currency is not None:
+        check_currency(currency)
+    if as_of is None:
+        table: Any = AccountBalance
+        query = select(
+            table.account_id, table.currency, table.debit_minor, table.credit_minor
+        ).where(table.tenant_id == tenant_id)
+    else:
+        table = BalanceDay
+        query = (
+            select(
+                table.account_id,
+                table.currency,
+                func.sum(table.debit_minor),
+                func.sum(table.credit_minor),
+            )
+            .where(table.tenant_id == tenant_id, table.day <= as_of)
+            .group_by(table.account_id, table.currency)
+        )
+    if currency is not None:
+        query = query.where(table.currency == currency)
+    if account_ids is not None:
+        query = query.where(table.account_id.in_(account_ids))
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    # asyncpg returns SUM(bigint) as Decimal: make every total an int.
+    return {(row[0], row[1]): (int(row[2] or 0), int(row[3] or 0)) for row in rows}
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    account: Account
+    currency: str
+    debit_minor: int
+    credit_minor: int
+
+
+@dataclass(frozen=True)
+class TrialBalanceTotal:
+    currency: str
+    debit_minor: int
+    credit_minor: int
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    as_of: dt.date | None
+    rows: list[TrialBalanceRow]
+    totals: list[TrialBalanceTotal]
+
+    @property
+    def balanced(self) -> bool:
+        return all(total.debit_minor == total.credit_minor for total in self.totals)
+
+
+async def trial_balance(
+    db: Database, tenant_id: int, *, as_of: dt.date | None = None, currency: str | None = None
+) -> TrialBalance:
+    """Posted debit and credit totals per account and currency, with totals per currency."""
+    totals = await balances_by_account(db, tenant_id, as_of=as_of, currency=currency)
+    async with db.read() as session:
+        accounts = {
+            account.id: account
+            for account in await session.scalars(
+                select(Account).where(col(Account.tenant_id) == tenant_id)
+            )
+        }
+    rows = [
+        TrialBalanceRow(accounts[account_id], cur, debit, credit)
+        for (account_id, cur), (debit, credit) in totals.items()
+        if debit or credit
+    ]
+    rows.sort(key=lambda row: (row.currency, row.account.code))
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        sums[row.currency][0] += row.debit_minor
+        sums[row.currency][1] += row.credit_minor
+    return TrialBalance(
+        as_of=as_of,
+        rows=rows,
+        totals=[TrialBalanceTotal(cur, d, c) for cur, (d, c) in sorted(sums.items())],
+    )
