@@ -50,7 +50,7 @@ from graphql.type import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from app.ledger.reports import MAX_PAGE
+from app.ledger.paging import MAX_PAGE
 from app.runtime.settings import ENV_OF_LIMIT, Limits
 
 # A root field runs at least one database query.
