@@ -6,5 +6,6 @@ module of its name: ``ledgerql tenant`` in tenants.py, ``key`` in keys.py, ``per
 in periods.py, ``report`` in reports.py, ``rates`` in rates.py, ``webhook`` in
 webhooks.py, ``demo`` in demo.py, ``import`` and ``export`` in import_export.py.
 What they share (running against the database, ``--tenant SLUG``) is in common.py;
-the groups import common, main imports the groups, never the other way round.
+the groups import common, main imports the groups, never the other way round. The
+work itself, queries included, is the ledger core's (app.ledger): no SQL here.
 """

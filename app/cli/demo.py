@@ -4,8 +4,6 @@ reference data, and the summary of what it holds."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
 
 import click
 
@@ -13,7 +11,7 @@ from app.cli.common import print_key
 from app.cli.common import run as _run
 from app.ledger import accounts, pismo, posting
 from app.ledger.errors import Conflict
-from app.ledger.importing import tenant_by_slug
+from app.ledger.tenant_summary import TenantSummary, tenant_summary
 from app.ledger.tenants import IssuedKey, create_tenant
 from db.engine import Database
 
@@ -35,8 +33,8 @@ DEMO_ENTRIES = [
 ]
 
 
-async def _demo(db: Database, slug: str) -> tuple[IssuedKey | None, _Holdings]:
-    """The new demo tenant's key and holdings; no key when the tenant exists already."""
+async def _demo(db: Database, slug: str) -> tuple[IssuedKey | None, TenantSummary]:
+    """The new demo tenant's key and summary; no key when the tenant exists already."""
     try:
         created, issued = await create_tenant(db, slug=slug, name="Demo Company", currency="USD")
     except Conflict as error:
@@ -44,7 +42,7 @@ async def _demo(db: Database, slug: str) -> tuple[IssuedKey | None, _Holdings]:
             raise
         # `make demo` run again: the tenant is left as it is. Its first key was shown
         # when it was made and is not stored, so none is printed.
-        return None, await _holdings(db, slug)
+        return None, await tenant_summary(db, slug)
     assert created.id is not None
     for code, name, kind in DEMO_ACCOUNTS:
         await accounts.create_account(
@@ -65,34 +63,21 @@ async def _demo(db: Database, slug: str) -> tuple[IssuedKey | None, _Holdings]:
             ),
         )
     await _demo_pismo(db, created.id)
-    return issued, await _holdings(db, slug)
+    return issued, await tenant_summary(db, slug)
 
 
-@dataclass(frozen=True)
-class _Holdings:
-    """What a tenant has, as counted in the database (not what the demo meant to make)."""
-
-    currency: str
-    accounts: int
-    entries: int
-    scheduled: int
-    programs: list[int]
-    entry_types: list[int]
-    event_types: list[int]
-    accounting_accounts: list[str]
-    scripts: int
-
-    def lines(self, slug: str) -> list[str]:
-        scheduled = f", {self.scheduled} scheduled" if self.scheduled else ""
-        return [
-            f"tenant: {slug} ({self.currency}, {_count(self.accounts, 'account')}, "
-            f"{_count(self.entries, 'entry', 'entries')}{scheduled})",
-            f"pismo: {_named('program', self.programs)}, "
-            f"{_named('entry type', self.entry_types)}, "
-            f"{_named('event type', self.event_types)}, "
-            f"{_named('accounting account', self.accounting_accounts)}, "
-            f"{_count(self.scripts, 'script')}",
-        ]
+def _lines(summary: TenantSummary, slug: str) -> list[str]:
+    """The two lines that say what the tenant has: its books, then its Pismo reference data."""
+    scheduled = f", {summary.scheduled} scheduled" if summary.scheduled else ""
+    return [
+        f"tenant: {slug} ({summary.currency}, {_count(summary.accounts, 'account')}, "
+        f"{_count(summary.entries, 'entry', 'entries')}{scheduled})",
+        f"pismo: {_named('program', summary.programs)}, "
+        f"{_named('entry type', summary.entry_types)}, "
+        f"{_named('event type', summary.event_types)}, "
+        f"{_named('accounting account', summary.accounting_accounts)}, "
+        f"{_count(summary.scripts, 'script')}",
+    ]
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:
@@ -106,44 +91,6 @@ def _named(noun: str, names: list[int] | list[str]) -> str:
     if len(names) > 5:
         return f"{len(names)} {noun}s"
     return f"{noun if len(names) == 1 else noun + 's'} {', '.join(map(str, names))}"
-
-
-async def _holdings(db: Database, slug: str) -> _Holdings:
-    from sqlalchemy import func
-    from sqlmodel import col, select
-
-    from db.pismo_tables import (
-        PismoAccountingScript,
-        PismoEntryType,
-        PismoEventType,
-        PismoProgram,
-    )
-    from db.tables import Account, JournalEntry
-
-    tenant = await tenant_by_slug(db, slug)
-    async with db.read() as session:
-
-        async def count(table: Any, *where: Any) -> int:
-            query = select(func.count()).select_from(table).where(table.tenant_id == tenant.id)
-            return int(await session.scalar(query.where(*where)) or 0)
-
-        async def ids(column: Any, *where: Any) -> list[Any]:
-            query = select(column).where(column.table.c.tenant_id == tenant.id, *where)
-            return list(await session.scalars(query.order_by(column)))
-
-        scheduled = col(JournalEntry.status) == "SCHEDULED"
-        return _Holdings(
-            currency=tenant.base_currency,
-            accounts=await count(Account),
-            entries=await count(JournalEntry, ~scheduled),
-            scheduled=await count(JournalEntry, scheduled),
-            programs=await ids(col(PismoProgram.program_id)),
-            entry_types=await ids(col(PismoEntryType.entry_type_id)),
-            event_types=await ids(col(PismoEventType.event_type_id)),
-            # Pismo's accounting accounts are ledger accounts of a program.
-            accounting_accounts=await ids(col(Account.code), col(Account.program_id).is_not(None)),
-            scripts=await count(PismoAccountingScript),
-        )
 
 
 # The reference data the README's Pismo curl posts to: program 12, entry type 2100, and
@@ -211,10 +158,10 @@ def demo(slug: str, old_slug: str | None) -> None:
     if old_slug is not None:
         click.echo(f"DeprecationWarning: --slug is deprecated; use --tenant {old_slug}", err=True)
         slug = old_slug
-    issued, holdings = _run(lambda db: _demo(db, slug))
+    issued, summary = _run(lambda db: _demo(db, slug))
     if issued is None:
         click.echo(f"tenant {slug} exists already: nothing was changed")
-    for line in holdings.lines(slug):
+    for line in _lines(summary, slug):
         click.echo(line)
     if issued is None:
         # Keys are shown once, when made: the way to another one is the useful answer.

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 
 import click
 
 from app.cli.common import LegacySlugCommand, tenant_option
 from app.cli.common import run as _run
-from app.ledger.importing import tenant_by_slug
+from app.cli.common import tenant_id as _tenant_id
 from db.engine import Database
 
 
@@ -21,15 +20,6 @@ def period() -> None:
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
-def _tenant_id(slug: str) -> Callable[[Database], Awaitable[int]]:
-    async def find(db: Database) -> int:
-        tenant = await tenant_by_slug(db, slug)
-        assert tenant.id is not None
-        return tenant.id
-
-    return find
-
-
 @period.command("close", cls=LegacySlugCommand)
 @tenant_option()
 @click.option("--through", type=_DATE, required=True, help="Last day closed (YYYY-MM-DD).")
@@ -39,7 +29,7 @@ def period_close(slug: str, through: dt.datetime) -> None:
     from app.ledger.tenants import TenantView
 
     async def work(db: Database) -> TenantView:
-        tenant_id = await _tenant_id(slug)(db)
+        tenant_id = await _tenant_id(db, slug)
         return await closing.close_period(db, tenant_id, through.date(), closing.Actor.cli())
 
     view = _run(work)
@@ -56,7 +46,7 @@ def period_reopen(slug: str, reason: str, through: dt.datetime | None) -> None:
     from app.ledger.tenants import TenantView
 
     async def work(db: Database) -> TenantView:
-        tenant_id = await _tenant_id(slug)(db)
+        tenant_id = await _tenant_id(db, slug)
         return await closing.reopen_period(
             db, tenant_id, reason, closing.Actor.cli(), through.date() if through else None
         )
@@ -74,7 +64,7 @@ def period_close_year(slug: str, year_end: dt.datetime, retained: str) -> None:
     from app.ledger import closing
 
     async def work(db: Database) -> closing.YearEndClose:
-        tenant_id = await _tenant_id(slug)(db)
+        tenant_id = await _tenant_id(db, slug)
         return await closing.close_year(
             db, tenant_id, year_end.date(), retained, closing.Actor.cli()
         )
