@@ -19,6 +19,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from app.http.authentication import principal_of
+from app.http.body_limits import BodyTooLarge, read_body
 from app.http.graphiql import graphiql_response
 from app.http.graphql_over_http import (
     APPLICATION_JSON,
@@ -94,16 +95,11 @@ def _wants_graphiql(request: Request) -> bool:
 
 
 async def _read_body(request: Request) -> bytes:
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-        raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():  # stops reading as soon as the body is too large
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The body, at most MAX_BODY_BYTES; past them, GraphQL over HTTP's 413 (no data)."""
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise RequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413) from None
 
 
 class GraphQLEndpoint:

@@ -30,6 +30,7 @@ from starlette.responses import Response
 
 from app.http import rate_limits
 from app.http.authentication import principal_of
+from app.http.body_limits import BodyTooLarge, read_body
 from app.http.graphql_over_http import RequestError, check_json_content_type
 from app.http.statuses import HTTP_STATUS
 from app.ledger.errors import LedgerError
@@ -124,18 +125,10 @@ async def read_json_object(
     ``empty_is_object``: a body of no bytes (or only whitespace) reads as ``{}``, as a
     Rails API reads it (no parameters): its required fields are then each missing.
     """
-    too_large = RestError(f"request body is larger than {max_bytes} bytes", 413)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():  # stops reading as soon as the body is too large
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    try:
+        body = await read_body(request, max_bytes)
+    except BodyTooLarge:
+        raise RestError(f"request body is larger than {max_bytes} bytes", 413) from None
     if empty_is_object and not body.strip():
         return {}
     try:

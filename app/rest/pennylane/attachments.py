@@ -6,10 +6,11 @@
 
 An upload is ``multipart/form-data`` with the part ``file`` and an optional text part
 ``filename`` (replaces the uploaded name), as Pennylane documents. The body is bounded
-before it is parsed: a declared ``Content-Length`` over the limit is answered 413 before
-one byte is read, and the bytes received are counted as the parser pulls them, so an
-undeclared or lying length stops at the limit too. The parsed part goes to the
-``uploadAttachment`` mutation in-process, as Strawberry's multipart view would hand it.
+before it is parsed (app/http/body_limits.py): a declared ``Content-Length`` over the
+limit is answered 413 before one byte is read, and the bytes received are counted as
+the parser pulls them, so an undeclared or lying length stops at the limit too. The
+parsed part goes to the ``uploadAttachment`` mutation in-process, as Strawberry's
+multipart view would hand it.
 
 A download streams the bytes the core's reader yields: GraphQL has no way to return
 them. Only the owning tenant finds an attachment; any other id is Pennylane's 404.
@@ -27,8 +28,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Message
 
+from app.http.body_limits import BodyTooLarge, bounded
 from app.ledger import attachments
 from app.ledger.errors import NotFound
 from app.ledger.tenants import Principal
@@ -48,30 +49,10 @@ mutation PennylaneUploadAttachment($file: Upload!, $filename: String) {
 }"""
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 def _too_large(max_bytes: int) -> RestError:
     return RestError(
         f"the file is larger than {max_bytes} bytes (LEDGERQL_ATTACHMENT_MAX_BYTES)", 413
     )
-
-
-def _bounded(request: Request, limit: int) -> Request:
-    """``request`` whose body reading fails (``_BodyTooLarge``) past ``limit`` bytes."""
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise _BodyTooLarge
-        return message
-
-    return Request(request.scope, receive)
 
 
 async def _read_form(request: Request, max_bytes: int) -> tuple[UploadFile, str | None, Any]:
@@ -79,13 +60,12 @@ async def _read_form(request: Request, max_bytes: int) -> tuple[UploadFile, str 
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "multipart/form-data":
         raise RestError("the request body must be multipart/form-data with a part `file`", 415)
-    limit = max_bytes + MULTIPART_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise _too_large(max_bytes)  # before reading anything
     try:
-        form = await _bounded(request, limit).form(max_files=1, max_fields=4, max_part_size=4096)
-    except _BodyTooLarge:
+        # A declared length over the limit is refused here, before anything is read.
+        form = await bounded(request, max_bytes + MULTIPART_ALLOWANCE).form(
+            max_files=1, max_fields=4, max_part_size=4096
+        )
+    except BodyTooLarge:
         raise _too_large(max_bytes) from None
     except HTTPException as error:  # Starlette's answer to malformed multipart
         raise RestError(f"the multipart body is invalid: {error.detail}", 400) from None
