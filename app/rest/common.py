@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, NoReturn, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError, WithJsonSchema
 from pydantic_core import ErrorDetails
 from starlette.requests import Request
 from starlette.responses import Response
@@ -240,10 +240,20 @@ def optional_amount(value: str | None) -> str | None:
     return None if Decimal(value) == 0 else value
 
 
+def json_number(value: object) -> Decimal:
+    """A pydantic (before) validator: a JSON number as ``read_json_object`` reads it (an
+    int or a Decimal), kept exact; a string, a boolean or anything else is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ValueError(f"must be a number, not {json_kind(value)}")
+    return Decimal(value)
+
+
 # The field types the dialects' models share (checked here, where the validators live).
 Text = Annotated[str, AfterValidator(not_blank)]
 # Strings only, as the vendors send them: a JSON number would have been a float somewhere.
 OptionalAmount = Annotated[str | None, AfterValidator(optional_amount)]
+# A JSON number, read exactly; documented as a number (not pydantic's number-or-string).
+Number = Annotated[Decimal, BeforeValidator(json_number), WithJsonSchema({"type": "number"})]
 
 
 def validate(model: type[M], data: Mapping[str, Any]) -> M:

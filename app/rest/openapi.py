@@ -1,9 +1,10 @@
 """The OpenAPI document of ledgerql's REST dialects, served (without auth) at /openapi.json.
 
 Request bodies come from the dialects' own pydantic models (the models that check them),
-so the document cannot drift from what is validated; Pismo checks its bodies by hand,
-and no dialect has response models, so those schemas are written here: truthful about
-the fields every answer has, open (``additionalProperties``) about the rest.
+so the document cannot drift from what is validated; so do Pismo's answers, from the
+response shapes (TypedDicts) next to its models. The other dialects' response schemas
+are written here: truthful about the fields every answer has, open
+(``additionalProperties``) about the rest.
 
 tests/test_openapi_contract.py keeps the document and the app's routes in step (every
 REST route documented, nothing documented that is not routed) and runs schemathesis
@@ -17,7 +18,7 @@ import copy
 import functools
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -49,15 +50,13 @@ def _object(required: dict[str, Schema], optional: dict[str, Schema] | None = No
     }
 
 
-def _model_schemas(prefix: str, *models: type[BaseModel]) -> dict[str, Schema]:
-    """The JSON Schemas of ``models`` and their nested models, named ``prefix + Name``.
-
-    The prefix keeps the dialects' same-named models (two ``Line``) apart.
-    """
+def _model_schemas(prefix: str, *models: type) -> dict[str, Schema]:
+    """The JSON Schemas of ``models`` (pydantic models or TypedDicts) and their nested
+    ones, named ``prefix + Name``; the prefix keeps the dialects' two ``Line`` apart."""
     found: dict[str, Schema] = {}
     template = f"#/components/schemas/{prefix}{{model}}"
     for model in models:
-        schema = model.model_json_schema(ref_template=template)
+        schema = TypeAdapter(model).json_schema(ref_template=template)
         for name, nested in schema.pop("$defs", {}).items():
             found[prefix + name] = nested
         found[prefix + model.__name__] = schema
@@ -141,75 +140,14 @@ def _statuses(*statuses: int) -> dict[int, str]:
 
 # ---------------------------------------------------------------- Pismo
 
-INT64: Schema = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
-PISMO_SCHEMAS: dict[str, Schema] = {
-    "PismoAccountingEntryPost": {
-        **_object(
-            {
-                "amount": {"type": "number"},
-                "entry_type_id": INT64,
-                "event_date": {"type": "string", "description": "ISO 8601 date or date-time."},
-                "program_id": INT64,
-            },
-            {
-                "account_id": INT64,
-                "credit_accounting_account": {"type": "string"},
-                "debit_accounting_account": {"type": "string"},
-                "tracking_id": {"type": "string"},
-                "transaction_id": INT64,
-            },
-        ),
-    },
-    "PismoCostCenter": _object(
-        {
-            "debit_org": {"type": "string"},
-            "credit_org": {"type": "string"},
-            "debit_cost": {"type": "string"},
-            "credit_cost": {"type": "string"},
-        },
-        {"deactivated_at": {"type": "string", "format": "date-time"}},
-    ),
-    "PismoAccountingScriptPost": _object(
-        {
-            "program_id": INT64,
-            "event_type_id": INT64,
-            "entry_type_id": INT64,
-            "debit_accounting_account_id": INT64,
-            "credit_accounting_account_id": INT64,
-        },
-        {
-            "cost_center": _ref("PismoCostCenter"),
-            "entry_name": {"type": "string"},
-            "processing_code": {"type": "string"},
-        },
-    ),
-    "PismoAccountingAccount": _object(
-        {"id": {"type": "integer"}},
-        {
-            "description": {"type": "string"},
-            "account": {"type": "string"},
-            "program_id": {"type": "integer"},
-            "created_at": {"type": "string"},
-            "deactivated_at": {"type": "string"},
-        },
-    ),
-    "PismoAccountingScript": _object(
-        {
-            "id": {"type": "integer"},
-            "program_id": {"type": "integer"},
-            "event_type_id": {"type": "integer"},
-            "entry_type_id": {"type": "integer"},
-            "debit_accounting": _ref("PismoAccountingAccount"),
-            "credit_accounting": _ref("PismoAccountingAccount"),
-        },
-        {
-            "entry_name": {"type": "string"},
-            "processing_code": {"type": "string"},
-            "cost_center": _ref("PismoCostCenter"),
-        },
-    ),
-    "PismoError": _object({"error": {"type": "string"}}),
-}
+PISMO_SCHEMAS = _model_schemas(
+    "Pismo",
+    pismo.AccountingEntryPost,
+    pismo.AccountingScriptPost,
+    pismo.AccountingEntry,
+    pismo.AccountingScript,
+    pismo.Error,
+)
 PISMO_ERRORS = _statuses(400, 401, 403, 409, 413, 429, 503)
 
 
@@ -235,7 +173,7 @@ def _pismo() -> dict[str, Schema]:
             "Posts an accounting entry (its script's accounts, or the ones given)",
             "PismoAccountingEntryPost",
             202,
-            "PismoAccountingEntryPost",
+            "PismoAccountingEntry",
         ),
         f"{base}/accounting-scripts": post(
             "Creates an accounting script: an event's entry type and its two accounts",

@@ -3,11 +3,14 @@
     POST /accounting/v1/accounting-entries   202 AccountingEntryPost echo
     POST /accounting/v1/accounting-scripts   201 AccountingScript
 
-Each handler authenticates (``Authorization: Bearer <key>``), checks the body against
-the seed's request schema (JSON types, int64 ranges, required fields), executes the
-GraphQL mutation in-process and renders Pismo's body. JSON numbers are parsed as
-Decimal, never float. Errors are ``{"error": "..."}``: 400 for bad input (including a
-missing program, entry type or account), 401, 403, 409 for a duplicate.
+Each handler authenticates (``Authorization: Bearer <key>``), checks the body with a
+strict pydantic model written from the seed's request schema (JSON types, int64 ranges,
+required fields; unknown fields ignored, as Pismo does, and a null the same as an
+absent field), executes the GraphQL mutation in-process and renders Pismo's body. JSON
+numbers are parsed as Decimal, never float. What the ledger decides (an entry name, a
+text's length and characters, a date, an amount in its currency) the core checks; the
+models only document it. Errors are ``{"error": "..."}``: 400 for bad input (including
+a missing program, entry type or account), 401, 403, 409 for a duplicate.
 """
 
 from __future__ import annotations
@@ -16,17 +19,21 @@ import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, NotRequired, TypeVar
 
+from pydantic import AfterValidator, AliasGenerator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict from 3.12 only
 
 from app.http.statuses import HTTP_STATUS
+from app.ledger import pismo as core
 from app.ledger.tenants import Principal
 from app.rest import common
 from app.rest.common import ExactJSONResponse as PismoJSONResponse
-from app.rest.common import json_kind as _kind
+from app.rest.common import RestError
 
 BASE = "/accounting/v1"
 MAX_BODY_BYTES = common.MAX_BODY_BYTES
@@ -67,39 +74,174 @@ mutation PismoCreateAccountingScript($input: CreateAccountingScriptInput!) {
   }
 }"""
 
-
-class _Failure(Exception):
-    """A request answered with ``{"error": message}`` and ``status``."""
-
-    def __init__(
-        self, message: str, status: int = 400, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.headers = headers  # Retry-After on a 429
+# ---------------------------------------------------------------- request models
 
 
-def _invalid(message: str) -> _Failure:
-    return _Failure(f"Validation error, {message}")
+def _int64(value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("is out of range: a 64-bit integer is at most 2^63-1")
+    return value
 
 
-def _failure(error: common.RestError) -> _Failure:
+def _transport_bounds(amount: Decimal) -> Decimal:
+    if amount.adjusted() > MAX_AMOUNT_ADJUSTED:
+        raise ValueError("is too large")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < MIN_AMOUNT_EXPONENT:
+        raise ValueError("has too many decimals")
+    return amount
+
+
+def _date_time(value: str) -> str:
+    try:
+        return dt.datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError("is not an ISO 8601 date-time") from None
+
+
+def _schema(**keywords: Any) -> Any:
+    """JSON Schema keywords of a field, for /openapi.json: the seed's formats, and the
+    limits the core checks (an entry name, a text's length) with its own messages."""
+    return Field(json_schema_extra=keywords)
+
+
+Int64 = Annotated[
+    int, AfterValidator(_int64), _schema(format="int64", minimum=INT64_MIN, maximum=INT64_MAX)
+]
+Amount = Annotated[common.Number, AfterValidator(_transport_bounds)]
+AccountNumber = Annotated[str, _schema(maxLength=core.MAX_ACCOUNT_NUMBER)]
+CostCenterText = Annotated[str, _schema(maxLength=core.MAX_COST_CENTER_FIELD)]
+DateTime = Annotated[str, AfterValidator(_date_time), _schema(format="date-time")]
+
+
+class _Body(BaseModel):
+    """A Pismo body: strict JSON types; unknown fields ignored (Pismo ignores them), a
+    null the same as an absent field. Its fields, camelCased, are the GraphQL input's."""
+
+    model_config = ConfigDict(
+        strict=True, extra="ignore", alias_generator=AliasGenerator(serialization_alias=to_camel)
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
+
+
+# Fields in the order they are checked: a body's first fault is the one reported.
+class AccountingEntryPost(_Body):
+    amount: Amount
+    entry_type_id: Int64
+    event_date: Annotated[str, Field(description="ISO 8601 date or date-time.")]
+    program_id: Int64
+    account_id: Int64 | None = None
+    credit_accounting_account: AccountNumber | None = None
+    debit_accounting_account: AccountNumber | None = None
+    tracking_id: Annotated[str, _schema(maxLength=core.MAX_TRACKING_ID)] | None = None
+    transaction_id: Int64 | None = None
+
+
+class CostCenterPost(_Body):
+    debit_org: CostCenterText
+    credit_org: CostCenterText
+    debit_cost: CostCenterText
+    credit_cost: CostCenterText
+    deactivated_at: DateTime | None = None
+
+
+class AccountingScriptPost(_Body):
+    program_id: Int64
+    event_type_id: Int64
+    entry_type_id: Int64
+    debit_accounting_account_id: Int64
+    credit_accounting_account_id: Int64
+    cost_center: CostCenterPost | None = None
+    entry_name: Annotated[str, _schema(enum=list(core.ENTRY_NAMES))] | None = None
+    processing_code: Annotated[str, _schema(maxLength=core.MAX_PROCESSING_CODE)] | None = None
+
+
+# ---------------------------------------------------------------- response shapes
+# Optional fields are left out rather than null: the seed's types are not nullable.
+
+
+class AccountingEntry(TypedDict):
+    """The 202 echo of an accepted AccountingEntryPost."""
+
+    amount: common.Number
+    entry_type_id: Int64
+    event_date: Annotated[str, _schema(format="date")]
+    program_id: Int64
+    account_id: NotRequired[Int64]
+    credit_accounting_account: NotRequired[str]
+    debit_accounting_account: NotRequired[str]
+    tracking_id: NotRequired[str]
+    transaction_id: NotRequired[Int64]
+
+
+class AccountingAccount(TypedDict):
+    id: Int64
+    description: NotRequired[str]
+    account: NotRequired[str]
+    program_id: NotRequired[Int64]
+    created_at: NotRequired[DateTime]
+    deactivated_at: NotRequired[DateTime]
+
+
+class CostCenter(TypedDict):
+    debit_org: str
+    credit_org: str
+    debit_cost: str
+    credit_cost: str
+    deactivated_at: NotRequired[DateTime]
+
+
+class AccountingScript(TypedDict):
+    id: Int64
+    program_id: Int64
+    event_type_id: Int64
+    entry_type_id: Int64
+    debit_accounting: AccountingAccount
+    credit_accounting: AccountingAccount
+    entry_name: NotRequired[str]
+    processing_code: NotRequired[str]
+    cost_center: NotRequired[CostCenter]
+
+
+class Error(TypedDict):
+    error: str
+
+
+# ---------------------------------------------------------------- errors
+# A failure is a RestError, answered as ``{"error": message}`` with its status.
+
+
+def _invalid(message: str) -> RestError:
+    return RestError(f"Validation error, {message}")
+
+
+def _failure(error: RestError) -> RestError:
     """Pismo's form of a shared failure: a 400's message is a "Validation error"."""
     if error.status == 400 and error.code is None:
         return _invalid(error.message)
-    return _Failure(error.message, error.status)
+    return RestError(error.message, error.status)
 
 
-# ---------------------------------------------------------------- JSON out
+# ---------------------------------------------------------------- JSON in and out
+
+B = TypeVar("B", bound=_Body)
 
 
-def _error_response(
-    message: str, status: int, headers: dict[str, str] | None = None
-) -> PismoJSONResponse:
-    if status == 401:
-        headers = {"WWW-Authenticate": "Bearer"}
-    return PismoJSONResponse({"error": message}, status_code=status, headers=headers)
+async def _body(request: Request, model: type[B]) -> B:
+    """The body as ``model``; its first fault as "Validation error, <field> <what>"."""
+    try:
+        return common.validate(model, await common.read_json_object(request, MAX_BODY_BYTES))
+    except RestError as error:
+        if not error.errors:  # not a JSON object, too large: the shared message
+            raise _failure(error) from None
+        first = error.errors[0]
+        raise _invalid(f"{first.field} {first.message}") from None
 
 
 def _timestamp(value: str | None) -> str | None:
@@ -118,86 +260,8 @@ def _without_nulls(document: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in document.items() if value is not None}
 
 
-# ---------------------------------------------------------------- JSON in
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        return await common.read_json_object(request, MAX_BODY_BYTES)
-    except common.RestError as error:
-        raise _failure(error) from None
-
-
-def _present(body: Mapping[str, Any], name: str, required: bool) -> bool:
-    """Whether ``name`` has a value; null counts as absent."""
-    if body.get(name) is not None:
-        return True
-    if required:
-        raise _invalid(f"{name} is required")
-    return False
-
-
-def _int64(body: Mapping[str, Any], name: str, *, required: bool = False) -> int | None:
-    if not _present(body, name, required):
-        return None
-    value = body[name]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _invalid(f"{name} must be an integer, not {_kind(value)}")
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise _invalid(f"{name} is out of range: a 64-bit integer is at most 2^63-1")
-    return value
-
-
-def _string(body: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    if not _present(body, name, required):
-        return None
-    value = body[name]
-    if not isinstance(value, str):
-        raise _invalid(f"{name} must be a string, not {_kind(value)}")
-    return value
-
-
-def _number(body: Mapping[str, Any], name: str) -> str:
-    """A required JSON number, as the exact decimal string the Money scalar takes."""
-    _present(body, name, True)
-    value = body[name]
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise _invalid(f"{name} must be a number, not {_kind(value)}")
-    amount = Decimal(value)
-    if amount.adjusted() > MAX_AMOUNT_ADJUSTED:
-        raise _invalid(f"{name} is too large")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < MIN_AMOUNT_EXPONENT:
-        raise _invalid(f"{name} has too many decimals")
-    return format(amount, "f")
-
-
-def _date_time(body: Mapping[str, Any], name: str) -> str | None:
-    text = _string(body, name)
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise _invalid(f"{name} is not an ISO 8601 date-time") from None
-    return moment.isoformat()
-
-
-def _cost_center(body: Mapping[str, Any]) -> dict[str, Any] | None:
-    if not _present(body, "cost_center", False):
-        return None
-    value = body["cost_center"]
-    if not isinstance(value, dict):
-        raise _invalid(f"cost_center must be an object, not {_kind(value)}")
-    # Nested names are given with their path so that errors name them fully.
-    nested = {f"cost_center.{key}": item for key, item in value.items()}
-    return {
-        "debitOrg": _string(nested, "cost_center.debit_org", required=True),
-        "creditOrg": _string(nested, "cost_center.credit_org", required=True),
-        "debitCost": _string(nested, "cost_center.debit_cost", required=True),
-        "creditCost": _string(nested, "cost_center.credit_cost", required=True),
-        "deactivatedAt": _date_time(nested, "cost_center.deactivated_at"),
-    }
+def _optional_int(value: str | None) -> int | None:
+    return None if value is None else int(value)
 
 
 # ---------------------------------------------------------------- GraphQL in-process
@@ -210,10 +274,10 @@ def _snake(path: str) -> str:
 async def _execute(
     request: Request, principal: Principal, document: str, field: str, variables: dict[str, Any]
 ) -> dict[str, Any]:
-    """The mutation's payload; its first user error or a top-level error as a _Failure."""
+    """The mutation's payload; its first user error or a top-level error as a RestError."""
     try:
         payload = await common.execute(request, principal, document, field, variables, STATUS)
-    except common.RestError as error:  # code None: the variables did not fit the GraphQL input
+    except RestError as error:  # code None: the variables did not fit the GraphQL input
         raise _failure(error) from None
     if payload["errors"]:
         first = payload["errors"][0]
@@ -221,51 +285,46 @@ async def _execute(
         if status == 400:
             where = f"{_snake(first['field'])}: " if first["field"] else ""
             raise _invalid(f"{where}{first['message']}")
-        raise _Failure(first["message"], status)
+        raise RestError(first["message"], status)
     return payload
 
 
-Handler = Callable[[Request, Principal, dict[str, Any]], Awaitable[Response]]
+Handler = Callable[[Request, Principal, B], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _endpoint(handle: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticates, reads the JSON object, runs ``handle``; a _Failure is Pismo's error."""
+def _endpoint(model: type[B]) -> Callable[[Handler[B]], Endpoint]:
+    """Authenticates, reads the body as ``model``, runs the handler; a RestError is
+    answered as Pismo's error (with the headers its status calls for)."""
 
-    async def endpoint(request: Request) -> Response:
-        try:
-            # Authentication first: a request without a key is a 401 whatever its body.
+    def wrap(handle: Handler[B]) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
             try:
+                # Authentication first: a request without a key is a 401 whatever its body.
                 principal = await common.authenticate(request, STATUS)
                 await common.limit(request, principal, "pismo")
-            except common.RestError as error:
-                raise _Failure(error.message, error.status, error.http_headers) from None
-            return await handle(request, principal, await _json_object(request))
-        except _Failure as failure:
-            return _error_response(failure.message, failure.status, failure.headers)
+                return await handle(request, principal, await _body(request, model))
+            except RestError as error:
+                return PismoJSONResponse(
+                    {"error": error.message}, status_code=error.status, headers=error.http_headers
+                )
 
-    endpoint.__doc__ = handle.__doc__
-    return endpoint
+        endpoint.__doc__ = handle.__doc__
+        return endpoint
+
+    return wrap
 
 
 # ---------------------------------------------------------------- accounting entries
 
 
-@_endpoint
+@_endpoint(AccountingEntryPost)
 async def create_accounting_entry(
-    request: Request, principal: Principal, body: dict[str, Any]
+    request: Request, principal: Principal, body: AccountingEntryPost
 ) -> Response:
     """POST /accounting/v1/accounting-entries: 202 with the AccountingEntryPost echo."""
-    variables = {
-        "amount": _number(body, "amount"),
-        "entryTypeId": _int64(body, "entry_type_id", required=True),
-        "eventDate": _string(body, "event_date", required=True),
-        "programId": _int64(body, "program_id", required=True),
-        "accountId": _int64(body, "account_id"),
-        "creditAccountingAccount": _string(body, "credit_accounting_account"),
-        "debitAccountingAccount": _string(body, "debit_accounting_account"),
-        "trackingId": _string(body, "tracking_id"),
-        "transactionId": _int64(body, "transaction_id"),
-    }
+    variables = body.model_dump(by_alias=True)
+    variables["amount"] = format(body.amount, "f")
     payload = await _execute(
         request, principal, ENTRY_MUTATION, "createAccountingEntry", {"input": variables}
     )
@@ -289,10 +348,6 @@ async def create_accounting_entry(
 # ---------------------------------------------------------------- accounting scripts
 
 
-def _optional_int(value: str | None) -> int | None:
-    return None if value is None else int(value)
-
-
 def _accounting_account(account: Mapping[str, Any]) -> dict[str, Any]:
     return _without_nulls(
         {
@@ -306,7 +361,7 @@ def _accounting_account(account: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _cost_center_out(cost_center: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _cost_center(cost_center: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if cost_center is None:
         return None
     return _without_nulls(
@@ -320,25 +375,12 @@ def _cost_center_out(cost_center: Mapping[str, Any] | None) -> dict[str, Any] | 
     )
 
 
-@_endpoint
+@_endpoint(AccountingScriptPost)
 async def create_accounting_script(
-    request: Request, principal: Principal, body: dict[str, Any]
+    request: Request, principal: Principal, body: AccountingScriptPost
 ) -> Response:
     """POST /accounting/v1/accounting-scripts: 201 with the AccountingScript."""
-    variables = _without_nulls(
-        {
-            "programId": _int64(body, "program_id", required=True),
-            "eventTypeId": _int64(body, "event_type_id", required=True),
-            "entryTypeId": _int64(body, "entry_type_id", required=True),
-            "debitAccountingAccountId": _int64(body, "debit_accounting_account_id", required=True),
-            "creditAccountingAccountId": _int64(
-                body, "credit_accounting_account_id", required=True
-            ),
-            "costCenter": _cost_center(body),
-            "entryName": _string(body, "entry_name"),
-            "processingCode": _string(body, "processing_code"),
-        }
-    )
+    variables = body.model_dump(by_alias=True, exclude_none=True)
     payload = await _execute(
         request, principal, SCRIPT_MUTATION, "createAccountingScript", {"input": variables}
     )
@@ -352,7 +394,7 @@ async def create_accounting_script(
         "processing_code": script["processingCode"],
         "debit_accounting": _accounting_account(script["debitAccounting"]),
         "credit_accounting": _accounting_account(script["creditAccounting"]),
-        "cost_center": _cost_center_out(script["costCenter"]),
+        "cost_center": _cost_center(script["costCenter"]),
     }
     return PismoJSONResponse(_without_nulls(document), status_code=201)
 
