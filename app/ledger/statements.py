@@ -3,7 +3,8 @@
 Every figure is a sum of posted movements per account and currency over one or
 more date ranges, read in one query from the monthly and daily rollups
 (app/ledger/period_sums.py) whatever the number of journal lines; the chart of
-accounts is rolled up in memory.
+accounts is rolled up in memory (app/ledger/account_tree.py), and a valued statement
+is converted by app/ledger/statement_valuation.py.
 SCHEDULED entries have no day movements until they post, so they are left out
 until then; backdated entries and reversals are in the day they are dated.
 """
@@ -18,18 +19,20 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select as select_columns
-from sqlmodel import col, select
+from sqlmodel import col
 
 from app.ledger import valuation as fxv
+from app.ledger.account_tree import Tree, load_chart
 from app.ledger.accounts import AccountType, find_journal_id, net_of
 from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
 from app.ledger.money import check_currency
 from app.ledger.period_sums import Key, Range, month_end, movements
+from app.ledger.statement_valuation import day_nets, rate_list, value_end, value_then
 from app.ledger.valuation import Method, Valuation
 from db.engine import Database
-from db.tables import Account, BalanceDay, JournalEntry, JournalLine
+from db.tables import Account, JournalEntry, JournalLine
 
 MAX_COLUMNS = 24
 BALANCE_SHEET_TYPES = (AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY)
@@ -88,71 +91,6 @@ async def _closing_movements(
                 figures[2 * index] += int(debit)
                 figures[2 * index + 1] += int(credit)
     return sums
-
-
-async def _accounts(db: Database, tenant_id: int) -> dict[int, Account]:
-    async with db.read() as session:
-        found = await session.scalars(select(Account).where(col(Account.tenant_id) == tenant_id))
-        return {account.id: account for account in found if account.id is not None}
-
-
-@dataclass(frozen=True)
-class Tree:
-    """The accounts as a forest: each account's parent (in this view) and level (0: top)."""
-
-    accounts: dict[int, Account]
-    parent: dict[int, int | None]
-    level: dict[int, int]
-
-    @classmethod
-    def of(cls, accounts: dict[int, Account], *, same_type: bool = False) -> Tree:
-        """``same_type``: an account's parent is its nearest ancestor of its own type, so
-        a statement section never mixes types."""
-        parent: dict[int, int | None] = {}
-        for account_id, account in accounts.items():
-            up = account.parent_id
-            seen = {account_id}
-            while up is not None and up in accounts and up not in seen:
-                if not same_type or accounts[up].type == account.type:
-                    break
-                seen.add(up)
-                up = accounts[up].parent_id
-            parent[account_id] = up if up in accounts and up not in seen else None
-        level: dict[int, int] = {}
-        for account_id in accounts:
-            chain = []
-            node: int | None = account_id
-            while node is not None and node not in level and node not in chain:
-                chain.append(node)
-                node = parent[node]
-            base = level[node] + 1 if node is not None and node in level else 0
-            for depth, item in enumerate(reversed(chain)):
-                level[item] = base + depth
-        return cls(accounts, parent, level)
-
-    def ancestors(self, account_id: int) -> list[int]:
-        """The account itself, then its parent, up to its top account."""
-        chain = [account_id]
-        up = self.parent[account_id]
-        while up is not None and up not in chain:
-            chain.append(up)
-            up = self.parent[up]
-        return chain
-
-    def top(self, account_id: int) -> int:
-        return self.ancestors(account_id)[-1]
-
-    def roll_up(self, own: dict[Key, list[int]]) -> dict[Key, list[int]]:
-        """Each account's figures plus those of its whole subtree."""
-        rolled: dict[Key, list[int]] = {}
-        for (account_id, currency), figures in own.items():
-            if account_id not in self.accounts:
-                continue
-            for node in self.ancestors(account_id):
-                total = rolled.setdefault((node, currency), [0] * len(figures))
-                for index, value in enumerate(figures):
-                    total[index] += value
-        return rolled
 
 
 def check_depth(depth: int | None) -> int | None:
@@ -248,7 +186,7 @@ async def trial_balance_report(
     own = await movements(db, tenant_id, ranges, currency, journal_id=journal)
     if date_from is None:
         own = {key: [0, 0, *figures] for key, figures in own.items()}
-    tree = Tree.of(await _accounts(db, tenant_id))
+    tree = Tree.of(await load_chart(db, tenant_id))
     rows = []
     for (account_id, cur), (od, oc, pd, pc) in tree.roll_up(own).items():
         level = tree.level[account_id]
@@ -367,89 +305,6 @@ class ValuationResult:
     unrealised_minor: int | None = None
 
 
-async def _day_nets(
-    db: Database,
-    tenant_id: int,
-    span: Range,
-    currency: str | None,
-    valuation_currency: str,
-) -> dict[tuple[int, str, dt.date], int]:
-    """Debit - credit per account, currency and day, of currencies other than the
-    valuation currency (those need a rate per day)."""
-    day = col(BalanceDay.day)
-    query = select_columns(
-        col(BalanceDay.account_id),
-        col(BalanceDay.currency),
-        day,
-        col(BalanceDay.debit_minor),
-        col(BalanceDay.credit_minor),
-    ).where(col(BalanceDay.tenant_id) == tenant_id, col(BalanceDay.currency) != valuation_currency)
-    start, end = span
-    if start is not None:
-        query = query.where(day >= start)
-    if end is not None:
-        query = query.where(day <= end)
-    if currency is not None:
-        query = query.where(col(BalanceDay.currency) == currency)
-    async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    return {(r[0], r[1], r[2]): int(r[3] or 0) - int(r[4] or 0) for r in rows}
-
-
-def _split(nets: dict[int, list[int]], currency: str) -> dict[Key, list[int]]:
-    """Net (debit-positive) amounts per column as the [debit, credit] pairs of a statement."""
-    return {
-        (account_id, currency): [part for net in row for part in (max(net, 0), max(-net, 0))]
-        for account_id, row in nets.items()
-    }
-
-
-def _rate_list(rates: Sequence[Rate]) -> list[Rate]:
-    unique = {(r.base, r.quote, r.effective, r.value, r.source): r for r in rates}
-    return [unique[key] for key in sorted(unique)]
-
-
-async def _value_end(
-    db: Database, tenant_id: int, own: dict[Key, list[int]], ends: Sequence[dt.date], to: str
-) -> tuple[dict[Key, list[int]], list[Rate]]:
-    """Each column's balance of each account converted at the rate of the column's end."""
-    pairs = {(cur, end) for (_, cur) in own for end in ends}
-    rates = await fxv.resolve_rates(db, tenant_id, to, pairs)
-    nets: dict[int, list[int]] = defaultdict(lambda: [0] * len(ends))
-    for (account_id, cur), figures in own.items():
-        for index, end in enumerate(ends):
-            net = figures[2 * index] - figures[2 * index + 1]
-            nets[account_id][index] += fxv.convert(net, cur, rates[(cur, end)])
-    used = [rates[pair] for pair in pairs if pair[0] != to]
-    return _split(nets, to), used
-
-
-async def _value_then(
-    db: Database,
-    tenant_id: int,
-    own: dict[Key, list[int]],
-    ranges: Sequence[Range],
-    days: dict[tuple[int, str, dt.date], int],
-    to: str,
-) -> tuple[dict[Key, list[int]], list[Rate]]:
-    """Each day's movement converted at that day's rate, summed per column; the
-    valuation currency's own figures as they are."""
-    rates = await fxv.resolve_rates(db, tenant_id, to, {(cur, day) for (_, cur, day) in days})
-    nets: dict[int, list[int]] = defaultdict(lambda: [0] * len(ranges))
-    for (account_id, cur), figures in own.items():
-        if cur == to:
-            for index in range(len(ranges)):
-                nets[account_id][index] += figures[2 * index] - figures[2 * index + 1]
-    for (account_id, cur, day), net in days.items():
-        if not net:
-            continue
-        converted = fxv.convert(net, cur, rates[(cur, day)])
-        for index, (start, end) in enumerate(ranges):
-            if (start is None or day >= start) and (end is None or day <= end):
-                nets[account_id][index] += converted
-    return _split(nets, to), list(rates.values())
-
-
 @dataclass(frozen=True)
 class BalanceSheet:
     """Amounts on their normal side; ``current_earnings`` is income - expenses through
@@ -525,21 +380,21 @@ async def balance_sheet(
     if valuation is not None:
         valuation.checked()
     own = await movements(db, tenant_id, [(None, as_of)], currency)
-    accounts = await _accounts(db, tenant_id)
+    accounts = await load_chart(db, tenant_id)
     tree = Tree.of(accounts, same_type=True)
     sheets = [_sheet(tree, accounts, own, as_of, cur, depth) for cur in _currencies(own, currency)]
     if valuation is not None:
         to = valuation.currency
         # No date: the balances of everything posted, at today's rate.
         end = as_of if as_of is not None else dt.date.today()
-        at_end, end_rates = await _value_end(db, tenant_id, own, [end], to)
-        days = await _day_nets(db, tenant_id, (None, as_of), currency, to)
-        then, then_rates = await _value_then(db, tenant_id, own, [(None, as_of)], days, to)
+        at_end, end_rates = await value_end(db, tenant_id, own, [end], to)
+        days = await day_nets(db, tenant_id, (None, as_of), currency, to)
+        then, then_rates = await value_then(db, tenant_id, own, [(None, as_of)], days, to)
         result = ValuationResult(
             to,
             valuation.method,
             fxv.RULES[valuation.method],
-            _rate_list(end_rates + then_rates),
+            rate_list(end_rates + then_rates),
             _monetary(accounts, at_end) - _monetary(accounts, then),
         )
         valued = at_end if valuation.method is Method.END else then
@@ -626,7 +481,7 @@ async def income_statement(
         valuation.checked()
     columns = columns_of(date_from, date_to, compare)
     ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
-    accounts = await _accounts(db, tenant_id)
+    accounts = await load_chart(db, tenant_id)
     moved = await movements(db, tenant_id, ranges, currency)
     closing = await _closing_movements(db, tenant_id, ranges, currency)
     zero = [0] * (2 * len(ranges))
@@ -668,20 +523,20 @@ async def _valued_income_statement(
     ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
     if valuation.method is Method.END:
         ends = [column.date_to for column in columns]
-        valued, rates = await _value_end(db, tenant_id, own, ends, to)
+        valued, rates = await value_end(db, tenant_id, own, ends, to)
     else:
         span: Range = (columns[0].date_from, columns[-1].date_to)
         days = {
             key: net
-            for key, net in (await _day_nets(db, tenant_id, span, currency, to)).items()
+            for key, net in (await day_nets(db, tenant_id, span, currency, to)).items()
             if key[0] in accounts and accounts[key[0]].type in INCOME_STATEMENT_TYPES
         }
         for account_id, cur, day, debit, credit in await _closing_lines(db, tenant_id, currency):
             key = (account_id, cur, day)
             if cur != to and key in days:
                 days[key] -= int(debit) - int(credit)
-        valued, rates = await _value_then(db, tenant_id, own, ranges, days, to)
-    result = ValuationResult(to, valuation.method, fxv.RULES[valuation.method], _rate_list(rates))
+        valued, rates = await value_then(db, tenant_id, own, ranges, days, to)
+    result = ValuationResult(to, valuation.method, fxv.RULES[valuation.method], rate_list(rates))
     rolled = tree.roll_up(valued)
     income, expenses = (
         _section(tree, rolled, kind, to, len(columns), depth) for kind in INCOME_STATEMENT_TYPES
