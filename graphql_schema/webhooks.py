@@ -1,5 +1,5 @@
 """Webhook endpoints and deliveries in GraphQL. Resolvers only translate; the rules are in
-``app.webhooks.endpoints`` and the delivery in ``app.webhooks.worker`` (docs/webhooks.md)."""
+``app.webhooks.subscribers`` and the delivery in ``app.webhooks.worker`` (docs/webhooks.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from enum import Enum
 import strawberry
 
 from app.ledger.validation import parse_id
-from app.webhooks import endpoints as core
+from app.webhooks import subscribers as core
 from db import webhook_tables as tables
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, attempt

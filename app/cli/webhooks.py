@@ -6,7 +6,7 @@ import click
 
 from app.cli.common import LegacySlugCommand, run, settings, tenant_option
 from app.cli.common import tenant_id as _tenant_id
-from app.webhooks import endpoints as core
+from app.webhooks import subscribers as core
 from db.engine import Database
 from db.webhook_tables import WebhookEndpoint
 

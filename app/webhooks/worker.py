@@ -43,7 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.events.shape import event_document
 from app.runtime.metrics import WEBHOOK_DELIVERIES, WEBHOOK_LAG_SECONDS
 from app.runtime.webhook_settings import WebhookSettings
-from app.webhooks.endpoints import event_types_of
+from app.webhooks.subscribers import event_types_of
 from db.engine import Database
 from db.tables import Event, utcnow
 from db.webhook_tables import (

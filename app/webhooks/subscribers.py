@@ -1,7 +1,8 @@
-"""Webhook endpoints of a tenant and their deliveries: registering, listing, replaying.
+"""A tenant's webhook subscribers and their deliveries: registering, listing, replaying.
 
-Every function is scoped to one tenant: an id of another tenant's record is NotFound.
-The delivery itself is in ``app.webhooks.worker``.
+A subscriber is a ``WebhookEndpoint`` row (db/webhook_tables.py): where to send which
+events, signed with its secret. Every function is scoped to one tenant: an id of another
+tenant's record is NotFound. The delivery itself is in ``app.webhooks.worker``.
 """
 
 from __future__ import annotations
