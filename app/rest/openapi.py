@@ -90,34 +90,51 @@ def _body(schema_name: str, media_type: str = "application/json") -> Schema:
     return {"required": True, "content": {media_type: {"schema": _ref(schema_name)}}}
 
 
-def _query(name: str, schema: Schema, description: str) -> Schema:
+def _parameter(name: str, where: str, schema: Schema, description: str) -> Schema:
     return {
         "name": name,
-        "in": "query",
-        "required": False,
+        "in": where,
+        "required": where == "path",
         "schema": schema,
         "description": description,
     }
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return _parameter(name, "query", schema, description)
 
 
 def _path_id(schema: Schema, description: str) -> Schema:
-    return {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "schema": schema,
-        "description": description,
-    }
+    return _parameter("id", "path", schema, description)
 
 
-X_TENANT: Schema = {
-    "name": "X-Tenant",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "The tenant's slug, for a key whose user owns several tenants.",
-}
+X_TENANT = _parameter(
+    "X-Tenant",
+    "header",
+    {"type": "string"},
+    "The tenant's slug, for a key whose user owns several tenants.",
+)
 SECURITY: list[dict[str, list[str]]] = [{"bearerKey": []}, {"apiKeyHeader": []}]
+
+
+def _operation(
+    tag: str,
+    summary: str,
+    responses: dict[str, Schema],
+    parameters: list[Schema] | None = None,
+    request: Schema | None = None,
+    description: str | None = None,
+) -> Schema:
+    """An operation of dialect ``tag``; its parameters end with X-Tenant unless None."""
+    operation: Schema = {"tags": [tag], "summary": summary, "security": SECURITY}
+    if description is not None:
+        operation["description"] = description
+    if parameters is not None:
+        operation["parameters"] = [*parameters, X_TENANT]
+    if request is not None:
+        operation["requestBody"] = request
+    return {**operation, "responses": responses}
+
 
 # What each status means, worded once; each operation lists the ones it answers with.
 ERROR_TEXT = {
@@ -153,19 +170,11 @@ PISMO_ERRORS = _statuses(400, 401, 403, 409, 413, 429, 503)
 
 def _pismo() -> dict[str, Schema]:
     def post(summary: str, request: str, status: int, response: str) -> Schema:
-        return {
-            "post": {
-                "tags": ["Pismo"],
-                "summary": summary,
-                "security": SECURITY,
-                "parameters": [X_TENANT],
-                "requestBody": _body(request),
-                "responses": {
-                    str(status): _json(_ref(response), summary),
-                    **_errors("PismoError", PISMO_ERRORS),
-                },
-            }
+        responses = {
+            str(status): _json(_ref(response), summary),
+            **_errors("PismoError", PISMO_ERRORS),
         }
+        return {"post": _operation("Pismo", summary, responses, [], _body(request))}
 
     base = pismo.BASE
     return {
@@ -243,24 +252,19 @@ JOURNAL_ENTRY_SCHEMAS: dict[str, Schema] = {
 
 def _journal_entries() -> dict[str, Schema]:
     summary = "Posts a journal entry (or replays the one of its external_id)"
-    return {
-        journal_entries.PATH: {
-            "post": {
-                "tags": ["Journal-entry API"],
-                "summary": summary,
-                "description": "The tenant is the one domain_url names (X-Tenant is not read).",
-                "security": SECURITY,
-                "requestBody": _body("JournalEntryApiCreateJournalEntry"),
-                "responses": {
-                    "200": _json(_ref("JournalEntryApiCreated"), summary),
-                    **_errors(
-                        "JournalEntryApiError",
-                        _statuses(400, 401, 403, 404, 409, 413, 415, 429, 503),
-                    ),
-                },
-            }
-        }
+    statuses = _statuses(400, 401, 403, 404, 409, 413, 415, 429, 503)
+    responses = {
+        "200": _json(_ref("JournalEntryApiCreated"), summary),
+        **_errors("JournalEntryApiError", statuses),
     }
+    operation = _operation(
+        "Journal-entry API",
+        summary,
+        responses,
+        request=_body("JournalEntryApiCreateJournalEntry"),
+        description="The tenant is the one domain_url names (X-Tenant is not read).",
+    )
+    return {journal_entries.PATH: {"post": operation}}
 
 
 # ---------------------------------------------------------------- Pennylane v2
@@ -362,24 +366,6 @@ def _pennylane_errors(*statuses: int) -> dict[str, Schema]:
     return responses
 
 
-def _pennylane_operation(
-    summary: str,
-    responses: dict[str, Schema],
-    parameters: list[Schema] | None = None,
-    request: Schema | None = None,
-) -> Schema:
-    operation: Schema = {
-        "tags": ["Pennylane v2"],
-        "summary": summary,
-        "security": SECURITY,
-        "parameters": [*(parameters or []), X_TENANT],
-        "responses": responses,
-    }
-    if request is not None:
-        operation["requestBody"] = request
-    return operation
-
-
 def _list_parameters(sorts: tuple[str, ...], filterable: tuple[str, ...]) -> list[Schema]:
     return [
         _query(
@@ -402,128 +388,105 @@ LIST_ERRORS = (400, 401, 403, 422, 429)
 
 def _pennylane() -> dict[str, Schema]:
     base = pennylane.BASE
-    entry_id = _path_id(ID, "The ledger entry's id.")
-    upload_request: Schema = {
-        "required": True,
-        "content": {"multipart/form-data": {"schema": _ref("PennylaneUpload")}},
-    }
-    write_errors = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
     upload_errors = (400, 401, 403, 413, 415, 422, 429, 503)
 
+    def operation(
+        summary: str,
+        status: int,
+        response: Schema,
+        errors: tuple[int, ...],
+        parameters: list[Schema] | None = None,
+        request: Schema | None = None,
+    ) -> Schema:
+        responses = {str(status): response, **_pennylane_errors(*errors)}
+        return _operation("Pennylane v2", summary, responses, parameters or [], request)
+
+    def listing(
+        summary: str, item: str, page: str, sorts: tuple[str, ...], filterable: tuple[str, ...]
+    ) -> Schema:
+        parameters = _list_parameters(sorts, filterable)
+        return operation(summary, 200, _json(_page_of(item), page), LIST_ERRORS, parameters)
+
+    def read(summary: str, item: str, found: str, id_is: str) -> Schema:
+        parameters = [_path_id(ID, id_is)]
+        errors = (400, 401, 403, 404, 429)
+        return {"get": operation(summary, 200, _json(_ref(item), found), errors, parameters)}
+
+    def create(summary: str, item: str, done: str, request: str, errors: tuple[int, ...]) -> Schema:
+        return operation(summary, 201, _json(_ref(item), done), errors, request=_body(request))
+
     def upload(summary: str) -> Schema:
-        return {
-            "post": _pennylane_operation(
-                summary,
-                {
-                    "201": _json(_ref("PennylaneAttachment"), "Stored."),
-                    **_pennylane_errors(*upload_errors),
-                },
-                request=upload_request,
-            )
-        }
+        request = _body("PennylaneUpload", "multipart/form-data")
+        stored = _json(_ref("PennylaneAttachment"), "Stored.")
+        return {"post": operation(summary, 201, stored, upload_errors, request=request)}
 
     def download(summary: str) -> Schema:
-        return {
-            "get": _pennylane_operation(
-                summary,
-                {
-                    "200": {
-                        "description": "The file's bytes, with its own media type.",
-                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-                    },
-                    **_pennylane_errors(401, 403, 404, 429),
-                },
-                [_path_id(ID, "The attachment's id.")],
-            )
+        file = {
+            "description": "The file's bytes, with its own media type.",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
         }
+        parameters = [_path_id(ID, "The attachment's id.")]
+        return {"get": operation(summary, 200, file, (401, 403, 404, 429), parameters)}
 
     return {
         pennylane_entries.ENTRIES_PATH: {
-            "get": _pennylane_operation(
+            "get": listing(
                 "Lists ledger entries",
-                {
-                    "200": _json(_page_of("PennylaneLedgerEntry"), "A page of entries."),
-                    **_pennylane_errors(*LIST_ERRORS),
-                },
-                _list_parameters(("-id", "id", "date", "-date"), ("date", "journal_id")),
+                "PennylaneLedgerEntry",
+                "A page of entries.",
+                ("-id", "id", "date", "-date"),
+                ("date", "journal_id"),
             ),
-            "post": _pennylane_operation(
+            "post": create(
                 "Posts a ledger entry",
-                {
-                    "201": _json(_ref("PennylaneLedgerEntry"), "Posted."),
-                    **_pennylane_errors(*write_errors),
-                },
-                request=_body("PennylaneCreateLedgerEntry"),
+                "PennylaneLedgerEntry",
+                "Posted.",
+                "PennylaneCreateLedgerEntry",
+                (400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
             ),
         },
-        f"{pennylane_entries.ENTRIES_PATH}/{{id}}": {
-            "get": _pennylane_operation(
-                "Reads a ledger entry",
-                {
-                    "200": _json(_ref("PennylaneLedgerEntry"), "The entry."),
-                    **_pennylane_errors(400, 401, 403, 404, 429),
-                },
-                [entry_id],
-            )
-        },
+        f"{pennylane_entries.ENTRIES_PATH}/{{id}}": read(
+            "Reads a ledger entry", "PennylaneLedgerEntry", "The entry.", "The ledger entry's id."
+        ),
         pennylane_entries.LINES_PATH: {
-            "get": _pennylane_operation(
+            "get": listing(
                 "Lists ledger entry lines",
-                {
-                    "200": _json(_page_of("PennylaneLedgerEntryLine"), "A page of lines."),
-                    **_pennylane_errors(*LIST_ERRORS),
-                },
-                _list_parameters(("-id", "id"), ("id", "ledger_account_id", "date", "journal_id")),
+                "PennylaneLedgerEntryLine",
+                "A page of lines.",
+                ("-id", "id"),
+                ("id", "ledger_account_id", "date", "journal_id"),
             )
         },
         f"{base}/journals": {
-            "get": _pennylane_operation(
-                "Lists journals",
-                {
-                    "200": _json(_page_of("PennylaneJournal"), "A page of journals."),
-                    **_pennylane_errors(*LIST_ERRORS),
-                },
-                _list_parameters(("id",), ("id", "type")),
+            "get": listing(
+                "Lists journals", "PennylaneJournal", "A page of journals.", ("id",), ("id", "type")
             ),
-            "post": _pennylane_operation(
+            "post": create(
                 "Creates a journal",
-                {
-                    "201": _json(_ref("PennylaneJournal"), "Created."),
-                    **_pennylane_errors(400, 401, 403, 409, 413, 415, 422, 429, 503),
-                },
-                request=_body("PennylaneCreateJournal"),
+                "PennylaneJournal",
+                "Created.",
+                "PennylaneCreateJournal",
+                (400, 401, 403, 409, 413, 415, 422, 429, 503),
             ),
         },
-        f"{base}/journals/{{id}}": {
-            "get": _pennylane_operation(
-                "Reads a journal",
-                {
-                    "200": _json(_ref("PennylaneJournal"), "The journal."),
-                    **_pennylane_errors(400, 401, 403, 404, 429),
-                },
-                [_path_id(ID, "The journal's id.")],
-            )
-        },
+        f"{base}/journals/{{id}}": read(
+            "Reads a journal", "PennylaneJournal", "The journal.", "The journal's id."
+        ),
         f"{base}/ledger_accounts": {
-            "get": _pennylane_operation(
+            "get": listing(
                 "Lists ledger accounts",
-                {
-                    "200": _json(_page_of("PennylaneLedgerAccount"), "A page of accounts."),
-                    **_pennylane_errors(*LIST_ERRORS),
-                },
-                _list_parameters(("id",), ("id", "number")),
+                "PennylaneLedgerAccount",
+                "A page of accounts.",
+                ("id",),
+                ("id", "number"),
             )
         },
-        f"{base}/ledger_accounts/{{id}}": {
-            "get": _pennylane_operation(
-                "Reads a ledger account",
-                {
-                    "200": _json(_ref("PennylaneLedgerAccount"), "The account."),
-                    **_pennylane_errors(400, 401, 403, 404, 429),
-                },
-                [_path_id(ID, "The ledger account's id.")],
-            )
-        },
+        f"{base}/ledger_accounts/{{id}}": read(
+            "Reads a ledger account",
+            "PennylaneLedgerAccount",
+            "The account.",
+            "The ledger account's id.",
+        ),
         f"{base}/ledger_attachments": upload("Uploads an attachment (deprecated form)"),
         f"{base}/file_attachments": upload("Uploads an attachment"),
         f"{base}/ledger_attachments/{{id}}/file": download("Downloads an attachment"),
@@ -573,6 +536,9 @@ def _bookeeping_list(key: str) -> Schema:
     )
 
 
+BOOKEEPING = "Bookeeping.ai v1"
+
+
 def _bookeeping() -> dict[str, Schema]:
     base = bookeeping.BASE
     page = [
@@ -588,35 +554,26 @@ def _bookeeping() -> dict[str, Schema]:
     list_errors = _errors("BookeepingError", _statuses(*sorted(bookeeping.LIST_STATUSES - {500})))
 
     def read(summary: str, key: str, parameters: list[Schema]) -> Schema:
-        return {
-            "get": {
-                "tags": ["Bookeeping.ai v1"],
-                "summary": summary,
-                "security": SECURITY,
-                "parameters": [*parameters, X_TENANT],
-                "responses": {"200": _json(_bookeeping_list(key), summary), **list_errors},
-            }
-        }
+        responses = {"200": _json(_bookeeping_list(key), summary), **list_errors}
+        return {"get": _operation(BOOKEEPING, summary, responses, parameters)}
 
     transaction_statuses = sorted(bookeeping.TRANSACTION_STATUSES - {500})
     return {
         f"{base}/transactions": {
-            "post": {
-                "tags": ["Bookeeping.ai v1"],
-                "summary": "Creates a transaction (or reports the similar one that exists)",
-                "security": SECURITY,
-                "parameters": [
-                    _query(
-                        "force", {"type": "string"}, "true: create even when a similar one exists."
-                    ),
-                    X_TENANT,
-                ],
-                "requestBody": _body("BookeepingCreateTransaction"),
-                "responses": {
+            "post": _operation(
+                BOOKEEPING,
+                "Creates a transaction (or reports the similar one that exists)",
+                {
                     "200": _json(_ref("BookeepingTransactionResult"), "Created, or found."),
                     **_errors("BookeepingError", _statuses(*transaction_statuses)),
                 },
-            }
+                [
+                    _query(
+                        "force", {"type": "string"}, "true: create even when a similar one exists."
+                    )
+                ],
+                _body("BookeepingCreateTransaction"),
+            )
         },
         f"{base}/categories": read(
             "Lists categories (the ledger accounts)",
