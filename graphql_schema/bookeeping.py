@@ -33,29 +33,17 @@ import strawberry
 
 from app.ledger import bookeeping as records
 from app.ledger import bookeeping_transactions as transactions
+from app.ledger.bookeeping_transactions import LineType as EntryType
+from app.ledger.bookeeping_transactions import PaymentMethod
 from app.ledger.money import from_minor
 from db.bookeeping_tables import BookeepingBankAccount, BookeepingCounterparty
 from graphql_schema.context import Info
 from graphql_schema.errors import UserError, attempt
 from graphql_schema.scalars import Money
 
-
-@strawberry.enum
-class PaymentMethod(Enum):
-    CASH = "CASH"
-    CHEQUE = "CHEQUE"
-    NEFT = "NEFT"
-    IMPS = "IMPS"
-    UPI = "UPI"
-    CARD = "CARD"
-    TRANSFER = "TRANSFER"
-    OTHER = "OTHER"
-
-
-@strawberry.enum
-class EntryType(Enum):
-    DEBIT = "DEBIT"
-    CREDIT = "CREDIT"
+# The core's enums are the GraphQL enums (strawberry.enum marks the class in place).
+strawberry.enum(PaymentMethod)
+strawberry.enum(EntryType, name="EntryType")
 
 
 @strawberry.enum

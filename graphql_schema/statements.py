@@ -6,29 +6,29 @@ Resolvers only translate; the sums and the roll-ups are in ``app.ledger.statemen
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 
 from app.ledger import statements as core
 from app.ledger import valuation as fxv
+from app.ledger.statements import Compare as StatementCompare
+from app.ledger.valuation import Method as ValuationMethod
 from graphql_schema.context import Info
 from graphql_schema.scalars import Money
 from graphql_schema.types import Account, money
 
-
-@strawberry.enum(description="Comparative columns of an income statement.")
-class StatementCompare(Enum):
-    NONE = "NONE"
-    PREVIOUS_PERIOD = "PREVIOUS_PERIOD"
-    MONTHLY = "MONTHLY"
-
-
-@strawberry.enum(description="How a report is valued in another currency (like hledger --value).")
-class ValuationMethod(Enum):
-    END = "END"
-    THEN = "THEN"
+# The core's enums are the GraphQL enums (strawberry.enum marks the class in place).
+strawberry.enum(
+    StatementCompare,
+    name="StatementCompare",
+    description="Comparative columns of an income statement.",
+)
+strawberry.enum(
+    ValuationMethod,
+    name="ValuationMethod",
+    description="How a report is valued in another currency (like hledger --value).",
+)
 
 
 @strawberry.input(description="Also give the report in `currency`, converted by `method`.")

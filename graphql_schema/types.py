@@ -11,6 +11,8 @@ import strawberry
 
 from app.events import pismo_document, shape
 from app.ledger import balances, general_ledger, listings, paging
+from app.ledger.accounts import AccountType as AccountType  # re-exported, as a GraphQL enum
+from app.ledger.accounts import JournalType as JournalType
 from app.ledger.accounts import net_of
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, LineView
@@ -23,22 +25,10 @@ from graphql_schema.scalars import Money
 N = TypeVar("N")
 
 
-@strawberry.enum
-class AccountType(Enum):
-    ASSET = "ASSET"
-    LIABILITY = "LIABILITY"
-    EQUITY = "EQUITY"
-    INCOME = "INCOME"
-    EXPENSE = "EXPENSE"
-
-
-@strawberry.enum(description="Pennylane's journal types.")
-class JournalType(Enum):
-    SALES = "sales"
-    PURCHASES = "purchases"
-    BANK = "bank"
-    PAYROLL = "payroll"
-    MISCELLANEOUS = "miscellaneous"
+# The core's enums are the GraphQL enums (strawberry.enum marks the class in place): one
+# list of values, that the schema cannot drift from.
+strawberry.enum(AccountType)
+strawberry.enum(JournalType, description="Pennylane's journal types.")
 
 
 @strawberry.enum
