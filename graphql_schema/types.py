@@ -512,8 +512,8 @@ class LedgerEvent:
     @strawberry.field(
         description=(
             "The event's document as JSON text: what webhooks post and subscriptions "
-            "deliver ({id, type, entryId, createdAt, data, pismo, pismo_entries}; "
-            "docs/events.md)."
+            "deliver ({id, type, entryId, createdAt, data}, plus a dialect's own keys: "
+            "pismo and pismo_entries on Pismo events; docs/events.md)."
         )
     )
     def document(self) -> str:
