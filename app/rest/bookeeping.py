@@ -389,13 +389,7 @@ def endpoint(
 async def _execute(
     request: Request, principal: Principal, document: str, field: str, variables: dict[str, Any]
 ) -> Any:
-    try:
-        return await common.execute(request, principal, document, field, variables)
-    except RestError as error:
-        errors = [FieldError(seed_field(e.field), e.message) for e in error.errors]
-        raise RestError(
-            common.summary(errors) if errors else error.message, error.status, errors, error.code
-        ) from None
+    return await common.execute_named(request, principal, document, field, variables, seed_field)
 
 
 @endpoint("write", TRANSACTION_STATUSES)

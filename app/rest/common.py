@@ -201,6 +201,31 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     return [FieldError(field_path(e["loc"]) or None, _message(e)) for e in error.errors()]
 
 
+@dataclass(frozen=True)
+class FieldNames:
+    """A dialect's names for the fields of the GraphQL input it sends: ``top`` renames the
+    entry's fields (``lines`` among them, always), ``line`` a line's."""
+
+    top: Mapping[str, str]
+    line: Mapping[str, str]
+
+    def of(self, path: str | None) -> str | None:
+        """A GraphQL input path (``input.lines.1.debit``) in the dialect's names
+        (``entries[1].debit``); None for the input as a whole."""
+        parts = (path or "").split(".")
+        if parts[:1] == ["input"]:
+            parts = parts[1:]
+        if not parts or not parts[0]:
+            return None
+        if parts[0] != "lines":
+            return ".".join([self.top.get(parts[0], parts[0]), *parts[1:]])
+        field, rest = self.top["lines"], parts[1:]
+        if rest and rest[0].isdigit():
+            field += f"[{rest[0]}]"
+            rest = rest[1:]
+        return ".".join([field, *(self.line.get(part, part) for part in rest)])
+
+
 def summary(errors: Sequence[FieldError]) -> str:
     """One line for a list of field errors: the first, and how many more there are."""
     first = errors[0]
@@ -338,6 +363,29 @@ async def execute(
     assert result.data is not None
     payload: dict[str, Any] = result.data[field]
     return payload
+
+
+def renamed(error: RestError, name: Callable[[str | None], str | None]) -> RestError:
+    """``error`` with its fields in a dialect's names (``name`` maps a GraphQL input path),
+    its message naming the first of them."""
+    errors = [FieldError(name(e.field), e.message) for e in error.errors]
+    message = summary(errors) if errors else error.message
+    return RestError(message, error.status, errors, error.code)
+
+
+async def execute_named(
+    request: Request,
+    principal: Principal,
+    document: str,
+    field: str,
+    variables: dict[str, Any],
+    name: Callable[[str | None], str | None],
+) -> Any:
+    """``execute``, its refusals naming their fields in the dialect's names (``name``)."""
+    try:
+        return await execute(request, principal, document, field, variables)
+    except RestError as error:
+        raise renamed(error, name) from None
 
 
 # ---------------------------------------------------------------- JSON out

@@ -135,30 +135,20 @@ def _variables(body: CreateJournalEntry) -> dict[str, Any]:
     }
 
 
-_TOP = {
-    "currency": "transactionCurrency",
-    "lines": "entries",
-    "accrualDate": "accrual_date",
-    "externalId": "external_id",
-}
-_LINE_NAMES = {"accountCode": "account", "reportingDebit": "debit", "reportingCredit": "credit"}
+_NAMES = common.FieldNames(
+    top={
+        "currency": "transactionCurrency",
+        "lines": "entries",
+        "accrualDate": "accrual_date",
+        "externalId": "external_id",
+    },
+    line={"accountCode": "account", "reportingDebit": "debit", "reportingCredit": "credit"},
+)
 
 
 def seed_field(path: str | None) -> str | None:
     """A GraphQL input path (``lines.1.debit``, ``input.currency``) in the seed's names."""
-    parts = (path or "").split(".")
-    if parts[:1] == ["input"]:
-        parts = parts[1:]
-    if not parts or not parts[0]:
-        return None
-    if parts[0] != "lines":
-        return ".".join([_TOP.get(parts[0], parts[0]), *parts[1:]])
-    field = "entries"
-    rest = parts[1:]
-    if rest and rest[0].isdigit():
-        field += f"[{rest[0]}]"
-        rest = rest[1:]
-    return ".".join([field, *(_LINE_NAMES.get(part, part) for part in rest)])
+    return _NAMES.of(path)
 
 
 def _renamed(error: RestError) -> RestError:

@@ -339,29 +339,20 @@ def _variables(body: CreateLedgerEntry) -> dict[str, Any]:
     }
 
 
-_TOP = {
-    "memo": "label",
-    "journalId": "journal_id",
-    "attachmentId": "ledger_attachment_id",
-    "lines": "ledger_entry_lines",
-}
-_LINE = {"accountId": "ledger_account_id", "description": "label"}
+_NAMES = common.FieldNames(
+    top={
+        "memo": "label",
+        "journalId": "journal_id",
+        "attachmentId": "ledger_attachment_id",
+        "lines": "ledger_entry_lines",
+    },
+    line={"accountId": "ledger_account_id", "description": "label"},
+)
 
 
 def pennylane_field(path: str | None) -> str | None:
     """A GraphQL input path (``lines.3.accountId``) in Pennylane's names."""
-    parts = (path or "").split(".")
-    if parts[:1] == ["input"]:
-        parts = parts[1:]
-    if not parts or not parts[0]:
-        return None
-    if parts[0] != "lines":
-        return ".".join([_TOP.get(parts[0], parts[0]), *parts[1:]])
-    field, rest = "ledger_entry_lines", parts[1:]
-    if rest and rest[0].isdigit():
-        field += f"[{rest[0]}]"
-        rest = rest[1:]
-    return ".".join([field, *(_LINE.get(part, part) for part in rest)])
+    return _NAMES.of(path)
 
 
 def _refusal(code: str, field: str | None, message: str, body: CreateLedgerEntry) -> RestError:

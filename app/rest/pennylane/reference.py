@@ -139,19 +139,15 @@ def _check_sort(request: Request) -> None:
 # ---------------------------------------------------------------- GraphQL
 
 
-def _renamed(error: RestError) -> RestError:
-    errors = [FieldError(_PARAMS.get(e.field or "", e.field), e.message) for e in error.errors]
-    message = rest.summary(errors) if errors else error.message
-    return RestError(message, error.status, errors, error.code)
+def _param(path: str | None) -> str | None:
+    """A GraphQL argument in Pennylane's query parameter names."""
+    return _PARAMS.get(path or "", path)
 
 
 async def _run(
     request: Request, principal: Principal, document: str, field: str, variables: dict[str, Any]
 ) -> Any:
-    try:
-        return await common.execute(request, principal, document, field, variables)
-    except RestError as error:
-        raise _renamed(error) from None
+    return await rest.execute_named(request, principal, document, field, variables, _param)
 
 
 async def _list(
@@ -221,7 +217,7 @@ async def create_journal(request: Request, principal: Principal) -> Response:
         first = payload["errors"][0]
         errors = [FieldError(e["field"], e["message"]) for e in payload["errors"]]
         status = common.STATUSES.get(first["code"], 422)
-        raise _renamed(RestError(first["message"], status, errors, first["code"]))
+        raise rest.renamed(RestError(first["message"], status, errors, first["code"]), _param)
     return ExactJSONResponse(_journal(payload["journal"]), status_code=201)
 
 
