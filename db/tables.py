@@ -93,6 +93,9 @@ class Account(SQLModel, table=True):
     public_id: str | None = Field(
         default_factory=lambda: secrets.token_hex(12), max_length=24, unique=True, index=True
     )
+    # The account's balance limits (app/ledger/limits.py), as JSON text; NULL for the
+    # unlimited accounts, which is nearly all of them: posting then parses nothing.
+    limits_json: str | None = None
 
 
 class Journal(SQLModel, table=True):

@@ -12,6 +12,7 @@ from strawberry.types.base import get_object_definition
 
 from app.ledger.accounts import AccountInput
 from app.ledger.errors import BadInput
+from app.ledger.limits import LimitsChange
 from app.ledger.posting import EntryInput, LineInput
 from app.ledger.validation import parse_id
 from graphql_schema.scalars import Money
@@ -45,6 +46,45 @@ def built_from_coerced(cls: C) -> C:
     return cls
 
 
+@strawberry.input(description="An amount in one currency.")
+class CurrencyAmountInput:
+    currency: str
+    amount: Money = strawberry.field(description="At most the currency's decimals; >= 0.")
+
+
+def _pairs(amounts: list[CurrencyAmountInput] | None) -> list[tuple[str, object]] | None:
+    return None if amounts is None else [(a.currency, a.amount) for a in amounts]
+
+
+@strawberry.input(
+    description="Balance limits, on the account's normal side (docs/holds.md). A field "
+    "left out leaves that setting as it is; an empty list clears it."
+)
+class AccountLimitsInput:
+    no_overdraft: bool | None = strawberry.field(
+        default=None, description="Keep the available balance >= 0 in every currency."
+    )
+    overdraft_limits: list[CurrencyAmountInput] | None = strawberry.field(
+        default=None, description="Per currency: keep the available balance >= -amount."
+    )
+    max_balances: list[CurrencyAmountInput] | None = strawberry.field(
+        default=None, description="Per currency: keep the balance <= amount."
+    )
+
+    def to_core(self) -> LimitsChange:
+        return LimitsChange(
+            self.no_overdraft, _pairs(self.overdraft_limits), _pairs(self.max_balances)
+        )
+
+
+@strawberry.input(
+    description="Sets an account's balance limits. A field left out leaves that setting "
+    "as it is; an empty list clears it."
+)
+class SetAccountLimitsInput(AccountLimitsInput):
+    account_code: str
+
+
 @strawberry.input
 class CreateAccountInput:
     code: str
@@ -55,6 +95,9 @@ class CreateAccountInput:
     currency: str | None = strawberry.field(
         default=None, description="Restrict the account to this ISO 4217 currency."
     )
+    limits: AccountLimitsInput | None = strawberry.field(
+        default=None, description="Balance limits from the start (setAccountLimits changes them)."
+    )
 
     def to_core(self) -> AccountInput:
         return AccountInput(
@@ -64,6 +107,7 @@ class CreateAccountInput:
             category=self.category,
             parent_code=self.parent_code,
             currency=self.currency,
+            limits=self.limits.to_core() if self.limits is not None else None,
         )
 
 

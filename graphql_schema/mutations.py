@@ -11,7 +11,12 @@ from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import MAX_REQUEST_ENTRIES, MAX_REQUEST_LINES, Info, PostingBudget
 from graphql_schema.errors import UserError, attempt
-from graphql_schema.inputs import CreateAccountInput, CreateJournalInput, PostJournalEntryInput
+from graphql_schema.inputs import (
+    CreateAccountInput,
+    CreateJournalInput,
+    PostJournalEntryInput,
+    SetAccountLimitsInput,
+)
 from graphql_schema.types import Account, Journal, JournalEntry
 
 # What one postJournalEntries call may post: as much as its whole request may
@@ -99,6 +104,19 @@ class Mutation:
         ctx = info.context
         row, errors = await attempt(
             lambda: accounts.deactivate_account(ctx.db, ctx.writable_tenant(), code)
+        )
+        return AccountPayload(account=Account.of(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Sets an account's balance limits (docs/holds.md): a field left out "
+        "stays as it is, an empty list clears it. Records an account.limits_changed event."
+    )
+    async def set_account_limits(self, info: Info, input: SetAccountLimitsInput) -> AccountPayload:
+        ctx = info.context
+        row, errors = await attempt(
+            lambda: accounts.set_account_limits(
+                ctx.db, ctx.writable_tenant(), input.account_code, input.to_core()
+            )
         )
         return AccountPayload(account=Account.of(row) if row else None, errors=errors)
 

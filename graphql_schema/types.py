@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -14,6 +15,8 @@ from app.ledger import balances, general_ledger, listings, paging
 from app.ledger.accounts import AccountType as AccountType  # re-exported, as a GraphQL enum
 from app.ledger.accounts import JournalType as JournalType
 from app.ledger.accounts import net_of
+from app.ledger.limits import Limits, available_minor
+from app.ledger.limits import parse as parse_limits
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, LineView
 from db.tables import Account as AccountRow
@@ -87,6 +90,12 @@ class Balance:
         description="Balance in the account's normal direction: debit - credit for "
         "ASSET and EXPENSE, credit - debit for the others."
     )
+    available: Money = strawberry.field(
+        description="What the account's limits are checked against: the posted balance in "
+        "its normal direction less pending amounts that reduce it (none until holds "
+        "exist, so equal to net for now). With asOf, the balance as of that date "
+        "(nothing is pending in the past); limits always use the current one."
+    )
 
     @classmethod
     def of(cls, balance: balances.Balance) -> Balance:
@@ -96,6 +105,38 @@ class Balance:
             debit=money(balance.debit_minor, cur),
             credit=money(balance.credit_minor, cur),
             net=money(balance.net_minor, cur),
+            available=money(available_minor(balance.net_minor), cur),
+        )
+
+
+@strawberry.type(description="An amount in one currency.")
+class CurrencyAmount:
+    currency: str
+    amount: Money
+
+    @classmethod
+    def list_of(cls, minors: Mapping[str, int]) -> list[CurrencyAmount]:
+        return [cls(currency=c, amount=money(m, c)) for c, m in sorted(minors.items())]
+
+
+@strawberry.type(description="An account's balance limits, on its normal side (docs/holds.md).")
+class AccountLimits:
+    no_overdraft: bool = strawberry.field(
+        description="The available balance may not go below 0, in any currency."
+    )
+    overdraft_limits: list[CurrencyAmount] = strawberry.field(
+        description="Per currency: the available balance may not go below -amount."
+    )
+    max_balances: list[CurrencyAmount] = strawberry.field(
+        description="Per currency: the balance may not go above amount."
+    )
+
+    @classmethod
+    def of(cls, limits: Limits) -> AccountLimits:
+        return cls(
+            no_overdraft=limits.no_overdraft,
+            overdraft_limits=CurrencyAmount.list_of(limits.overdraft),
+            max_balances=CurrencyAmount.list_of(limits.max_balance),
         )
 
 
@@ -120,6 +161,10 @@ class Account:
     @strawberry.field
     def active(self) -> bool:
         return self.deactivated_at is None
+
+    @strawberry.field(description="Balance limits; every setting off for an unlimited account.")
+    def limits(self) -> AccountLimits:
+        return AccountLimits.of(parse_limits(self._row.limits_json))
 
     @strawberry.field(
         description="Balance in one currency (default: the account's, else the tenant's)."

@@ -14,6 +14,10 @@ HTTP_STATUS = {
     "NOT_FOUND": 404,
     "CONFLICT": 409,
     "RATE_LIMITED": 429,
+    # Refused by an account's balance limits: a client error the same input would repeat
+    # until the balance changes (Pennylane's dialect answers 422, app/rest/pennylane).
+    "INSUFFICIENT_FUNDS": 400,
+    "LIMIT_EXCEEDED": 400,
     # Lost to concurrent writes after bounded retries: the same request may be sent again.
     "TRY_AGAIN": 503,
 }

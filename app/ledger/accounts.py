@@ -1,5 +1,6 @@
-"""The chart of accounts and journals of a tenant: creating them, finding them, and the
-normal-balance rule of an account type (``net_of``)."""
+"""The chart of accounts and journals of a tenant: creating them, finding them, setting
+an account's balance limits (limits.py says what they are), and the normal-balance rule
+of an account type (``net_of``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.ledger import limits as account_limits
 from app.ledger.errors import BadInput, Conflict, NotFound
 from app.ledger.money import check_currency
+from app.ledger.outbox import announce, json_text
 from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_lookup, check_optional_text, check_text, column_length
 from app.ledger.validation import parse_id
 from db.engine import Database
-from db.tables import Account, Journal, utcnow
+from db.tables import Account, Event, Journal, utcnow
 
 
 class AccountType(StrEnum):
@@ -70,6 +73,7 @@ class AccountInput:
     parent_code: str | None = None
     currency: str | None = None
     program_id: int | None = None
+    limits: account_limits.LimitsChange | None = None
 
 
 MAX_CODE = column_length(Account, "code")
@@ -93,6 +97,12 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
         ) from None
     if data.currency is not None:
         check_currency(data.currency)
+    limits = None
+    if data.limits is not None:
+        try:
+            limits = account_limits.apply(account_limits.NO_LIMITS, data.limits)
+        except BadInput as error:
+            raise error.at("limits") from None
     async with db.write() as session:
         existing = await session.scalar(
             select(col(Account.id)).where(
@@ -128,7 +138,54 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
             await session.flush()
         except IntegrityError:  # a concurrent create of the same code won the race
             raise Conflict(f"account {code} already exists", field="code") from None
+        if limits is not None and not limits.empty:
+            await _store_limits(session, account, limits)
     return account
+
+
+async def set_account_limits(
+    db: Database, tenant_id: int, code: str, change: account_limits.LimitsChange
+) -> Account:
+    """Changes an account's balance limits and records the change as an event.
+
+    The account row is locked while the change is merged (an omitted setting stays as
+    it is), so two concurrent changes of different settings both stick. A batch planned
+    before the change commits is checked against the limits it read when planned.
+    """
+    check_lookup(code, field="accountCode", what="account code")
+    account_limits.apply(account_limits.NO_LIMITS, change)  # a bad amount writes nothing
+    async with db.write() as session:
+        account = await session.scalar(
+            select(Account)
+            .where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
+            .with_for_update()
+        )
+        if account is None:
+            raise NotFound(f"account {code} does not exist", field="accountCode")
+        current = account_limits.parse(account.limits_json)
+        await _store_limits(session, account, account_limits.apply(current, change))
+    return account
+
+
+async def _store_limits(
+    session: AsyncSession, account: Account, limits: account_limits.Limits
+) -> None:
+    """Writes ``limits`` on ``account`` and its ``account.limits_changed`` event."""
+    assert account.id is not None
+    account.limits_json = limits.to_json()
+    tenant_id = account.tenant_id
+    session.add(
+        Event(
+            tenant_id=tenant_id,
+            type=account_limits.EVENT_TYPE,
+            payload_json=json_text(
+                {"account_id": account.id, "account_code": account.code, **limits.document()}
+            ),
+            created_at=utcnow(),
+        )
+    )
+    await session.flush()
+    await session.run_sync(lambda sync: announce(sync.connection(), tenant_id))
 
 
 async def deactivate_account(db: Database, tenant_id: int, code: str) -> Account:

@@ -9,8 +9,9 @@ REST dialects, Pismo events, imports, reversals), in two phases per tenant:
    or none); hash the idempotent requests;
 2. ``commit_batch``: lock the tenant row (``SELECT .. FOR UPDATE``; SQLite's
    write lock is global), read the batch's idempotency keys and balances as they
-   are now (one statement each), decide replays, conflicts and overflow, number
-   the entries with one update, insert entries, lines, idempotency records and
+   are now (one statement each), decide replays, conflicts, overflow and the
+   limits of limited accounts (``posting_rules.check_limits``), number the
+   entries with one update, insert entries, lines, idempotency records and
    events with one multi-row statement each, and add the lines to the running
    balances and per-day movements aggregated per (account, currency[, day]).
 
@@ -51,6 +52,8 @@ from app.ledger.batch_store import (
     due_entries,
     journals,
     journals_by_id,
+    limited_accounts,
+    limited_of,
     post_scheduled,
     read_tenant,
     set_reversed_by,
@@ -65,9 +68,12 @@ from app.ledger.posting_rules import (
     Checked,
     Decisions,
     Fate,
+    Limited,
+    LimitedAccounts,
     Named,
     New,
     check,
+    check_limits,
     check_totals,
     decide_request,
     due_to_post,
@@ -127,6 +133,9 @@ class Plan:
 
     requests: Sequence[Request]
     checked: list[list[Checked]]
+    # The limited accounts the batch names (account ids are unique across tenants),
+    # read with the accounts: their limits as planned, their balances under the lock.
+    limited: LimitedAccounts
 
 
 def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
@@ -138,12 +147,15 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
     """
     with _collector_paused():
         checked: list[list[Checked]] = [[] for _ in requests]
+        limited: dict[int, Limited] = {}
         for tenant_id, indexes in _by_tenant(requests).items():
             tenant = read_tenant(conn, tenant_id, lock=False)
             if tenant is None:  # commit_batch answers NOT_FOUND
                 continue
             inputs = [data for i in indexes for data in requests[i].inputs]
             by_code, by_id = accounts(conn, tenant_id, inputs)
+            limited.update(limited_of(by_code.values()))
+            limited.update(limited_of(by_id.values()))
             named = Named(
                 journals(
                     conn,
@@ -165,7 +177,7 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
                     done += 1
                     if done % _PLAN_SLICE == 0:
                         let_others_run()
-        return Plan(requests, checked)
+        return Plan(requests, checked, limited)
 
 
 def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
@@ -176,7 +188,11 @@ def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
         today = server_today()
         for tenant_id, indexes in _by_tenant(requests).items():  # tenant rows in id order
             written = _commit_tenant(
-                conn, tenant_id, [(requests[i], plan.checked[i]) for i in indexes], today
+                conn,
+                tenant_id,
+                [(requests[i], plan.checked[i]) for i in indexes],
+                today,
+                plan.limited,
             )
             for index, items in zip(indexes, written, strict=True):
                 outcomes[index] = items
@@ -225,6 +241,7 @@ def _commit_tenant(
     tenant_id: int,
     planned: Sequence[tuple[Request, list[Checked]]],
     today: dt.date,
+    limited: LimitedAccounts,
 ) -> list[list[BulkItem]]:
     """One tenant's part of a batch, under its lock: keys and balances as they are now."""
     tenant = read_tenant(conn, tenant_id, lock=True)
@@ -245,6 +262,7 @@ def _commit_tenant(
                 for line in item.outcome.prepared.lines
             },
         ),
+        limited,
     )
     fates: list[list[Fate]] = [
         decide_request(decisions, request, checked) for request, checked in planned
@@ -278,7 +296,10 @@ def reverse(
         raise Conflict(f"entry {entry_id} is already reversed", field="id")
     prepared = mirror(original, on, memo)
     moved = movement(prepared.lines)
-    check_totals(moved, balances(conn, {pair[0] for pair in moved}), {}, prepared.lines)
+    account_ids = {pair[0] for pair in moved}
+    totals = balances(conn, account_ids)
+    check_totals(moved, totals, {}, prepared.lines)
+    check_limits(moved, totals, {}, prepared.lines, limited_accounts(conn, account_ids))
     journal_id = journals(conn, tenant_id, {original.journal_code})[original.journal_code]
     (view,) = write_entries(conn, tenant, [reversal(original, prepared, journal_id)])
     set_reversed_by(conn, entry_id, view.id)
@@ -296,7 +317,7 @@ def post_due_in(
     exactly once. Posting is the set-based write of a normal posting: one status
     update, one insert of events, one upsert of balances and of day movements.
     An entry that may not post now (its date locked meanwhile, a total past
-    2^63-1) stays SCHEDULED and is logged.
+    2^63-1, an account's balance limits) stays SCHEDULED and is logged.
     """
     tenant = read_tenant(conn, tenant_id, lock=True)
     if tenant is None:
@@ -305,8 +326,10 @@ def post_due_in(
     if not ids:
         return 0, None
     views = load_views(conn, tenant_id, ids)
-    totals = balances(conn, {line.account_id for view in views for line in view.lines})
-    postable, refused = due_to_post(views, tenant.lock_date, totals)
+    account_ids = {line.account_id for view in views for line in view.lines}
+    totals = balances(conn, account_ids)
+    limited = limited_accounts(conn, account_ids)
+    postable, refused = due_to_post(views, tenant.lock_date, totals, limited)
     for view, error in refused:
         logger.warning(
             "scheduled entry %s of tenant %s stays scheduled: %s",

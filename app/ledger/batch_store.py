@@ -12,15 +12,24 @@ decided in posting_rules.py; batch.py calls the two in order.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import SQLModel
 
 from app.ledger.entries import POSTED, REVERSED, SCHEDULED, EntryInput, EntryView, LineView
+from app.ledger.limits import parse
 from app.ledger.outbox import entry_payload, json_text, write_events
-from app.ledger.posting_rules import New, Tenant, Totals, entry_number, is_scheduled
+from app.ledger.posting_rules import (
+    Limited,
+    LimitedAccounts,
+    New,
+    Tenant,
+    Totals,
+    entry_number,
+    is_scheduled,
+)
 from app.ledger.rollups import Movements
 from app.ledger.text import storable
 from app.ledger.validation import AccountRef
@@ -92,7 +101,14 @@ _LOCK_TENANT = _READ_TENANT.with_for_update()
 _SET_SEQ = (
     update(TENANTS).where(TENANTS.c.id == bindparam("tenant_id")).values(entry_seq=bindparam("seq"))
 )
-_ACCOUNT_COLUMNS = (ACCOUNTS.c.id, ACCOUNTS.c.code, ACCOUNTS.c.currency, ACCOUNTS.c.deactivated_at)
+_ACCOUNT_COLUMNS = (
+    ACCOUNTS.c.id,
+    ACCOUNTS.c.code,
+    ACCOUNTS.c.currency,
+    ACCOUNTS.c.deactivated_at,
+    ACCOUNTS.c.type,
+    ACCOUNTS.c.limits_json,
+)
 _ACCOUNTS_BY_CODE = select(*_ACCOUNT_COLUMNS).where(
     ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
     ACCOUNTS.c.code.in_(bindparam("codes", expanding=True)),
@@ -100,6 +116,9 @@ _ACCOUNTS_BY_CODE = select(*_ACCOUNT_COLUMNS).where(
 _ACCOUNTS_BY_ID = select(*_ACCOUNT_COLUMNS).where(
     ACCOUNTS.c.tenant_id == bindparam("tenant_id"),
     ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)),
+)
+_LIMITED = select(ACCOUNTS.c.id, ACCOUNTS.c.code, ACCOUNTS.c.type, ACCOUNTS.c.limits_json).where(
+    ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)), ACCOUNTS.c.limits_json.is_not(None)
 )
 _JOURNALS = select(JOURNALS.c.code, JOURNALS.c.id).where(
     JOURNALS.c.tenant_id == bindparam("tenant_id"),
@@ -171,7 +190,29 @@ def accounts(
 
 
 def _account_ref(row: Any) -> AccountRef:
-    return AccountRef(row.id, row.code, row.currency, row.deactivated_at is None)
+    return AccountRef(
+        row.id, row.code, row.currency, row.deactivated_at is None, row.type, row.limits_json
+    )
+
+
+def limited_of(refs: Iterable[AccountRef]) -> LimitedAccounts:
+    """The limited accounts among ``refs``; the others cost one NULL column each."""
+    return {
+        ref.id: Limited(ref.code, ref.type, parse(ref.limits_json))
+        for ref in refs
+        if ref.limits_json is not None
+    }
+
+
+def limited_accounts(conn: Connection, account_ids: set[int]) -> LimitedAccounts:
+    """The limited accounts among ``account_ids`` (reversals and due entries, which name
+    accounts by id without planning): one statement."""
+    if not account_ids:
+        return {}
+    return {
+        row.id: Limited(row.code, row.type, parse(row.limits_json))
+        for row in conn.execute(_LIMITED, {"ids": sorted(account_ids)})
+    }
 
 
 def journals(conn: Connection, tenant_id: int, codes: set[str]) -> dict[str, int]:

@@ -7,12 +7,16 @@
       ├─ Forbidden              FORBIDDEN: the caller may not do this
       ├─ Unauthenticated        UNAUTHENTICATED: no valid key
       ├─ RateLimited            RATE_LIMITED: too many requests
+      ├─ InsufficientFunds      INSUFFICIENT_FUNDS: a posting would overdraw a limited account
+      ├─ LimitExceeded          LIMIT_EXCEEDED: a posting would pass an account's max balance
       └─ TryAgain               TRY_AGAIN: lost to concurrent writes; safe to retry as is
 
 Each transport maps ``code`` to its own form (GraphQL UserError, HTTP status).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class LedgerError(Exception):
@@ -51,6 +55,36 @@ class Unauthenticated(LedgerError):
 
 class RateLimited(LedgerError):
     code = "RATE_LIMITED"
+
+
+@dataclass(frozen=True)
+class Breach:
+    """The numbers of a refused posting, in minor units of ``currency``: the account's
+    available balance before the entry, what the entry asked (the amount it takes off,
+    or adds), and the limit (the overdraft limit, 0 under no-overdraft, or the max
+    balance)."""
+
+    account_code: str
+    currency: str
+    available_minor: int
+    requested_minor: int
+    limit_minor: int
+
+
+class LimitBreach(LedgerError):
+    """A posting refused by an account's balance limits (app/ledger/limits.py)."""
+
+    def __init__(self, message: str, breach: Breach, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.breach = breach
+
+
+class InsufficientFunds(LimitBreach):
+    code = "INSUFFICIENT_FUNDS"
+
+
+class LimitExceeded(LimitBreach):
+    code = "LIMIT_EXCEEDED"
 
 
 class TryAgain(LedgerError):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.ledger.accounts import net_of
 from app.ledger.entries import (
     EXTERNAL_SCOPE,
     SCHEDULED,
@@ -31,8 +32,17 @@ from app.ledger.entries import (
     PostResult,
     Request,
 )
-from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
-from app.ledger.money import MAX_MINOR
+from app.ledger.errors import (
+    BadInput,
+    Breach,
+    Conflict,
+    InsufficientFunds,
+    LedgerError,
+    LimitExceeded,
+    NotFound,
+)
+from app.ledger.limits import Limits, available_minor
+from app.ledger.money import MAX_MINOR, format_minor
 from app.ledger.reporting_currency import RateLookup, Reporting, report_lines
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.ledger.validation import (
@@ -85,6 +95,19 @@ Fate = New | int | tuple[New] | LedgerError
 
 # (debit, credit) minor units per (account id, currency).
 Totals = dict[tuple[int, str], list[int]]
+
+
+@dataclass(frozen=True)
+class Limited:
+    """An account with balance limits, as posting checks it (unlimited accounts have none)."""
+
+    code: str
+    type: str
+    limits: Limits
+
+
+# Account id -> its limits, for the limited accounts a batch names.
+LimitedAccounts = Mapping[int, Limited]
 
 # A (scope, key) claim -> the request hash and the entry claiming it in this batch.
 Claims = dict[tuple[str, str], tuple[str, New]]
@@ -216,7 +239,7 @@ def reporting_of(prepared: Prepared, rate_of: RateLookup) -> Reporting | None:
 class Decisions:
     """One tenant's part of a batch under its lock, against its keys and balances as read
     under that lock (``stored``: the records of the batch's claims; ``totals``: the
-    running balances of its accounts)."""
+    running balances of its accounts; ``limited``: the limits of its limited accounts)."""
 
     def __init__(
         self,
@@ -224,11 +247,13 @@ class Decisions:
         today: dt.date,
         stored: Mapping[tuple[str, str], tuple[str, int | None]],
         totals: Totals,
+        limited: LimitedAccounts | None = None,
     ) -> None:
         self.tenant = tenant
         self.today = today
         self.stored = stored
         self.totals = totals
+        self.limited = limited or {}
         self.claimed: Claims = {}
 
     def decide(self, item: Checked, claims: Claims, deltas: Totals) -> Fate:
@@ -266,6 +291,7 @@ class Decisions:
                 return new
         moved = movement(new.prepared.lines)
         check_totals(moved, self.totals, deltas, new.prepared.lines)
+        check_limits(moved, self.totals, deltas, new.prepared.lines, self.limited)
         add_totals(deltas, moved)
         if pair is not None and item.digest is not None:
             claims[pair] = (item.digest, new)
@@ -362,6 +388,78 @@ def check_totals(
             )
 
 
+def check_limits(
+    moved: Totals,
+    totals: Totals,
+    deltas: Totals,
+    lines: Sequence[PreparedLine] | Sequence[LineView],
+    limited: LimitedAccounts,
+) -> None:
+    """Refuses an entry that would take a limited account past its limits, against its
+    balance read under the lock plus what the batch moved before it (``deltas``).
+
+    Only a movement towards the limit is refused: an entry that brings an account back
+    towards its limits posts even when the account is still past them (limits set
+    after the fact). The error names the first line that moves an account the wrong way.
+    """
+    if not limited:
+        return
+    breaches: list[tuple[int, LedgerError]] = []
+    for pair, (debit, credit) in moved.items():
+        account = limited.get(pair[0])
+        if account is None:
+            continue
+        currency = pair[1]
+        base = totals.get(pair, (0, 0))
+        earlier = deltas.get(pair, (0, 0))
+        before = available_minor(net_of(account.type, base[0] + earlier[0], base[1] + earlier[1]))
+        change = net_of(account.type, debit, credit)
+        after = before + change
+        limits = account.limits
+        floor = limits.floor(currency)
+        ceiling = limits.max_balance.get(currency)
+        error: LedgerError
+        if change < 0 and floor is not None and after < floor:
+            breach = Breach(account.code, currency, before, -change, -floor)
+            error = InsufficientFunds(
+                f"insufficient funds on account {account.code}: "
+                f"{_text(before, currency)} {currency} available, "
+                f"{_text(-change, currency)} asked, "
+                + (
+                    "no overdraft allowed"
+                    if floor == 0
+                    else f"overdraft limit {_text(-floor, currency)}"
+                ),
+                breach,
+            )
+        elif change > 0 and ceiling is not None and after > ceiling:
+            breach = Breach(account.code, currency, before, change, ceiling)
+            error = LimitExceeded(
+                f"the entry would take account {account.code} past its max {currency} "
+                f"balance of {_text(ceiling, currency)}: {_text(before, currency)} now, "
+                f"{_text(change, currency)} more asked",
+                breach,
+            )
+        else:
+            continue
+        ordered: Sequence[PreparedLine | LineView] = lines
+        first = next(
+            index
+            for index, line in enumerate(ordered)
+            if line.account_id == pair[0]
+            and line.currency == currency
+            and (net_of(account.type, line.debit_minor, line.credit_minor) > 0) == (change > 0)
+        )
+        error.field = f"lines.{first}"
+        breaches.append((first, error))
+    if breaches:
+        raise min(breaches, key=lambda found: found[0])[1]
+
+
+def _text(minor: int, currency: str) -> str:
+    return format_minor(minor, currency)
+
+
 def outcome(
     fate: Fate, written: Mapping[int, EntryView], stored: Mapping[int, EntryView]
 ) -> BulkItem:
@@ -393,10 +491,13 @@ def is_scheduled(accrual_date: dt.date | None, today: dt.date | None) -> bool:
 
 
 def due_to_post(
-    views: Sequence[EntryView], lock_date: dt.date | None, totals: Totals
+    views: Sequence[EntryView],
+    lock_date: dt.date | None,
+    totals: Totals,
+    limited: LimitedAccounts | None = None,
 ) -> tuple[list[EntryView], list[tuple[EntryView, LedgerError]]]:
     """The due scheduled entries that may post now, and those that stay scheduled (their
-    date locked meanwhile, a total past 2^63-1) with why."""
+    date locked meanwhile, a total past 2^63-1, an account's limits) with why."""
     deltas: Totals = {}
     postable: list[EntryView] = []
     refused: list[tuple[EntryView, LedgerError]] = []
@@ -405,6 +506,7 @@ def due_to_post(
             check_not_locked(view.posting_date, lock_date, "accrualDate")
             moved = movement(view.lines)
             check_totals(moved, totals, deltas, view.lines)
+            check_limits(moved, totals, deltas, view.lines, limited or {})
         except LedgerError as error:
             refused.append((view, error))
             continue

@@ -46,6 +46,9 @@ class AccountRef:
     code: str
     currency: str | None
     active: bool
+    type: str = ""
+    # Its balance limits as stored (limits.parse), None for an unlimited account.
+    limits_json: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,13 @@ M = TypeVar("M", bound=BaseModel)
 
 BASE = "/api/external/v2"
 # Pennylane answers validation errors with 422 Unprocessable Entity.
-STATUSES: Mapping[str, int] = {**HTTP_STATUS, "BAD_USER_INPUT": 422}
+STATUSES: Mapping[str, int] = {
+    **HTTP_STATUS,
+    "BAD_USER_INPUT": 422,
+    # Pennylane answers every refused entry with 422; a balance limit is one.
+    "INSUFFICIENT_FUNDS": 422,
+    "LIMIT_EXCEEDED": 422,
+}
 ERROR_KINDS = {
     400: "bad_request",
     401: "unauthorized",

@@ -37,6 +37,7 @@ from app.rest import common
 from app.rest.common import ExactJSONResponse, FieldError, RestError
 from app.rest.pennylane.common import (
     BASE,
+    STATUSES,
     Filter,
     body_as,
     endpoint,
@@ -371,7 +372,7 @@ def _refusal(code: str, field: str | None, message: str, body: CreateLedgerEntry
             error = not_found(*missing)
             error.errors = [FieldError(where, "does not exist")]
             return error
-    status = 422 if code == "BAD_USER_INPUT" else common.status_of(code)
+    status = common.status_of(code, STATUSES)
     return RestError(
         f"{where}: {message}" if where else message, status, [FieldError(where, message)], code
     )
