@@ -38,6 +38,7 @@ import asyncpg
 from sqlalchemy import func, select
 
 from app.ledger.accounts import AccountInput, create_account
+from app.ledger.limits import LimitsChange
 from app.ledger.tenants import create_tenant
 from db.engine import Database
 from db.migrate import upgrade
@@ -55,6 +56,10 @@ EXIT_TARGET_MISSED = 2
 
 # The accounts of the HTTP benchmarks' entries.
 ACCOUNTS = (("1000", "Cash", "ASSET"), ("4000", "Sales", "INCOME"))
+# The same pair with balance limits on both (no overdraft, a maximum far above what a
+# run posts), so every posting to them is checked: benchmarks/account_limits.py.
+LIMITED_ACCOUNTS = (("1100", "Limited cash", "ASSET"), ("4100", "Limited sales", "INCOME"))
+LIMITS = LimitsChange(no_overdraft=True, max_balance=[("EUR", "1000000000000.00")])
 
 
 class BenchmarkFailed(Exception):
@@ -99,6 +104,9 @@ async def seed(db: Database) -> tuple[int, str]:
     assert tenant.id is not None
     for code, name, kind in ACCOUNTS:
         await create_account(db, tenant.id, AccountInput(code=code, name=name, type=kind))
+    for code, name, kind in LIMITED_ACCOUNTS:
+        limited = AccountInput(code=code, name=name, type=kind, limits=LIMITS)
+        await create_account(db, tenant.id, limited)
     return tenant.id, issued.key
 
 

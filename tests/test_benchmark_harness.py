@@ -65,6 +65,21 @@ def test_post_batch_benchmark_runs_and_checks_itself(db_url: str, tmp_path: Path
     assert by_load["batch"]["entries"] == by_load["noop"]["entries"] == 60
 
 
+def test_account_limits_benchmark_runs_and_checks_itself(db_url: str, tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    done = run_benchmark(
+        "account_limits", "--engine", engine_of(db_url), "--rounds", "1",
+        "--single-requests", "20", "--single-warmup", "2",
+        "--batch-requests", "2", "--batch", "10", "--warmup", "1", "--json", str(figures),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ratio limited/post" in done.stdout
+    assert "ratio batch-limited/batch" in done.stdout
+    (result,) = json.loads(figures.read_text())
+    by_load = {phase["load"]: phase for phase in result["batch"]["rounds"]}
+    assert by_load["batch"]["entries"] == by_load["batch-limited"]["entries"] == 20
+
+
 def test_the_benchmark_mutations_are_only_in_a_benchmark_schema(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
