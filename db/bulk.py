@@ -96,8 +96,12 @@ def add_to_totals(
     key_columns: Sequence[str],
     types: Sequence[str],
     rows: Sequence[Row],
+    values: tuple[str, str] = ("debit_minor", "credit_minor"),
+    zeroed: Sequence[str] = (),
 ) -> None:
-    """Adds ``(*keys, tenant_id, debit_minor, credit_minor)`` rows to ``table``'s running totals.
+    """Adds ``(*keys, tenant_id, debit_minor, credit_minor)`` rows to ``table``'s running totals
+    (``values``: the two columns added to, for the pending totals of holds; ``zeroed``:
+    bigint columns a new row starts at 0, left as they are on an existing one).
 
     ``INSERT .. ON CONFLICT DO UPDATE SET x = x + excluded.x`` is atomic on both
     engines. Rows must be unique per key and sorted: every writer touches these
@@ -106,16 +110,21 @@ def add_to_totals(
     """
     if not rows:
         return
-    columns = (*key_columns, "tenant_id", "debit_minor", "credit_minor")
+    debit, credit = values
+    columns = (*key_columns, "tenant_id", debit, credit, *zeroed)
+    if zeroed:
+        rows = [(*row, *(0 for _ in zeroed)) for row in rows]
     update = (
         f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
-        f"debit_minor = {table}.debit_minor + excluded.debit_minor, "
-        f"credit_minor = {table}.credit_minor + excluded.credit_minor"
+        f"{debit} = {table}.{debit} + excluded.{debit}, "
+        f"{credit} = {table}.{credit} + excluded.{credit}"
     )
     if is_postgres(conn):
         arrays = ", ".join(
             f"${i}::{kind}[]"
-            for i, kind in enumerate((*types, "bigint", "bigint", "bigint"), start=1)
+            for i, kind in enumerate(
+                (*types, "bigint", "bigint", "bigint", *("bigint" for _ in zeroed)), start=1
+            )
         )
         conn.exec_driver_sql(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {update}",

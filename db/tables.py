@@ -26,6 +26,10 @@ def _minor_column() -> Column[int]:
     return Column(BigInteger, nullable=False, default=0)
 
 
+def _pending_column() -> Column[int]:
+    return Column(BigInteger, nullable=False, default=0, server_default=text("0"))
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -217,6 +221,33 @@ class AccountBalance(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, index=True)
     debit_minor: int = Field(default=0, sa_column=_minor_column())
     credit_minor: int = Field(default=0, sa_column=_minor_column())
+    # Of open holds (docs/holds.md): added when a hold is made, taken off when it ends.
+    pending_debit_minor: int = Field(default=0, sa_column=_pending_column())
+    pending_credit_minor: int = Field(default=0, sa_column=_pending_column())
+
+
+class Hold(SQLModel, table=True):
+    """A hold (a PENDING entry): its state, expiry and the amounts held per line."""
+
+    __tablename__ = "holds"
+    __table_args__ = (
+        Index(
+            "ix_holds_open_expiry",
+            "expires_at",
+            sqlite_where=text("status = 'PENDING'"),
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
+
+    entry_id: int = Field(foreign_key="journal_entries.id", sa_type=BigInteger, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
+    status: str = Field(max_length=12, default="PENDING")
+    expires_at: dt.datetime | None = None
+    # The held [debit, credit] minor units per line, in line order (JSON).
+    held_json: str
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    closed_at: dt.datetime | None = None
 
 
 class BalanceDay(SQLModel, table=True):

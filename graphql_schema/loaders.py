@@ -12,8 +12,9 @@ from db.engine import Database
 
 # (account id, as of, currency); currency None means every currency of the account.
 BalanceKey = tuple[int, dt.date | None, str | None]
-# currency -> (posted debits, posted credits) in minor units
-Totals = dict[str, tuple[int, int]]
+# currency -> (posted debits, posted credits, pending debits, pending credits) in minor
+# units; nothing is pending as of a past date.
+Totals = dict[str, tuple[int, int, int, int]]
 
 
 def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Totals]:
@@ -23,11 +24,18 @@ def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Total
             wanted[(as_of, currency)].add(account_id)
         found: dict[BalanceKey, Totals] = defaultdict(dict)
         for (as_of, currency), account_ids in wanted.items():
+            if as_of is None:
+                now = await balances.current_balances(
+                    db, tenant_id, currency=currency, account_ids=sorted(account_ids)
+                )
+                for (account_id, cur), four in now.items():
+                    found[(account_id, as_of, currency)][cur] = four
+                continue
             totals = await balances.balances_by_account(
                 db, tenant_id, as_of=as_of, currency=currency, account_ids=sorted(account_ids)
             )
-            for (account_id, cur), pair in totals.items():
-                found[(account_id, as_of, currency)][cur] = pair
+            for (account_id, cur), (debit, credit) in totals.items():
+                found[(account_id, as_of, currency)][cur] = (debit, credit, 0, 0)
         return [found.get(key, {}) for key in keys]
 
     return DataLoader(load_fn=load)

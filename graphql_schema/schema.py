@@ -20,6 +20,7 @@ from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
 from graphql_schema.bookeeping import BookeepingMutation, BookeepingQuery
 from graphql_schema.closing import ClosingMutation
 from graphql_schema.document_limits import QueryLimits
+from graphql_schema.holds import HoldMutation, HoldQuery
 from graphql_schema.imports import ImportMutation
 from graphql_schema.input_errors import input_error_field
 from graphql_schema.mutations import Mutation
@@ -112,6 +113,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 BookeepingQuery,
                 StatementsQuery,
                 WebhookQuery,
+                HoldQuery,
             ),
         ),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.
@@ -128,6 +130,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 BookeepingMutation,
                 ClosingMutation,
                 WebhookMutation,
+                HoldMutation,
             )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),

@@ -15,6 +15,7 @@ from app.ledger import balances, general_ledger, listings, paging
 from app.ledger.accounts import AccountType as AccountType  # re-exported, as a GraphQL enum
 from app.ledger.accounts import JournalType as JournalType
 from app.ledger.accounts import net_of
+from app.ledger.limit_rules import reducing_pending
 from app.ledger.limits import Limits, available_minor
 from app.ledger.limits import parse as parse_limits
 from app.ledger.money import from_minor
@@ -45,6 +46,9 @@ class EntryStatus(Enum):
     POSTED = "POSTED"
     SCHEDULED = "SCHEDULED"
     REVERSED = "REVERSED"
+    PENDING = "PENDING"
+    VOIDED = "VOIDED"
+    EXPIRED = "EXPIRED"
 
 
 def money(minor: int, currency: str) -> Money:
@@ -90,22 +94,30 @@ class Balance:
         description="Balance in the account's normal direction: debit - credit for "
         "ASSET and EXPENSE, credit - debit for the others."
     )
+    pending_debit: Money = strawberry.field(
+        description="Debits of open holds (PENDING entries, docs/holds.md); 0 with asOf."
+    )
+    pending_credit: Money = strawberry.field(
+        description="Credits of open holds (PENDING entries, docs/holds.md); 0 with asOf."
+    )
     available: Money = strawberry.field(
-        description="What the account's limits are checked against: the posted balance in "
-        "its normal direction less pending amounts that reduce it (none until holds "
-        "exist, so equal to net for now). With asOf, the balance as of that date "
+        description="What the account's limits are checked against: net less the pending "
+        "amounts that reduce it (pending debits of a credit-normal account, pending "
+        "credits of a debit-normal one). With asOf, the balance as of that date "
         "(nothing is pending in the past); limits always use the current one."
     )
 
     @classmethod
-    def of(cls, balance: balances.Balance) -> Balance:
+    def of(cls, balance: balances.Balance, reducing_pending: int = 0) -> Balance:
         cur = balance.currency
         return cls(
             currency=cur,
             debit=money(balance.debit_minor, cur),
             credit=money(balance.credit_minor, cur),
             net=money(balance.net_minor, cur),
-            available=money(available_minor(balance.net_minor), cur),
+            pending_debit=money(balance.pending_debit_minor, cur),
+            pending_credit=money(balance.pending_credit_minor, cur),
+            available=money(available_minor(balance.net_minor, reducing_pending), cur),
         )
 
 
@@ -174,16 +186,22 @@ class Account:
     ) -> Balance:
         cur = currency or self.currency or info.context.principal.base_currency
         totals = await info.context.balances.load((self._row.id or 0, as_of, cur))
-        return self._balance(cur, *totals.get(cur, (0, 0)))
+        return self._balance(cur, *totals.get(cur, (0, 0, 0, 0)))
 
     @strawberry.field(description="Balances in every currency the account holds.")
     async def balances(self, info: Info, as_of: dt.date | None = None) -> list[Balance]:
         totals = await info.context.balances.load((self._row.id or 0, as_of, None))
-        return [self._balance(cur, *pair) for cur, pair in sorted(totals.items())]
+        return [self._balance(cur, *four) for cur, four in sorted(totals.items())]
 
-    def _balance(self, currency: str, debit_minor: int, credit_minor: int) -> Balance:
-        net = net_of(self._row.type, debit_minor, credit_minor)
-        return Balance.of(balances.Balance(currency, debit_minor, credit_minor, net))
+    def _balance(
+        self, currency: str, debit: int, credit: int, pending_debit: int, pending_credit: int
+    ) -> Balance:
+        net = net_of(self._row.type, debit, credit)
+        reducing = reducing_pending(self._row.type, pending_debit, pending_credit)
+        return Balance.of(
+            balances.Balance(currency, debit, credit, net, pending_debit, pending_credit),
+            reducing,
+        )
 
     @classmethod
     def of(cls, row: AccountRow) -> Account:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from app.ledger.money import check_currency
@@ -25,6 +26,9 @@ class Balance:
     debit_minor: int
     credit_minor: int
     net_minor: int
+    # Of open holds (docs/holds.md); 0 as of a past date.
+    pending_debit_minor: int = 0
+    pending_credit_minor: int = 0
 
 
 async def balances_by_account(
@@ -63,6 +67,29 @@ async def balances_by_account(
         rows = (await session.execute(query)).all()
     # asyncpg returns SUM(bigint) as Decimal: make every total an int.
     return {(row[0], row[1]): (int(row[2] or 0), int(row[3] or 0)) for row in rows}
+
+
+async def current_balances(
+    db: Database, tenant_id: int, *, currency: str | None = None, account_ids: list[int]
+) -> dict[tuple[int, str], tuple[int, int, int, int]]:
+    """Posted (debit, credit) and pending (debit, credit) totals of open holds per
+    (account id, currency), now (docs/holds.md): one query."""
+    if currency is not None:
+        check_currency(currency)
+    table: Any = AccountBalance
+    query: Any = core_select(
+        table.account_id,
+        table.currency,
+        table.debit_minor,
+        table.credit_minor,
+        table.pending_debit_minor,
+        table.pending_credit_minor,
+    ).where(table.tenant_id == tenant_id, table.account_id.in_(account_ids))
+    if currency is not None:
+        query = query.where(table.currency == currency)
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {(row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -64,16 +64,14 @@ from app.ledger.entries import BulkItem, EntryView, Request
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import Conflict, LedgerError, NotFound
 from app.ledger.fx import Rate, resolve_rate
+from app.ledger.limit_rules import Limited, LimitedAccounts, check_limits
 from app.ledger.posting_rules import (
     Checked,
     Decisions,
     Fate,
-    Limited,
-    LimitedAccounts,
     Named,
     New,
     check,
-    check_limits,
     check_totals,
     decide_request,
     due_to_post,
@@ -249,20 +247,22 @@ def _commit_tenant(
         missing = NotFound(f"tenant {tenant_id} does not exist")
         return [[BulkItem(error=missing) for _ in request.inputs] for request, _ in planned]
     items = [item for _, checked in planned for item in checked]
+    totals, pending = balances(
+        conn,
+        {
+            line.account_id
+            for item in items
+            if isinstance(item.outcome, New)
+            for line in item.outcome.prepared.lines
+        },
+    )
     decisions = Decisions(
         tenant,
         today,
         stored_keys(conn, tenant.id, {item.claim for item in items if item.claim is not None}),
-        balances(
-            conn,
-            {
-                line.account_id
-                for item in items
-                if isinstance(item.outcome, New)
-                for line in item.outcome.prepared.lines
-            },
-        ),
+        totals,
         limited,
+        pending,
     )
     fates: list[list[Fate]] = [
         decide_request(decisions, request, checked) for request, checked in planned
@@ -297,9 +297,9 @@ def reverse(
     prepared = mirror(original, on, memo)
     moved = movement(prepared.lines)
     account_ids = {pair[0] for pair in moved}
-    totals = balances(conn, account_ids)
+    totals, pending = balances(conn, account_ids)
     check_totals(moved, totals, {}, prepared.lines)
-    check_limits(moved, totals, {}, prepared.lines, limited_accounts(conn, account_ids))
+    check_limits(moved, totals, {}, prepared.lines, limited_accounts(conn, account_ids), pending)
     journal_id = journals(conn, tenant_id, {original.journal_code})[original.journal_code]
     (view,) = write_entries(conn, tenant, [reversal(original, prepared, journal_id)])
     set_reversed_by(conn, entry_id, view.id)
@@ -327,9 +327,9 @@ def post_due_in(
         return 0, None
     views = load_views(conn, tenant_id, ids)
     account_ids = {line.account_id for view in views for line in view.lines}
-    totals = balances(conn, account_ids)
+    totals, pending = balances(conn, account_ids)
     limited = limited_accounts(conn, account_ids)
-    postable, refused = due_to_post(views, tenant.lock_date, totals, limited)
+    postable, refused = due_to_post(views, tenant.lock_date, totals, limited, pending)
     for view, error in refused:
         logger.warning(
             "scheduled entry %s of tenant %s stays scheduled: %s",

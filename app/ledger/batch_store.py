@@ -18,19 +18,20 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import SQLModel
 
-from app.ledger.entries import POSTED, REVERSED, SCHEDULED, EntryInput, EntryView, LineView
+from app.ledger.entries import (
+    PENDING,
+    POSTED,
+    REVERSED,
+    SCHEDULED,
+    EntryInput,
+    EntryView,
+    LineView,
+)
+from app.ledger.limit_rules import Limited, LimitedAccounts, Totals
 from app.ledger.limits import parse
 from app.ledger.outbox import entry_payload, json_text, write_events
-from app.ledger.posting_rules import (
-    Limited,
-    LimitedAccounts,
-    New,
-    Tenant,
-    Totals,
-    entry_number,
-    is_scheduled,
-)
-from app.ledger.rollups import Movements
+from app.ledger.posting_rules import New, Tenant, entry_number, is_scheduled
+from app.ledger.rollups import Movements, add_pending
 from app.ledger.text import storable
 from app.ledger.validation import AccountRef
 from app.runtime.metrics import POSTED_ENTRIES, POSTING_BATCH_ENTRIES
@@ -133,8 +134,14 @@ _ATTACHMENTS_BY_ID = select(ATTACHMENTS.c.id, ATTACHMENTS.c.filename).where(
     ATTACHMENTS.c.id.in_(bindparam("ids", expanding=True)),
 )
 _BALANCES = select(
-    BALANCES.c.account_id, BALANCES.c.currency, BALANCES.c.debit_minor, BALANCES.c.credit_minor
+    BALANCES.c.account_id,
+    BALANCES.c.currency,
+    BALANCES.c.debit_minor,
+    BALANCES.c.credit_minor,
+    BALANCES.c.pending_debit_minor,
+    BALANCES.c.pending_credit_minor,
 ).where(BALANCES.c.account_id.in_(bindparam("ids", expanding=True)))
+HOLD_COLUMNS = ("entry_id", "tenant_id", "status", "expires_at", "held_json", "created_at")
 
 
 # ---------------------------------------------------------------- reads
@@ -239,11 +246,19 @@ def attachments(conn: Connection, tenant_id: int, ids: set[int]) -> dict[int, st
     return {row.id: row.filename for row in rows}
 
 
-def balances(conn: Connection, account_ids: set[int]) -> Totals:
+def balances(conn: Connection, account_ids: set[int]) -> tuple[Totals, Totals]:
+    """The posted totals of ``account_ids``, and the pending totals of their open holds
+    (only the non-zero ones): one statement."""
     if not account_ids:
-        return {}
-    rows = conn.execute(_BALANCES, {"ids": sorted(account_ids)})
-    return {(row.account_id, row.currency): [row.debit_minor, row.credit_minor] for row in rows}
+        return {}, {}
+    posted: Totals = {}
+    pending: Totals = {}
+    for row in conn.execute(_BALANCES, {"ids": sorted(account_ids)}):
+        pair = (row.account_id, row.currency)
+        posted[pair] = [row.debit_minor, row.credit_minor]
+        if row.pending_debit_minor or row.pending_credit_minor:
+            pending[pair] = [row.pending_debit_minor, row.pending_credit_minor]
+    return posted, pending
 
 
 # ---------------------------------------------------------------- writes
@@ -271,6 +286,8 @@ def write_entries(
     line_rows: list[tuple[Any, ...]] = []
     key_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
+    hold_rows: list[tuple[Any, ...]] = []
+    held: Totals = {}
     views: list[EntryView] = []
     movements = Movements()
     balances, days = movements.balances, movements.days
@@ -286,6 +303,8 @@ def write_entries(
         accrual = prepared.accrual_date
         scheduled = is_scheduled(accrual, today)
         status = SCHEDULED if scheduled else POSTED
+        if new.hold:
+            status, scheduled = PENDING, True  # like a scheduled entry: no posted movement
         posting_date = accrual or prepared.date
         on = db_date(conn, posting_date)
         metadata_json = json_text(new.metadata) if new.metadata else None
@@ -405,7 +424,16 @@ def write_entries(
             attachment_filename=new.attachment[1] if new.attachment is not None else None,
         )
         views.append(view)
-        if not scheduled:
+        if new.hold:
+            event_rows.append(
+                (tenant.id, new.event_type, entry_id, entry_payload(view), created_db)
+            )
+            hold_rows.append(_hold_row(conn, new, view, created_db))
+            for held_line in lines:
+                total = held.setdefault((held_line.account_id, held_line.currency), [0, 0])
+                total[0] += held_line.debit_minor
+                total[1] += held_line.credit_minor
+        elif not scheduled:
             event_rows.append(
                 (tenant.id, new.event_type, entry_id, entry_payload(view), created_db)
             )
@@ -419,9 +447,19 @@ def write_entries(
     insert_rows(conn, "idempotency_records", KEY_COLUMNS, key_rows)
     write_events(conn, tenant.id, event_rows)
     movements.write(conn, tenant.id)
-    POSTED_ENTRIES.inc(len(event_rows))  # one event per entry posted now (not scheduled)
+    if hold_rows:
+        insert_rows(conn, "holds", HOLD_COLUMNS, hold_rows)
+        add_pending(conn, tenant.id, held)
+    # One event per entry posted now (not scheduled, not held).
+    POSTED_ENTRIES.inc(len(event_rows) - len(hold_rows))
     POSTING_BATCH_ENTRIES.observe(len(news))
     return views
+
+
+def _hold_row(conn: Connection, new: New, view: EntryView, created_db: object) -> tuple[Any, ...]:
+    held = [[line.debit_minor, line.credit_minor] for line in view.lines]
+    expires = db_datetime(conn, new.expires_at) if new.expires_at is not None else None
+    return (view.id, view.tenant_id, PENDING, expires, json_text(held), created_db)
 
 
 def claim_reversal(conn: Connection, entry_id: int) -> bool:

@@ -27,6 +27,13 @@ EXTERNAL_SCOPE = "external"
 POSTED = "POSTED"
 SCHEDULED = "SCHEDULED"
 REVERSED = "REVERSED"
+# A hold's states (docs/holds.md): PENDING until posted (POSTED), voided or expired.
+PENDING = "PENDING"
+VOIDED = "VOIDED"
+EXPIRED = "EXPIRED"
+HOLD_STATUSES = (PENDING, VOIDED, EXPIRED)
+# Entries whose lines no report counts: not posted (yet), or a hold that never posted.
+UNPOSTED = (SCHEDULED, *HOLD_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ class EntryInput:
     journal_id: int | None = None
     # One attachment of the tenant the entry references (its supporting document).
     attachment_id: int | None = None
+    # A hold (docs/holds.md): written PENDING, moving only the pending totals.
+    hold: bool = False
+    expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

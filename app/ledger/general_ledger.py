@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger.accounts import find_account, find_journal_id, net_of
-from app.ledger.entries import SCHEDULED
+from app.ledger.entries import UNPOSTED
 from app.ledger.errors import BadInput
 from app.ledger.money import check_currency
 from app.ledger.paging import (
@@ -89,7 +89,7 @@ async def _sum_lines(
                 col(JournalLine.account_id) == account_id,
                 col(JournalLine.currency) == currency,
                 col(JournalEntry.journal_id) == journal_id,
-                col(JournalEntry.status) != SCHEDULED,
+                col(JournalEntry.status).not_in(UNPOSTED),
                 *conditions,
             )
         )
@@ -134,7 +134,7 @@ async def _ledger_rows(
                 tuple_(*key) > tuple_(*typed_key(account_id, *start)),
                 tuple_(*key) <= tuple_(*typed_key(account_id, date_to or dt.date.max, MAX_ROW_ID)),
                 # A scheduled entry's lines are stored, but it has not moved the account.
-                col(JournalEntry.status) != SCHEDULED,
+                col(JournalEntry.status).not_in(UNPOSTED),
             )
             .order_by(*key)
             .limit(size)
@@ -249,7 +249,7 @@ async def general_ledger_page(
                     col(JournalLine.currency) == cur,
                     col(JournalLine.date) == date,
                     col(JournalLine.id) <= line_id,
-                    col(JournalEntry.status) != SCHEDULED,
+                    col(JournalEntry.status).not_in(UNPOSTED),
                     *([col(JournalEntry.journal_id) == journal_id] if journal_id else []),
                 )
             )

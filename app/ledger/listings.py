@@ -16,7 +16,7 @@ from sqlalchemy import tuple_
 from sqlmodel import col, select
 
 from app.ledger.accounts import find_account
-from app.ledger.entries import POSTED, REVERSED, SCHEDULED
+from app.ledger.entries import HOLD_STATUSES, POSTED, REVERSED, SCHEDULED
 from app.ledger.errors import BadInput
 from app.ledger.paging import (
     MAX_ROW_ID,
@@ -101,7 +101,7 @@ async def list_entries(
     return Page(entries, len(rows) > first, cursors)
 
 
-_STATUSES = (POSTED, SCHEDULED, REVERSED)
+_STATUSES = (POSTED, SCHEDULED, REVERSED, *HOLD_STATUSES)
 ENTRY_ORDERS = ("DATE", "DATE_DESC", "ID", "ID_DESC")
 
 # The columns of ix_journal_entries_tenant_date, the order of the DATE listings.

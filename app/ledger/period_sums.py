@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, literal_column, or_, union_all
 from sqlalchemy import select as select_columns
 from sqlmodel import col
 
-from app.ledger.entries import SCHEDULED
+from app.ledger.entries import UNPOSTED
 from db.engine import Database
 from db.tables import BalanceDay, BalanceMonth, JournalEntry, JournalLine
 
@@ -157,7 +157,7 @@ async def _journal_movements(
             col(JournalLine.tenant_id) == tenant_id,
             col(JournalEntry.tenant_id) == tenant_id,
             col(JournalEntry.journal_id) == journal_id,
-            col(JournalEntry.status) != SCHEDULED,
+            col(JournalEntry.status).not_in(UNPOSTED),
             or_(*(_within(on, bounds) for bounds in merge(ranges))),
         )
         .group_by(col(JournalLine.account_id), col(JournalLine.currency))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger import batch, batch_store, fx
+from app.ledger import batch, batch_store, fx, holds
 from app.ledger.entries import (
     IDEMPOTENCY_SCOPE,
     MAX_LINES,
@@ -32,6 +33,7 @@ from app.ledger.entries import (
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import NotFound, TryAgain
 from app.ledger.group_commit import committer
+from app.ledger.hold_rules import HoldRow
 from db.engine import Database, WriteContention
 
 __all__ = [
@@ -44,13 +46,18 @@ __all__ = [
     "LineInput",
     "LineView",
     "PostResult",
+    "hold_entries",
+    "hold_entry",
     "load_entries",
     "load_entry",
+    "load_hold",
     "post_due",
     "post_entries",
     "post_entry",
+    "post_hold",
     "post_in",
     "reverse_entry",
+    "void_hold",
 ]
 
 
@@ -122,6 +129,69 @@ async def reverse_entry(
     except WriteContention:
         raise TryAgain.contended() from None
     return PostResult(view)
+
+
+async def hold_entry(db: Database, tenant_id: int, data: EntryInput) -> PostResult:
+    """Makes a hold (docs/holds.md): the entry is checked like a posting (limits against
+    posted + pending) and written PENDING, moving only the pending totals."""
+    return await post_entry(db, tenant_id, replace(data, hold=True, event_type="hold.created"))
+
+
+async def hold_entries(
+    db: Database, tenant_id: int, inputs: Sequence[EntryInput], *, atomic: bool
+) -> list[BulkItem]:
+    """Makes several holds: all or none when ``atomic``, else each on its own."""
+    held = [replace(data, hold=True, event_type="hold.created") for data in inputs]
+    return await post_entries(db, tenant_id, held, atomic=atomic)
+
+
+async def post_hold(
+    db: Database,
+    tenant_id: int,
+    entry_id: int,
+    *,
+    amount: object = None,
+    lines: Sequence[object] | None = None,
+    date: dt.date | None = None,
+    idempotency_key: str | None = None,
+) -> PostResult:
+    """Posts a PENDING hold in full or in part (holds.post_hold); the rest is released."""
+    today = batch.server_today()
+    now = dt.datetime.now(dt.UTC)
+    try:
+        return await db.run_write(
+            lambda conn: holds.post_hold(
+                conn,
+                tenant_id,
+                entry_id,
+                amount=amount,
+                lines=lines,
+                on=date,
+                idempotency_key=idempotency_key,
+                today=today,
+                now=now,
+            )
+        )
+    except WriteContention:
+        raise TryAgain.contended() from None
+
+
+async def void_hold(db: Database, tenant_id: int, entry_id: int, reason: str | None) -> PostResult:
+    """Releases a PENDING hold: status VOIDED."""
+    try:
+        return await db.run_write(
+            lambda conn: holds.void_hold(conn, tenant_id, entry_id, reason=reason)
+        )
+    except WriteContention:
+        raise TryAgain.contended() from None
+
+
+async def load_hold(db: Database, tenant_id: int, entry_id: int) -> HoldRow:
+    """A hold's state and held amounts; NotFound naming ``entryId``."""
+    found = await db.run_read(lambda conn: holds.read_hold(conn, tenant_id, entry_id))
+    if found is None:
+        raise NotFound(f"hold {entry_id} does not exist", field="entryId")
+    return found
 
 
 # Scheduled entries posted per transaction: the tenant's lock is held that long.

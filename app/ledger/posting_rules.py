@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from app.ledger.accounts import net_of
 from app.ledger.entries import (
     EXTERNAL_SCOPE,
+    HOLD_STATUSES,
     SCHEDULED,
     BulkItem,
     EntryInput,
@@ -32,17 +32,9 @@ from app.ledger.entries import (
     PostResult,
     Request,
 )
-from app.ledger.errors import (
-    BadInput,
-    Breach,
-    Conflict,
-    InsufficientFunds,
-    LedgerError,
-    LimitExceeded,
-    NotFound,
-)
-from app.ledger.limits import Limits, available_minor
-from app.ledger.money import MAX_MINOR, format_minor
+from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
+from app.ledger.limit_rules import LimitedAccounts, Totals, check_limits
+from app.ledger.money import MAX_MINOR
 from app.ledger.reporting_currency import RateLookup, Reporting, report_lines
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.ledger.validation import (
@@ -87,27 +79,14 @@ class New:
     reporting: Reporting | None = None
     # The referenced attachment: its id and filename.
     attachment: tuple[int, str] | None = None
+    # A hold (docs/holds.md): written PENDING, it moves only the pending totals.
+    hold: bool = False
+    expires_at: dt.datetime | None = None
 
 
 # What became of one input: written (a New), a replay of a stored entry (its id),
 # a replay of an entry written earlier in the same batch (that New), or refused.
 Fate = New | int | tuple[New] | LedgerError
-
-# (debit, credit) minor units per (account id, currency).
-Totals = dict[tuple[int, str], list[int]]
-
-
-@dataclass(frozen=True)
-class Limited:
-    """An account with balance limits, as posting checks it (unlimited accounts have none)."""
-
-    code: str
-    type: str
-    limits: Limits
-
-
-# Account id -> its limits, for the limited accounts a batch names.
-LimitedAccounts = Mapping[int, Limited]
 
 # A (scope, key) claim -> the request hash and the entry claiming it in this batch.
 Claims = dict[tuple[str, str], tuple[str, New]]
@@ -161,6 +140,13 @@ def check(
             if journal is None:  # another tenant's journal too: ids are never told apart
                 raise NotFound(f"journal {data.journal_id} does not exist", field="journalId")
             default_journal = journal
+        if data.hold and data.accrual_date is not None:
+            raise BadInput("a hold cannot be scheduled: leave accrualDate out", field="accrualDate")
+        if data.hold and data.reporting_currency is not None:
+            raise BadInput(
+                "a hold takes no reporting currency (a partial post would change its amounts)",
+                field="reportingCurrency",
+            )
         prepared = prepare(
             data,
             base_currency=tenant.base_currency,
@@ -194,6 +180,8 @@ def check(
             external_id=data.external_id,
             reporting=reporting_of(prepared, rate_of),
             attachment=attachment,
+            hold=data.hold,
+            expires_at=data.expires_at,
         )
     except LedgerError as error:
         outcome = error
@@ -239,7 +227,8 @@ def reporting_of(prepared: Prepared, rate_of: RateLookup) -> Reporting | None:
 class Decisions:
     """One tenant's part of a batch under its lock, against its keys and balances as read
     under that lock (``stored``: the records of the batch's claims; ``totals``: the
-    running balances of its accounts; ``limited``: the limits of its limited accounts)."""
+    running balances of its accounts; ``limited``: the limits of its limited accounts;
+    ``pending``: the pending totals of open holds on its accounts)."""
 
     def __init__(
         self,
@@ -248,16 +237,19 @@ class Decisions:
         stored: Mapping[tuple[str, str], tuple[str, int | None]],
         totals: Totals,
         limited: LimitedAccounts | None = None,
+        pending: Totals | None = None,
     ) -> None:
         self.tenant = tenant
         self.today = today
         self.stored = stored
         self.totals = totals
         self.limited = limited or {}
+        self.pending = pending if pending is not None else {}
         self.claimed: Claims = {}
 
-    def decide(self, item: Checked, claims: Claims, deltas: Totals) -> Fate:
-        """What to do with ``item``; its key claim and movements go to ``claims`` and ``deltas``.
+    def decide(self, item: Checked, claims: Claims, deltas: Totals, held: Totals) -> Fate:
+        """What to do with ``item``; its key claim and movements go to ``claims`` and
+        ``deltas`` (``held`` for a hold: what it adds to the pending totals).
 
         The key comes first: a replay returns the original entry even if the input
         would not pass the checks any more (an account deactivated since, say).
@@ -289,18 +281,26 @@ class Decisions:
                 if pair is not None and item.digest is not None:
                     claims[pair] = (item.digest, new)
                 return new
-        moved = movement(new.prepared.lines)
-        check_totals(moved, self.totals, deltas, new.prepared.lines)
-        check_limits(moved, self.totals, deltas, new.prepared.lines, self.limited)
-        add_totals(deltas, moved)
+        lines = new.prepared.lines
+        moved = movement(lines)
+        check_totals(moved, self.totals, deltas, lines)
+        pending = self.pending
+        if held:
+            pending = {pair: list(total) for pair, total in pending.items()}
+            add_totals(pending, held)
+        if new.hold:
+            check_totals(moved, pending, {}, lines)
+        check_limits(moved, self.totals, deltas, lines, self.limited, pending)
+        add_totals(held if new.hold else deltas, moved)
         if pair is not None and item.digest is not None:
             claims[pair] = (item.digest, new)
         return new
 
-    def accept(self, claims: Claims, deltas: Totals) -> None:
+    def accept(self, claims: Claims, deltas: Totals, held: Totals) -> None:
         """Keeps the claims and movements of a request that is written."""
         self.claimed.update(claims)
         add_totals(self.totals, deltas)
+        add_totals(self.pending, held)
 
 
 def decide_request(
@@ -309,10 +309,11 @@ def decide_request(
     """The fate of each input of ``request``: all refused when it is atomic and one is."""
     claims: Claims = {}
     deltas: Totals = {}
+    held: Totals = {}
     decided: list[Fate] = []
     for item in checked:
         try:
-            decided.append(decisions.decide(item, claims, deltas))
+            decided.append(decisions.decide(item, claims, deltas, held))
         except LedgerError as error:
             decided.append(error)
             if request.atomic:
@@ -321,7 +322,7 @@ def decide_request(
     if request.atomic and failed is not None:
         return _atomic_failure(len(request.inputs), failed, decided[failed])
     # Not atomic: each input stands alone; the refused ones added no claim or movement.
-    decisions.accept(claims, deltas)
+    decisions.accept(claims, deltas, held)
     return decided
 
 
@@ -388,78 +389,6 @@ def check_totals(
             )
 
 
-def check_limits(
-    moved: Totals,
-    totals: Totals,
-    deltas: Totals,
-    lines: Sequence[PreparedLine] | Sequence[LineView],
-    limited: LimitedAccounts,
-) -> None:
-    """Refuses an entry that would take a limited account past its limits, against its
-    balance read under the lock plus what the batch moved before it (``deltas``).
-
-    Only a movement towards the limit is refused: an entry that brings an account back
-    towards its limits posts even when the account is still past them (limits set
-    after the fact). The error names the first line that moves an account the wrong way.
-    """
-    if not limited:
-        return
-    breaches: list[tuple[int, LedgerError]] = []
-    for pair, (debit, credit) in moved.items():
-        account = limited.get(pair[0])
-        if account is None:
-            continue
-        currency = pair[1]
-        base = totals.get(pair, (0, 0))
-        earlier = deltas.get(pair, (0, 0))
-        before = available_minor(net_of(account.type, base[0] + earlier[0], base[1] + earlier[1]))
-        change = net_of(account.type, debit, credit)
-        after = before + change
-        limits = account.limits
-        floor = limits.floor(currency)
-        ceiling = limits.max_balance.get(currency)
-        error: LedgerError
-        if change < 0 and floor is not None and after < floor:
-            breach = Breach(account.code, currency, before, -change, -floor)
-            error = InsufficientFunds(
-                f"insufficient funds on account {account.code}: "
-                f"{_text(before, currency)} {currency} available, "
-                f"{_text(-change, currency)} asked, "
-                + (
-                    "no overdraft allowed"
-                    if floor == 0
-                    else f"overdraft limit {_text(-floor, currency)}"
-                ),
-                breach,
-            )
-        elif change > 0 and ceiling is not None and after > ceiling:
-            breach = Breach(account.code, currency, before, change, ceiling)
-            error = LimitExceeded(
-                f"the entry would take account {account.code} past its max {currency} "
-                f"balance of {_text(ceiling, currency)}: {_text(before, currency)} now, "
-                f"{_text(change, currency)} more asked",
-                breach,
-            )
-        else:
-            continue
-        ordered: Sequence[PreparedLine | LineView] = lines
-        first = next(
-            index
-            for index, line in enumerate(ordered)
-            if line.account_id == pair[0]
-            and line.currency == currency
-            and (net_of(account.type, line.debit_minor, line.credit_minor) > 0) == (change > 0)
-        )
-        error.field = f"lines.{first}"
-        breaches.append((first, error))
-    if breaches:
-        raise min(breaches, key=lambda found: found[0])[1]
-
-
-def _text(minor: int, currency: str) -> str:
-    return format_minor(minor, currency)
-
-
 def outcome(
     fate: Fate, written: Mapping[int, EntryView], stored: Mapping[int, EntryView]
 ) -> BulkItem:
@@ -495,6 +424,7 @@ def due_to_post(
     lock_date: dt.date | None,
     totals: Totals,
     limited: LimitedAccounts | None = None,
+    pending: Totals | None = None,
 ) -> tuple[list[EntryView], list[tuple[EntryView, LedgerError]]]:
     """The due scheduled entries that may post now, and those that stay scheduled (their
     date locked meanwhile, a total past 2^63-1, an account's limits) with why."""
@@ -506,7 +436,7 @@ def due_to_post(
             check_not_locked(view.posting_date, lock_date, "accrualDate")
             moved = movement(view.lines)
             check_totals(moved, totals, deltas, view.lines)
-            check_limits(moved, totals, deltas, view.lines, limited or {})
+            check_limits(moved, totals, deltas, view.lines, limited or {}, pending)
         except LedgerError as error:
             refused.append((view, error))
             continue
@@ -527,6 +457,11 @@ def reversal_date(
     if original.reversal_of_id is not None:
         raise Conflict(
             f"entry {entry_id} is itself a reversal; post a new entry instead", field="id"
+        )
+    if original.status in HOLD_STATUSES:
+        raise Conflict(
+            f"entry {entry_id} is a hold, {original.status}: only posted entries can be reversed",
+            field="id",
         )
     if original.status == SCHEDULED:
         raise BadInput(

@@ -1,7 +1,8 @@
 """The roll-ups every posting adds to: running balances, and movements per day and month.
 
 ``account_balances`` holds each (account, currency)'s running debit and credit
-totals (balances and the overflow check read them); ``balance_days`` and
+totals (balances and the overflow check read them) and the pending totals of its
+open holds (``add_pending``); ``balance_days`` and
 ``balance_months`` hold its movements per day and per calendar month, which
 period_sums.py reads. A batch adds its lines up in memory and sends one upsert per
 table, rows in sorted order: the order in which every writer locks them.
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection
 
 from app.ledger.entries import LineView
+from app.ledger.limit_rules import Totals
 from app.ledger.validation import PreparedLine
 from db.bulk import add_to_totals, db_date
 
@@ -79,3 +81,17 @@ class Movements:
                 for account_id, currency, month in [key]
             ],
         )
+
+
+def add_pending(conn: Connection, tenant_id: int, pending: Totals) -> None:
+    """Adds ``pending`` (negative to release) to the pending totals of open holds on
+    ``account_balances``: one upsert, rows in sorted order (the lock order)."""
+    add_to_totals(
+        conn,
+        "account_balances",
+        ("account_id", "currency"),
+        ("bigint", "varchar"),
+        [(*pair, tenant_id, *pending[pair]) for pair in sorted(pending)],
+        ("pending_debit_minor", "pending_credit_minor"),
+        zeroed=("debit_minor", "credit_minor"),
+    )

@@ -366,4 +366,8 @@ def _optional_parts(data: EntryInput) -> dict[str, str]:
         parts["journal_id"] = str(data.journal_id)
     if data.attachment_id is not None:
         parts["attachment_id"] = str(data.attachment_id)
+    if data.hold:
+        parts["hold"] = "1"
+        if data.expires_at is not None:
+            parts["expires_at"] = data.expires_at.isoformat()
     return parts
