@@ -47,6 +47,9 @@ class Hold:
     entry_id: strawberry.ID
     status: HoldStatus
     held: list[HeldLine]
+    expires_at: dt.datetime | None = strawberry.field(
+        description="When it is released (EXPIRED) unless posted or voided before."
+    )
     reason: str | None = strawberry.field(description="The reason given by voidHold.")
 
     @classmethod
@@ -63,6 +66,7 @@ class Hold:
                 )
                 for line, (debit, credit) in zip(entry.lines, row.held, strict=True)
             ],
+            expires_at=row.expires_at,
             reason=row.reason,
         )
 
@@ -121,15 +125,18 @@ class HoldMutation:
     @strawberry.mutation(
         description="Checks an entry like postJournalEntry (limits against posted + "
         "pending) and records it PENDING: it moves only pendingDebit/pendingCredit until "
-        "postHold or voidHold. A hold.created event."
+        "postHold, voidHold or expiresAt (then EXPIRED, released by the expiry job; a "
+        "postHold after it is refused). A hold.created event."
     )
-    async def hold_journal_entry(self, info: Info, input: PostJournalEntryInput) -> HoldPayload:
+    async def hold_journal_entry(
+        self, info: Info, input: PostJournalEntryInput, expires_at: dt.datetime | None = None
+    ) -> HoldPayload:
         ctx = info.context
 
         async def hold() -> posting.PostResult:
             tenant_id = ctx.writable_tenant()
             ctx.posting.charge(1, len(input.lines), field="input")
-            return await posting.hold_entry(ctx.db, tenant_id, input.to_core())
+            return await posting.hold_entry(ctx.db, tenant_id, input.to_core(), expires_at)
 
         return await _payload(info, *await attempt(hold))
 
@@ -138,7 +145,11 @@ class HoldMutation:
         "input stands alone. One result per input, in order."
     )
     async def hold_journal_entries(
-        self, info: Info, inputs: list[PostJournalEntryInput], atomic: bool = True
+        self,
+        info: Info,
+        inputs: list[PostJournalEntryInput],
+        atomic: bool = True,
+        expires_at: dt.datetime | None = None,
     ) -> list[HoldPayload]:
         ctx = info.context
         refused = refuse_oversized(inputs, ctx.posting)
@@ -146,7 +157,11 @@ class HoldMutation:
             return [HoldPayload(entry=None, hold=None, replayed=False, errors=refused[0].errors)]
         items, errors = await attempt(
             lambda: posting.hold_entries(
-                ctx.db, ctx.writable_tenant(), [i.to_core() for i in inputs], atomic=atomic
+                ctx.db,
+                ctx.writable_tenant(),
+                [i.to_core() for i in inputs],
+                atomic=atomic,
+                expires_at=expires_at,
             )
         )
         if items is None:

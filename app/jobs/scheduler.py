@@ -20,7 +20,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from app.jobs import leases, scheduled_entries
+from app.jobs import hold_expiry, leases, scheduled_entries
 from app.runtime import metrics
 from app.runtime.settings import Settings
 from app.webhooks import worker as webhook_worker
@@ -29,6 +29,7 @@ from db.engine import Database
 logger = logging.getLogger("ledgerql.background")
 
 POST_DUE = "post_due"
+HOLD_EXPIRY = "hold_expiry"
 WEBHOOKS = "webhooks"
 RELEASE_TIMEOUT_S = 5.0
 
@@ -158,6 +159,17 @@ def start(db: Database, settings: Settings) -> Background:
                 POST_DUE,
                 settings.post_due_seconds,
                 lambda: scheduled_entries.post_due_round(db),
+                holder=holder,
+                ttl=ttl,
+            )
+        )
+    if settings.hold_expiry_seconds > 0:
+        jobs.append(
+            LeasedJob(
+                db,
+                HOLD_EXPIRY,
+                settings.hold_expiry_seconds,
+                lambda: hold_expiry.expire_round(db),
                 holder=holder,
                 ttl=ttl,
             )

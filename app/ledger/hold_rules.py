@@ -40,6 +40,16 @@ def check_open(hold: HoldRow, action: str) -> None:
         )
 
 
+def check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:
+    """A hold's expiresAt: with a time zone, after ``now``."""
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise BadInput("expiresAt needs a time zone (2026-06-01T12:00:00Z)", field="expiresAt")
+    if expires_at <= now:
+        raise BadInput("expiresAt must be in the future", field="expiresAt")
+
+
 def check_not_expired(hold: HoldRow, now: dt.datetime) -> None:
     """Refuses to post a hold past its expiry, even before the expiry job has released it."""
     if hold.expires_at is not None and hold.expires_at <= now:

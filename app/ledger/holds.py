@@ -265,17 +265,21 @@ def expired_tenants(conn: Connection, now: dt.datetime) -> list[int]:
     return [int(tenant_id) for tenant_id in rows]
 
 
-def expire_in(conn: Connection, tenant_id: int, now: dt.datetime, *, limit: int) -> int:
+def expire_in(
+    conn: Connection, tenant_id: int, now: dt.datetime, *, limit: int
+) -> tuple[int, bool]:
     """Releases the tenant's holds past their expiry (at most ``limit``), status EXPIRED,
     under the tenant's lock: a second process doing the same waits, then finds them
-    EXPIRED, so each expires once. Returns how many expired."""
+    EXPIRED, so each expires once. Returns how many expired, and whether more may be."""
     if read_tenant(conn, tenant_id, lock=True) is None:
-        return 0
+        return 0, False
     ids = list(
         conn.execute(_EXPIRED, {"tenant_id": tenant_id, "now": now, "limit": limit}).scalars()
     )
+    expired = 0
     for entry_id in ids:
         hold, view = _locked_hold(conn, tenant_id, int(entry_id))
         if hold.status == PENDING:
             _release(conn, tenant_id, hold, view, EXPIRED, None)
-    return len(ids)
+            expired += 1
+    return expired, len(ids) == limit

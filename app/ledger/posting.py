@@ -33,7 +33,7 @@ from app.ledger.entries import (
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import NotFound, TryAgain
 from app.ledger.group_commit import committer
-from app.ledger.hold_rules import HoldRow
+from app.ledger.hold_rules import HoldRow, check_expiry
 from db.engine import Database, WriteContention
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "LineInput",
     "LineView",
     "PostResult",
+    "expire_holds",
     "hold_entries",
     "hold_entry",
     "load_entries",
@@ -131,18 +132,60 @@ async def reverse_entry(
     return PostResult(view)
 
 
-async def hold_entry(db: Database, tenant_id: int, data: EntryInput) -> PostResult:
+def _held(data: EntryInput, expires_at: dt.datetime | None) -> EntryInput:
+    return replace(data, hold=True, event_type="hold.created", expires_at=expires_at)
+
+
+async def hold_entry(
+    db: Database, tenant_id: int, data: EntryInput, expires_at: dt.datetime | None = None
+) -> PostResult:
     """Makes a hold (docs/holds.md): the entry is checked like a posting (limits against
-    posted + pending) and written PENDING, moving only the pending totals."""
-    return await post_entry(db, tenant_id, replace(data, hold=True, event_type="hold.created"))
+    posted + pending) and written PENDING, moving only the pending totals; released
+    (EXPIRED) by the expiry job once ``expires_at`` has passed."""
+    check_expiry(expires_at, dt.datetime.now(dt.UTC))
+    return await post_entry(db, tenant_id, _held(data, expires_at))
 
 
 async def hold_entries(
-    db: Database, tenant_id: int, inputs: Sequence[EntryInput], *, atomic: bool
+    db: Database,
+    tenant_id: int,
+    inputs: Sequence[EntryInput],
+    *,
+    atomic: bool,
+    expires_at: dt.datetime | None = None,
 ) -> list[BulkItem]:
     """Makes several holds: all or none when ``atomic``, else each on its own."""
-    held = [replace(data, hold=True, event_type="hold.created") for data in inputs]
+    check_expiry(expires_at, dt.datetime.now(dt.UTC))
+    held = [_held(data, expires_at) for data in inputs]
     return await post_entries(db, tenant_id, held, atomic=atomic)
+
+
+# Holds expired per transaction: the tenant's lock is held that long.
+EXPIRE_CHUNK = 500
+
+
+async def expire_holds(db: Database, now: dt.datetime | None = None) -> int:
+    """Releases every PENDING hold whose expiresAt is at or before ``now`` (default: the
+    server's clock), status EXPIRED with a hold.expired event; returns how many.
+
+    Safe in several processes at once: each tenant's holds are released under its
+    lock with a guard on PENDING, so each expires once."""
+    at = now or dt.datetime.now(dt.UTC)
+    tenants = await db.run_read(lambda conn: holds.expired_tenants(conn, at))
+    expired = 0
+    for tenant_id in tenants:
+        while True:
+            work = functools.partial(
+                holds.expire_in, tenant_id=tenant_id, now=at, limit=EXPIRE_CHUNK
+            )
+            try:
+                count, more = await db.run_write(work)
+            except WriteContention:
+                raise TryAgain.contended() from None
+            expired += count
+            if not more:
+                break
+    return expired
 
 
 async def post_hold(

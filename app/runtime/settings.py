@@ -186,6 +186,9 @@ class Settings:
     # How often the server posts the scheduled entries that are due (0: never; then
     # `ledgerql post-due` does it).
     post_due_seconds: float = 60.0
+    # How often the server releases the holds past their expiresAt (0: never): a hold
+    # expires at most this late (docs/holds.md).
+    hold_expiry_seconds: float = 5.0
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
@@ -201,6 +204,8 @@ class Settings:
             raise ValueError("LEDGERQL_AUTH_CACHE_SECONDS must be a finite number >= 0")
         if not math.isfinite(self.post_due_seconds) or self.post_due_seconds < 0:
             raise ValueError("LEDGERQL_POST_DUE_SECONDS must be a finite number >= 0")
+        if not math.isfinite(self.hold_expiry_seconds) or self.hold_expiry_seconds < 0:
+            raise ValueError("LEDGERQL_HOLD_EXPIRY_SECONDS must be a finite number >= 0")
         if not math.isfinite(self.lease_ttl_seconds) or self.lease_ttl_seconds <= 0:
             raise ValueError("LEDGERQL_LEASE_TTL_SECONDS must be a finite number > 0")
         if not math.isfinite(self.pool_metrics_seconds) or self.pool_metrics_seconds < 0:
@@ -219,6 +224,9 @@ class Settings:
             limits=Limits.from_env(),
             post_due_seconds=float(
                 os.environ.get("LEDGERQL_POST_DUE_SECONDS", cls.post_due_seconds)
+            ),
+            hold_expiry_seconds=float(
+                os.environ.get("LEDGERQL_HOLD_EXPIRY_SECONDS", cls.hold_expiry_seconds)
             ),
             attachments=AttachmentSettings.from_env(),
             rate_limits=RateLimitSettings.from_env(),
