@@ -8,9 +8,10 @@ from typing import TypeVar
 
 import strawberry
 
-from app.ledger.errors import LedgerError, LimitBreach
+from app.ledger.errors import ConditionFailed, LedgerError, LimitBreach
 from app.ledger.money import from_minor
 from graphql_schema.scalars import Money
+from graphql_schema.types import BalanceLayer
 
 T = TypeVar("T")
 
@@ -26,6 +27,7 @@ class ErrorCode(Enum):
     TRY_AGAIN = "TRY_AGAIN"
     INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    CONDITION_FAILED = "CONDITION_FAILED"
 
 
 @strawberry.type(
@@ -48,6 +50,35 @@ class BalanceLimitBreach:
     )
 
 
+@strawberry.type(description="Why an entry's balance condition failed (docs/holds.md).")
+class ConditionFailure:
+    account_code: str
+    currency: str
+    layer: BalanceLayer
+    actual: Money = strawberry.field(
+        description="The layer's balance as the entry would have left it, normal side."
+    )
+    at_least: Money | None
+    at_most: Money | None
+
+    @classmethod
+    def of(cls, error: ConditionFailed) -> ConditionFailure:
+        found = error.failure
+        cur = found.currency
+
+        def amount(minor: int | None) -> Money | None:
+            return None if minor is None else Money(from_minor(minor, cur))
+
+        return cls(
+            account_code=found.account_code,
+            currency=cur,
+            layer=BalanceLayer(found.layer),
+            actual=Money(from_minor(found.actual_minor, cur)),
+            at_least=amount(found.at_least_minor),
+            at_most=amount(found.at_most_minor),
+        )
+
+
 @strawberry.type
 class UserError:
     code: ErrorCode
@@ -59,6 +90,10 @@ class UserError:
         default=None,
         description="Set for INSUFFICIENT_FUNDS and LIMIT_EXCEEDED: the account, currency "
         "and amounts of the refusal.",
+    )
+    condition: ConditionFailure | None = strawberry.field(
+        default=None,
+        description="Set for CONDITION_FAILED: the condition and the actual value.",
     )
 
     @classmethod
@@ -79,6 +114,7 @@ class UserError:
             field=error.field,
             message=error.message,
             balance_limit=breach,
+            condition=ConditionFailure.of(error) if isinstance(error, ConditionFailed) else None,
         )
 
 

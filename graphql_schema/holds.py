@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
 from app.ledger import posting
+from app.ledger.dry_run import Previewed
 from app.ledger.hold_rules import HoldRow
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
+from graphql_schema.dry_run import EntryPreview
 from graphql_schema.errors import UserError, attempt
 from graphql_schema.inputs import PostJournalEntryInput
-from graphql_schema.mutations import refuse_oversized
+from graphql_schema.mutations import DRY_RUN, preview_payloads, refuse_oversized
 from graphql_schema.scalars import Money
 from graphql_schema.types import JournalEntry, money
 
@@ -79,6 +82,25 @@ class HoldPayload:
         description="True when the idempotency key matched an earlier, identical request."
     )
     errors: list[UserError]
+    preview: EntryPreview | None = strawberry.field(
+        default=None,
+        description="With dryRun: what the hold would be; entry and hold are null.",
+    )
+
+
+def _previews(
+    items: list[Previewed] | None, errors: list[UserError], count: int
+) -> list[HoldPayload]:
+    return [
+        HoldPayload(
+            entry=None,
+            hold=None,
+            replayed=payload.replayed,
+            errors=payload.errors,
+            preview=payload.preview,
+        )
+        for payload in preview_payloads(items, errors, count)
+    ]
 
 
 @strawberry.input(description="Posts a PENDING hold, in full or in part; the rest is released.")
@@ -129,9 +151,23 @@ class HoldMutation:
         "postHold after it is refused). A hold.created event."
     )
     async def hold_journal_entry(
-        self, info: Info, input: PostJournalEntryInput, expires_at: dt.datetime | None = None
+        self,
+        info: Info,
+        input: PostJournalEntryInput,
+        expires_at: dt.datetime | None = None,
+        dry_run: Annotated[bool, DRY_RUN] = False,
     ) -> HoldPayload:
         ctx = info.context
+        if dry_run:
+
+            async def preview() -> list[Previewed]:
+                tenant_id = ctx.writable_tenant()
+                ctx.posting.charge(1, len(input.lines), field="input")
+                return await posting.preview_entries(
+                    ctx.db, tenant_id, [input.to_core()], hold=True, expires_at=expires_at
+                )
+
+            return _previews(*await attempt(preview), 1)[0]
 
         async def hold() -> posting.PostResult:
             tenant_id = ctx.writable_tenant()
@@ -150,11 +186,25 @@ class HoldMutation:
         inputs: list[PostJournalEntryInput],
         atomic: bool = True,
         expires_at: dt.datetime | None = None,
+        dry_run: Annotated[bool, DRY_RUN] = False,
     ) -> list[HoldPayload]:
         ctx = info.context
         refused = refuse_oversized(inputs, ctx.posting)
         if refused is not None:
             return [HoldPayload(entry=None, hold=None, replayed=False, errors=refused[0].errors)]
+        if dry_run:
+            previews, refusals = await attempt(
+                lambda: posting.preview_entries(
+                    ctx.db,
+                    ctx.writable_tenant(),
+                    [i.to_core() for i in inputs],
+                    atomic=atomic,
+                    bulk=True,
+                    hold=True,
+                    expires_at=expires_at,
+                )
+            )
+            return _previews(previews, refusals, len(inputs))
         items, errors = await attempt(
             lambda: posting.hold_entries(
                 ctx.db,

@@ -11,12 +11,13 @@ from strawberry.types.arguments import InputContext
 from strawberry.types.base import get_object_definition
 
 from app.ledger.accounts import AccountInput
+from app.ledger.entries import ConditionInput
 from app.ledger.errors import BadInput
 from app.ledger.limits import LimitsChange
 from app.ledger.posting import EntryInput, LineInput
 from app.ledger.validation import parse_id
 from graphql_schema.scalars import Money
-from graphql_schema.types import AccountType, JournalType
+from graphql_schema.types import AccountType, BalanceLayer, JournalType
 
 
 class Coercible(Protocol):
@@ -165,6 +166,45 @@ class JournalLineInput:
 
 
 @built_from_coerced
+@strawberry.input(
+    description="A bound on an account's balance as the entry would leave it (docs/holds.md), "
+    "checked under the lock with the batch's earlier entries counted: CONDITION_FAILED "
+    "with the actual value when it does not hold, and nothing is written."
+)
+class BalanceConditionInput:
+    account_code: str
+    currency: str
+    layer: BalanceLayer = strawberry.field(
+        description="POSTED: the posted balance (Balance.net); AVAILABLE: Balance.available."
+    )
+    at_least: Money | None = strawberry.field(
+        default=None, description="The balance must be >= this (may be negative)."
+    )
+    at_most: Money | None = strawberry.field(
+        default=None, description="The balance must be <= this (may be negative)."
+    )
+
+    @classmethod
+    def from_coerced(cls, value: Mapping[str, Any]) -> Self:
+        return cls(
+            account_code=value["accountCode"],
+            currency=value["currency"],
+            layer=value["layer"],
+            at_least=value.get("atLeast"),
+            at_most=value.get("atMost"),
+        )
+
+    def to_core(self) -> ConditionInput:
+        return ConditionInput(
+            account_code=self.account_code,
+            currency=self.currency,
+            layer=BalanceLayer(self.layer).value,
+            at_least=self.at_least,
+            at_most=self.at_most,
+        )
+
+
+@built_from_coerced
 @strawberry.input
 class PostJournalEntryInput:
     date: dt.date
@@ -203,6 +243,12 @@ class PostJournalEntryInput:
     attachment_id: strawberry.ID | None = strawberry.field(
         default=None, description="An attachment of the tenant: the entry's supporting document."
     )
+    conditions: list[BalanceConditionInput] | None = strawberry.field(
+        default=None,
+        description="Bounds on balances as the entry would leave them, checked under the "
+        "lock; one that does not hold refuses the entry (CONDITION_FAILED). Not part of the "
+        "idempotency key's request: a replay returns the entry they let through.",
+    )
 
     @classmethod
     def from_coerced(cls, value: Mapping[str, Any]) -> Self:
@@ -219,6 +265,11 @@ class PostJournalEntryInput:
             external_id=value.get("externalId"),
             journal_id=value.get("journalId"),
             attachment_id=value.get("attachmentId"),
+            conditions=(
+                None
+                if value.get("conditions") is None
+                else [BalanceConditionInput.from_coerced(c) for c in value["conditions"]]
+            ),
         )
 
     def to_core(self) -> EntryInput:
@@ -234,6 +285,7 @@ class PostJournalEntryInput:
             external_id=self.external_id,
             journal_id=_optional_id(self.journal_id, "journalId", "journal id"),
             attachment_id=_optional_id(self.attachment_id, "attachmentId", "attachment id"),
+            conditions=tuple(c.to_core() for c in self.conditions or ()),
         )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
 from app.ledger import accounts, posting
+from app.ledger.dry_run import Previewed
 from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import MAX_REQUEST_ENTRIES, MAX_REQUEST_LINES, Info, PostingBudget
+from graphql_schema.dry_run import EntryPreview
 from graphql_schema.errors import UserError, attempt
 from graphql_schema.inputs import (
     CreateAccountInput,
@@ -42,6 +45,14 @@ class JournalPayload:
     errors: list[UserError]
 
 
+# The dryRun argument of the posting and hold mutations.
+DRY_RUN = strawberry.argument(
+    description="Run every check (limits and conditions included) under the lock and "
+    "answer with preview instead of entry: nothing is written (no entry, number, "
+    "idempotency record, balance or event)."
+)
+
+
 @strawberry.type
 class PostJournalEntryPayload:
     entry: JournalEntry | None
@@ -49,6 +60,9 @@ class PostJournalEntryPayload:
         description="True when the idempotency key matched an earlier, identical request."
     )
     errors: list[UserError]
+    preview: EntryPreview | None = strawberry.field(
+        default=None, description="With dryRun: what the entry would be; entry is null."
+    )
 
 
 @strawberry.type
@@ -87,6 +101,23 @@ def entry_payload(
         replayed=bool(result and result.replayed),
         errors=errors,
     )
+
+
+def preview_payloads(
+    items: list[Previewed] | None, errors: list[UserError], count: int
+) -> list[PostJournalEntryPayload]:
+    """The answers of a dry run: one per input (``count``), or ``errors`` for each."""
+    if items is None:
+        return [entry_payload(None, errors) for _ in range(count)]
+    return [
+        PostJournalEntryPayload(
+            entry=None,
+            replayed=bool(item.preview and item.preview.replayed),
+            errors=[UserError.of(item.error)] if item.error else [],
+            preview=EntryPreview.of(item.preview) if item.preview else None,
+        )
+        for item in items
+    ]
 
 
 @strawberry.type
@@ -136,9 +167,20 @@ class Mutation:
 
     @strawberry.mutation
     async def post_journal_entry(
-        self, info: Info, input: PostJournalEntryInput
+        self,
+        info: Info,
+        input: PostJournalEntryInput,
+        dry_run: Annotated[bool, DRY_RUN] = False,
     ) -> PostJournalEntryPayload:
         ctx = info.context
+        if dry_run:
+
+            async def preview() -> list[Previewed]:
+                tenant_id = ctx.writable_tenant()
+                ctx.posting.charge(1, len(input.lines), field="input")
+                return await posting.preview_entries(ctx.db, tenant_id, [input.to_core()])
+
+            return preview_payloads(*await attempt(preview), 1)[0]
 
         async def post() -> posting.PostResult:
             tenant_id = ctx.writable_tenant()
@@ -152,12 +194,27 @@ class Mutation:
         "else each input stands alone. One result per input, in order."
     )
     async def post_journal_entries(
-        self, info: Info, inputs: list[PostJournalEntryInput], atomic: bool = True
+        self,
+        info: Info,
+        inputs: list[PostJournalEntryInput],
+        atomic: bool = True,
+        dry_run: Annotated[bool, DRY_RUN] = False,
     ) -> list[PostJournalEntryPayload]:
         ctx = info.context
         refused = refuse_oversized(inputs, ctx.posting)
         if refused is not None:
             return refused
+        if dry_run:
+            previews, refusals = await attempt(
+                lambda: posting.preview_entries(
+                    ctx.db,
+                    ctx.writable_tenant(),
+                    [i.to_core() for i in inputs],
+                    atomic=atomic,
+                    bulk=True,
+                )
+            )
+            return preview_payloads(previews, refusals, len(inputs))
         items, errors = await attempt(
             lambda: posting.post_entries(
                 ctx.db, ctx.writable_tenant(), [i.to_core() for i in inputs], atomic=atomic

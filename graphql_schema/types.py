@@ -15,6 +15,7 @@ from app.ledger import balances, general_ledger, listings, paging
 from app.ledger.accounts import AccountType as AccountType  # re-exported, as a GraphQL enum
 from app.ledger.accounts import JournalType as JournalType
 from app.ledger.accounts import net_of
+from app.ledger.conditions import BalanceLayer as BalanceLayer
 from app.ledger.limit_rules import reducing_pending
 from app.ledger.limits import Limits, available_minor
 from app.ledger.limits import parse as parse_limits
@@ -33,6 +34,7 @@ N = TypeVar("N")
 # list of values, that the schema cannot drift from.
 strawberry.enum(AccountType)
 strawberry.enum(JournalType, description="Pennylane's journal types.")
+strawberry.enum(BalanceLayer, description="A balance on the account's normal side.")
 
 
 @strawberry.enum

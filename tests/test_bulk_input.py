@@ -14,7 +14,7 @@ import pytest
 from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryList, get_object_definition
 
-from graphql_schema.inputs import JournalLineInput, PostJournalEntryInput
+from graphql_schema.inputs import BalanceConditionInput, JournalLineInput, PostJournalEntryInput
 from graphql_schema.schema import schema
 from tests.conftest import GraphQLClient
 from tests.helpers import TRIAL_BALANCE, create_accounts, entry
@@ -40,20 +40,28 @@ def _strawberry_convert(value: dict[str, Any]) -> list[PostJournalEntryInput]:
     return converted
 
 
-@pytest.mark.parametrize("cls", [PostJournalEntryInput, JournalLineInput])
+CONDITION = {"accountCode": "C", "currency": "USD", "layer": "POSTED"}
+
+
+@pytest.mark.parametrize("cls", [PostJournalEntryInput, JournalLineInput, BalanceConditionInput])
 def test_from_coerced_reads_every_field(cls: type[Any]) -> None:
     """A field added to the input but not to ``from_coerced`` fails here."""
     definition = get_object_definition(cls, strict=True)
     value: dict[str, Any] = {}
     for field in definition.fields:
         name = schema.config.name_converter.from_field(field)
-        value[name] = [{"accountCode": "L"}] if name == "lines" else f"value of {name}"
+        value[name] = f"value of {name}"
+    if "lines" in value:
+        value["lines"] = [{"accountCode": "L"}]
+        value["conditions"] = [CONDITION]
     built = cls.from_coerced(value)
     for field in definition.fields:
         name = schema.config.name_converter.from_field(field)
         got = getattr(built, field.python_name)
         if name == "lines":
             assert [line.account_code for line in got] == ["L"]
+        elif name == "conditions":
+            assert [(c.account_code, c.currency, c.layer) for c in got] == [("C", "USD", "POSTED")]
         else:
             assert got == f"value of {name}", field.python_name
 

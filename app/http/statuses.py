@@ -18,6 +18,8 @@ HTTP_STATUS = {
     # until the balance changes (Pennylane's dialect answers 422, app/rest/pennylane).
     "INSUFFICIENT_FUNDS": 400,
     "LIMIT_EXCEEDED": 400,
+    # An entry's balance condition does not hold (GraphQL only: no dialect sends one).
+    "CONDITION_FAILED": 400,
     # Lost to concurrent writes after bounded retries: the same request may be sent again.
     "TRY_AGAIN": 503,
 }

@@ -9,14 +9,16 @@ REST dialects, Pismo events, imports, reversals), in two phases per tenant:
    or none); hash the idempotent requests;
 2. ``commit_batch``: lock the tenant row (``SELECT .. FOR UPDATE``; SQLite's
    write lock is global), read the batch's idempotency keys and balances as they
-   are now (one statement each), decide replays, conflicts, overflow and the
-   limits of limited accounts (``posting_rules.check_limits``), number the
+   are now (one statement each), decide replays, conflicts, overflow, the
+   limits of limited accounts (``limit_rules.check_limits``) and the entries' balance
+   conditions (``conditions.check_conditions``), number the
    entries with one update, insert entries, lines, idempotency records and
    events with one multi-row statement each, and add the lines to the running
    balances and per-day movements aggregated per (account, currency[, day]).
 
 ``write_batch`` is both in one transaction; group commit on PostgreSQL plans one
-batch while the previous one commits. Reversals (``reverse``) and scheduled
+batch while the previous one commits. ``preview_batch`` is both without the writes
+(dry runs, dry_run.py). Reversals (``reverse``) and scheduled
 entries falling due (``post_due_in``) are written the same way, under the same
 locks.
 
@@ -60,11 +62,12 @@ from app.ledger.batch_store import (
     stored_keys,
     write_entries,
 )
+from app.ledger.dry_run import Previewed, Seen, balances_after, previewed
 from app.ledger.entries import BulkItem, EntryView, Request
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import Conflict, LedgerError, NotFound
 from app.ledger.fx import Rate, resolve_rate
-from app.ledger.limit_rules import Limited, LimitedAccounts, check_limits
+from app.ledger.limit_rules import Limited, LimitedAccounts, Totals, check_limits
 from app.ledger.posting_rules import (
     Checked,
     Decisions,
@@ -83,6 +86,7 @@ from app.ledger.posting_rules import (
 )
 from app.ledger.reporting_currency import RateLookup, same_currency, usable
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
+from app.ledger.validation import AccountRef
 from db.bulk import let_others_run
 
 logger = logging.getLogger("ledgerql.batch")
@@ -134,6 +138,8 @@ class Plan:
     # The limited accounts the batch names (account ids are unique across tenants),
     # read with the accounts: their limits as planned, their balances under the lock.
     limited: LimitedAccounts
+    # Every account the batch names, by id (dry runs show their balances).
+    named: dict[int, AccountRef]
 
 
 def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
@@ -146,6 +152,7 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
     with _collector_paused():
         checked: list[list[Checked]] = [[] for _ in requests]
         limited: dict[int, Limited] = {}
+        named_accounts: dict[int, AccountRef] = {}
         for tenant_id, indexes in _by_tenant(requests).items():
             tenant = read_tenant(conn, tenant_id, lock=False)
             if tenant is None:  # commit_batch answers NOT_FOUND
@@ -154,6 +161,8 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
             by_code, by_id = accounts(conn, tenant_id, inputs)
             limited.update(limited_of(by_code.values()))
             limited.update(limited_of(by_id.values()))
+            named_accounts.update((ref.id, ref) for ref in by_code.values())
+            named_accounts.update((ref.id, ref) for ref in by_id.values())
             named = Named(
                 journals(
                     conn,
@@ -175,7 +184,7 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
                     done += 1
                     if done % _PLAN_SLICE == 0:
                         let_others_run()
-        return Plan(requests, checked, limited)
+        return Plan(requests, checked, limited, named_accounts)
 
 
 def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
@@ -195,6 +204,51 @@ def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
             for index, items in zip(indexes, written, strict=True):
                 outcomes[index] = items
         return outcomes
+
+
+def preview_batch(conn: Connection, requests: Sequence[Request]) -> list[list[Previewed]]:
+    """A dry run of ``requests`` (dry_run.py): planned and decided as ``write_batch`` would,
+    under the same lock and against the same keys, balances and limits, and then nothing
+    is written; one list of answers per request, in order."""
+    plan = plan_batch(conn, requests)
+    answers: list[list[Previewed]] = [[] for _ in requests]
+    today = server_today()
+    for tenant_id, indexes in _by_tenant(requests).items():
+        for index, found in _preview_tenant(conn, plan, tenant_id, indexes, today).items():
+            answers[index] = found
+    return answers
+
+
+def _preview_tenant(
+    conn: Connection, plan: Plan, tenant_id: int, indexes: list[int], today: dt.date
+) -> dict[int, list[Previewed]]:
+    """One tenant's part of a dry run, under its lock, as ``_commit_tenant`` decides it."""
+    requests = plan.requests
+    tenant = read_tenant(conn, tenant_id, lock=True)
+    if tenant is None:
+        missing = NotFound(f"tenant {tenant_id} does not exist")
+        return {i: [Previewed(error=missing) for _ in requests[i].inputs] for i in indexes}
+    items = [item for i in indexes for item in plan.checked[i]]
+    totals, pending = balances(conn, _touched(items))
+    decisions = Decisions(
+        tenant,
+        today,
+        stored_keys(conn, tenant.id, {item.claim for item in items if item.claim is not None}),
+        totals,
+        plan.limited,
+        pending,
+    )
+    seen: Seen = {}
+
+    def watch(new: New, deltas: Totals, held: Totals) -> None:
+        posted_parts = (decisions.totals, deltas)
+        pending_parts = (decisions.pending, held)
+        seen[id(new)] = balances_after(new, posted_parts, pending_parts, plan.named)
+
+    fates = {i: decide_request(decisions, requests[i], plan.checked[i], watch) for i in indexes}
+    replays = sorted({f for decided in fates.values() for f in decided if isinstance(f, int)})
+    stored = {view.id: view for view in load_views(conn, tenant_id, replays)}
+    return {i: [previewed(f, seen, stored, today) for f in decided] for i, decided in fates.items()}
 
 
 def _by_tenant(requests: Sequence[Request]) -> dict[int, list[int]]:
@@ -247,15 +301,7 @@ def _commit_tenant(
         missing = NotFound(f"tenant {tenant_id} does not exist")
         return [[BulkItem(error=missing) for _ in request.inputs] for request, _ in planned]
     items = [item for _, checked in planned for item in checked]
-    totals, pending = balances(
-        conn,
-        {
-            line.account_id
-            for item in items
-            if isinstance(item.outcome, New)
-            for line in item.outcome.prepared.lines
-        },
-    )
+    totals, pending = balances(conn, _touched(items))
     decisions = Decisions(
         tenant,
         today,
@@ -272,6 +318,16 @@ def _commit_tenant(
     stored_ids = sorted({fate for decided in fates for fate in decided if isinstance(fate, int)})
     stored = {view.id: view for view in load_views(conn, tenant_id, stored_ids)}
     return [[outcome(fate, written, stored) for fate in decided] for decided in fates]
+
+
+def _touched(items: Sequence[Checked]) -> set[int]:
+    """The accounts whose balances the checked entries need: their lines' and conditions'."""
+    ids: set[int] = set()
+    for item in items:
+        if isinstance(item.outcome, New):
+            ids.update(line.account_id for line in item.outcome.prepared.lines)
+            ids.update(condition.account_id for condition in item.outcome.conditions)
+    return ids
 
 
 def reverse(

@@ -177,6 +177,12 @@ def accounts(
         for line in data.lines
         if line.account_code and storable(line.account_code)
     }
+    codes.update(
+        condition.account_code
+        for data in inputs
+        for condition in data.conditions
+        if isinstance(condition.account_code, str) and storable(condition.account_code)
+    )
     ids = {
         line.account_id
         for data in inputs

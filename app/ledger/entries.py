@@ -49,6 +49,18 @@ class LineInput:
 
 
 @dataclass(frozen=True)
+class ConditionInput:
+    """A bound on an account's balance once the entry is applied (app/ledger/conditions.py);
+    amounts raw like a line's, checked by the core."""
+
+    account_code: str
+    currency: str
+    layer: str  # POSTED or AVAILABLE
+    at_least: object = None
+    at_most: object = None
+
+
+@dataclass(frozen=True)
 class EntryInput:
     date: dt.date
     memo: str
@@ -76,6 +88,9 @@ class EntryInput:
     # A hold (docs/holds.md): written PENDING, moving only the pending totals.
     hold: bool = False
     expires_at: dt.datetime | None = None
+    # Balance conditions checked under the lock; not part of the idempotency hash (a
+    # replay returns the entry they let through).
+    conditions: Sequence[ConditionInput] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@
       ├─ RateLimited            RATE_LIMITED: too many requests
       ├─ InsufficientFunds      INSUFFICIENT_FUNDS: a posting would overdraw a limited account
       ├─ LimitExceeded          LIMIT_EXCEEDED: a posting would pass an account's max balance
+      ├─ ConditionFailed        CONDITION_FAILED: a balance condition of the entry does not hold
       └─ TryAgain               TRY_AGAIN: lost to concurrent writes; safe to retry as is
 
 Each transport maps ``code`` to its own form (GraphQL UserError, HTTP status).
@@ -85,6 +86,28 @@ class InsufficientFunds(LimitBreach):
 
 class LimitExceeded(LimitBreach):
     code = "LIMIT_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The numbers of a failed balance condition (app/ledger/conditions.py), in minor
+    units of ``currency``: the value the layer would have after the entry, and the
+    bounds asked (None: no bound on that side)."""
+
+    account_code: str
+    currency: str
+    layer: str
+    actual_minor: int
+    at_least_minor: int | None
+    at_most_minor: int | None
+
+
+class ConditionFailed(LedgerError):
+    code = "CONDITION_FAILED"
+
+    def __init__(self, message: str, failure: Failure, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.failure = failure
 
 
 class TryAgain(LedgerError):

@@ -41,6 +41,18 @@ def reducing_pending(account_type: str, pending_debit: int, pending_credit: int)
     return pending_credit if net_of(account_type, 1, 0) > 0 else pending_debit
 
 
+def sum_totals(parts: Sequence[Totals], pair: tuple[int, str]) -> tuple[int, int]:
+    """The (debit, credit) of ``pair`` summed over ``parts`` (e.g. read under the lock,
+    the batch's earlier entries, this entry)."""
+    debit = credit = 0
+    for part in parts:
+        found = part.get(pair)
+        if found is not None:
+            debit += found[0]
+            credit += found[1]
+    return debit, credit
+
+
 def check_limits(
     moved: Totals,
     totals: Totals,

@@ -9,12 +9,13 @@ Three settings, on the account's normal side (``accounts.net_of``):
 
 Both floors apply when both are set, so no-overdraft wins over an overdraft limit. The
 available balance is the posted normal-side balance minus the pending amounts that
-reduce it; there are no pending amounts yet (holds come later: ``pending_minor``).
+reduce it (pending debits of open holds on a credit-normal account, pending credits
+on a debit-normal one: ``limit_rules.reducing_pending``).
 
 Limits are stored as JSON text in ``accounts.limits_json``, NULL when there are none:
 posting reads that column with the accounts and parses it only for limited accounts.
 The posting check against balances read under the lock is
-``posting_rules.check_limits``; changing limits is ``accounts.set_account_limits``.
+``limit_rules.check_limits``; changing limits is ``accounts.set_account_limits``.
 """
 
 from __future__ import annotations
@@ -125,6 +126,6 @@ def _per_currency(amounts: Sequence[tuple[str, object]], name: str) -> dict[str,
 
 
 def available_minor(balance_minor: int, pending_minor: int = 0) -> int:
-    """The available balance: the posted normal-side balance less what pending amounts
-    (holds, once they exist) take off it."""
+    """The available balance: the posted normal-side balance less what the pending amounts
+    of open holds take off it."""
     return balance_minor - pending_minor

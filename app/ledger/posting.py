@@ -18,6 +18,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import batch, batch_store, fx, holds
+from app.ledger.dry_run import Previewed
 from app.ledger.entries import (
     IDEMPOTENCY_SCOPE,
     MAX_LINES,
@@ -57,6 +58,7 @@ __all__ = [
     "post_entry",
     "post_hold",
     "post_in",
+    "preview_entries",
     "reverse_entry",
     "void_hold",
 ]
@@ -97,6 +99,36 @@ async def post_entries(
     items = await committer(db).submit(Request(tenant_id, list(inputs), atomic=atomic))
     return [
         BulkItem(error=item.error.at(f"inputs.{index}")) if item.error is not None else item
+        for index, item in enumerate(items)
+    ]
+
+
+async def preview_entries(
+    db: Database,
+    tenant_id: int,
+    inputs: Sequence[EntryInput],
+    *,
+    atomic: bool = True,
+    bulk: bool = False,
+    hold: bool = False,
+    expires_at: dt.datetime | None = None,
+) -> list[Previewed]:
+    """A dry run (dry_run.py) of posting ``inputs`` (holding them with ``hold``): every
+    check, limits and conditions included, under the tenant's lock, and nothing written.
+    With ``bulk``, errors name their input like ``post_entries``'."""
+    if hold:
+        check_expiry(expires_at, dt.datetime.now(dt.UTC))
+        inputs = [_held(data, expires_at) for data in inputs]
+    await _rates_ready(inputs)
+    request = Request(tenant_id, list(inputs), atomic=atomic)
+    try:
+        (items,) = await db.run_write(lambda conn: batch.preview_batch(conn, [request]))
+    except WriteContention:
+        raise TryAgain.contended() from None
+    if not bulk:
+        return items
+    return [
+        Previewed(error=item.error.at(f"inputs.{index}")) if item.error is not None else item
         for index, item in enumerate(items)
     ]
 

@@ -16,11 +16,12 @@ batch.py reads what these rules need (batch_store.py) and writes what they decid
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.ledger.conditions import Condition, check_conditions, prepare_conditions
 from app.ledger.entries import (
     EXTERNAL_SCOPE,
     HOLD_STATUSES,
@@ -82,6 +83,8 @@ class New:
     # A hold (docs/holds.md): written PENDING, it moves only the pending totals.
     hold: bool = False
     expires_at: dt.datetime | None = None
+    # Balance conditions checked under the lock (conditions.py).
+    conditions: tuple[Condition, ...] = ()
 
 
 # What became of one input: written (a New), a replay of a stored entry (its id),
@@ -168,6 +171,7 @@ def check(
                     f"attachment {data.attachment_id} does not exist", field="attachmentId"
                 )
             attachment = (data.attachment_id, filename)
+        conditions = prepare_conditions(data.conditions, by_code) if data.conditions else ()
         outcome = New(
             prepared=prepared,
             journal_id=journal_id,
@@ -182,6 +186,7 @@ def check(
             attachment=attachment,
             hold=data.hold,
             expires_at=data.expires_at,
+            conditions=conditions,
         )
     except LedgerError as error:
         outcome = error
@@ -278,6 +283,7 @@ class Decisions:
             check_not_locked(new.prepared.accrual_date, self.tenant.lock_date, "accrualDate")
             if new.prepared.accrual_date > self.today:
                 # Scheduled: it moves no balance now (post_due checks its totals then).
+                check_conditions(new.conditions, (self.totals, deltas), (self.pending, held))
                 if pair is not None and item.digest is not None:
                     claims[pair] = (item.digest, new)
                 return new
@@ -291,6 +297,11 @@ class Decisions:
         if new.hold:
             check_totals(moved, pending, {}, lines)
         check_limits(moved, self.totals, deltas, lines, self.limited, pending)
+        if new.conditions:
+            if new.hold:
+                check_conditions(new.conditions, (self.totals, deltas), (pending, moved))
+            else:
+                check_conditions(new.conditions, (self.totals, deltas, moved), (pending,))
         add_totals(held if new.hold else deltas, moved)
         if pair is not None and item.digest is not None:
             claims[pair] = (item.digest, new)
@@ -303,17 +314,31 @@ class Decisions:
         add_totals(self.pending, held)
 
 
+# Told of each new entry with the batch's movements so far (this entry's included).
+Watcher = Callable[[New, Totals, Totals], None]
+
+
 def decide_request(
-    decisions: Decisions, request: Request, checked: Sequence[Checked]
+    decisions: Decisions,
+    request: Request,
+    checked: Sequence[Checked],
+    watch: Watcher | None = None,
 ) -> list[Fate]:
-    """The fate of each input of ``request``: all refused when it is atomic and one is."""
+    """The fate of each input of ``request``: all refused when it is atomic and one is.
+
+    ``watch`` (dry runs) sees each new entry with the request's posted and pending
+    movements up to it, which, added to ``decisions``' totals, are the balances it leaves.
+    """
     claims: Claims = {}
     deltas: Totals = {}
     held: Totals = {}
     decided: list[Fate] = []
     for item in checked:
         try:
-            decided.append(decisions.decide(item, claims, deltas, held))
+            fate = decisions.decide(item, claims, deltas, held)
+            if watch is not None and isinstance(fate, New):
+                watch(fate, deltas, held)
+            decided.append(fate)
         except LedgerError as error:
             decided.append(error)
             if request.atomic:
