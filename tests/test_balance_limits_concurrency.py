@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +21,7 @@ import httpx
 import pytest
 
 from app.ledger.balances import balances_by_account
+from benchmarks.harness import serve
 from db.engine import Database
 from tests.conftest import TenantFixture
 from tests.helpers import line_sums
@@ -43,47 +41,17 @@ mutation($input: PostJournalEntryInput!) {
 BALANCE = """{ account(code: "2100") { balance(currency: "USD") { net available } } }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(db_url: str, tmp_path: Path) -> Iterator[str]:
     """The application in a uvicorn process on the test database."""
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "LEDGERQL_POST_DUE_SECONDS": "0",
         "LEDGERQL_RATE_LIMITS": "graphql.write=100000/minute",
     }
-    command = [
-        sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with open(tmp_path / "server.log", "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{url}/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start: {(tmp_path / 'server.log').read_text()}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with serve("wallet", "app.main:create_app", env, tmp_path) as (port, _):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _entry(debit: str, credit: str, amount: str) -> dict[str, Any]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from app.cli.main import main
 from app.ledger.key_rate_limits import set_key_limits
 from app.main import create_app
 from app.runtime.settings import RateLimitSettings, Settings, parse_rate_limits
+from benchmarks.harness import serve
 from db.engine import Database
 from tests.conftest import TenantFixture, make_tenant
 from tests.test_rest_journal_entries import PATH as JOURNAL_PATH
@@ -288,12 +288,6 @@ def redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/3"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def two_servers(redis_url: str, db_url: str, tmp_path: Path) -> Iterator[list[str]]:
     """Two uvicorn processes on the test database sharing Redis counters (a fresh prefix)."""
@@ -304,43 +298,12 @@ def two_servers(redis_url: str, db_url: str, tmp_path: Path) -> Iterator[list[st
         "LEDGERQL_RATE_LIMIT_PREFIX": f"ledgerql-test-{uuid.uuid4().hex}",
         "LEDGERQL_POST_DUE_SECONDS": "0",
     }
-    processes: list[subprocess.Popen[bytes]] = []
-    urls: list[str] = []
-    logs = []
-    try:
-        for index in range(2):
-            port = _free_port()
-            log = open(tmp_path / f"server{index}.log", "wb")  # noqa: SIM115 (closed below)
-            logs.append(log)
-            command = [
-                sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            ]  # fmt: skip
-            processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=log))
-            urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
-        for url, process in zip(urls, processes, strict=True):
-            while True:
-                try:
-                    if httpx.get(f"{url}/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    logs_text = [(tmp_path / f"server{i}.log").read_text() for i in range(2)]
-                    pytest.fail(f"server {url} did not start: {logs_text}")
-                time.sleep(0.1)
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
+    with ExitStack() as servers:
+        ports = [
+            servers.enter_context(serve(f"server{index}", "app.main:create_app", env, tmp_path))[0]
+            for index in range(2)
+        ]
+        yield [f"http://127.0.0.1:{port}" for port in ports]
 
 
 async def test_two_processes_share_the_limits_on_redis(
