@@ -138,14 +138,16 @@ def _operation(
 
 # What each status means, worded once; each operation lists the ones it answers with.
 ERROR_TEXT = {
-    400: "Bad request: a malformed body, or a field the ledger refuses.",
+    400: "Bad request: a malformed body, or a field the ledger refuses (on a posting, "
+    "also an account's balance limits: insufficient funds, a max balance).",
     401: "No API key, or not a valid one.",
     403: "The key cannot do this: read-only, or no access to the tenant.",
     404: "Not found (another tenant's id is not found either).",
     409: "A conflict: a duplicate, or an entry in a closed period.",
     413: "The body is larger than the limit.",
     415: "The body is not of the media type this operation reads.",
-    422: "Unprocessable: a field is invalid.",
+    422: "Unprocessable: a field is invalid (Pennylane's postings: also an account's "
+    "balance limits).",
     429: "Too many requests: the key's rate limit (see Retry-After).",
     503: "Lost to concurrent writes: the same request may be sent again.",
 }
