@@ -16,8 +16,8 @@ from app.ledger.accounts import AccountType as AccountType  # re-exported, as a 
 from app.ledger.accounts import JournalType as JournalType
 from app.ledger.accounts import net_of
 from app.ledger.conditions import BalanceLayer as BalanceLayer
-from app.ledger.limit_rules import reducing_pending
-from app.ledger.limits import Limits, available_minor
+from app.ledger.limit_rules import available_of
+from app.ledger.limits import Limits
 from app.ledger.limits import parse as parse_limits
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, LineView
@@ -110,7 +110,7 @@ class Balance:
     )
 
     @classmethod
-    def of(cls, balance: balances.Balance, reducing_pending: int = 0) -> Balance:
+    def of(cls, balance: balances.Balance, available: int) -> Balance:
         cur = balance.currency
         return cls(
             currency=cur,
@@ -119,7 +119,7 @@ class Balance:
             net=money(balance.net_minor, cur),
             pending_debit=money(balance.pending_debit_minor, cur),
             pending_credit=money(balance.pending_credit_minor, cur),
-            available=money(available_minor(balance.net_minor, reducing_pending), cur),
+            available=money(available, cur),
         )
 
 
@@ -198,11 +198,11 @@ class Account:
     def _balance(
         self, currency: str, debit: int, credit: int, pending_debit: int, pending_credit: int
     ) -> Balance:
-        net = net_of(self._row.type, debit, credit)
-        reducing = reducing_pending(self._row.type, pending_debit, pending_credit)
+        kind = self._row.type
+        net = net_of(kind, debit, credit)
         return Balance.of(
             balances.Balance(currency, debit, credit, net, pending_debit, pending_credit),
-            reducing,
+            available_of(kind, debit, credit, pending_debit, pending_credit),
         )
 
     @classmethod

@@ -53,6 +53,18 @@ def sum_totals(parts: Sequence[Totals], pair: tuple[int, str]) -> tuple[int, int
     return debit, credit
 
 
+def available_of(
+    account_type: str, debit: int, credit: int, pending_debit: int, pending_credit: int
+) -> int:
+    """An account's available balance from its posted and pending totals in a currency:
+    its net on its normal side less the pending amounts that reduce it (docs/holds.md).
+    What ``Balance.available`` and the trial balances show."""
+    return available_minor(
+        net_of(account_type, debit, credit),
+        reducing_pending(account_type, pending_debit, pending_credit),
+    )
+
+
 def check_limits(
     moved: Totals,
     totals: Totals,
