@@ -70,10 +70,15 @@ async def balances_by_account(
 
 
 async def current_balances(
-    db: Database, tenant_id: int, *, currency: str | None = None, account_ids: list[int]
+    db: Database,
+    tenant_id: int,
+    *,
+    currency: str | None = None,
+    account_ids: list[int] | None,
 ) -> dict[tuple[int, str], tuple[int, int, int, int]]:
     """Posted (debit, credit) and pending (debit, credit) totals of open holds per
-    (account id, currency), now (docs/holds.md): one query."""
+    (account id, currency), now (docs/holds.md): one query, of ``account_ids`` or (None)
+    of every account of the tenant."""
     if currency is not None:
         check_currency(currency)
     table: Any = AccountBalance
@@ -84,7 +89,9 @@ async def current_balances(
         table.credit_minor,
         table.pending_debit_minor,
         table.pending_credit_minor,
-    ).where(table.tenant_id == tenant_id, table.account_id.in_(account_ids))
+    ).where(table.tenant_id == tenant_id)
+    if account_ids is not None:
+        query = query.where(table.account_id.in_(account_ids))
     if currency is not None:
         query = query.where(table.currency == currency)
     async with db.read() as session:

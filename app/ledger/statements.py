@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -150,10 +150,21 @@ class TrialBalanceReport:
     depth: int | None
     rows: list[TrialBalanceLine]
     totals: list[TrialBalanceTotals]
+    # The chart the rows were rolled up over (``subtree_balances``).
+    tree: Tree = field(repr=False, compare=False)
 
     @property
     def balanced(self) -> bool:
         return all(total.balanced for total in self.totals)
+
+
+def subtree_balances(
+    report: TrialBalanceReport, current: Mapping[Key, Sequence[int]]
+) -> dict[Key, list[int]]:
+    """Figures per (account id, currency), such as the current posted and pending totals
+    of ``balances.current_balances``, summed over each account's subtree as the report's
+    rows are (docs/holds.md: the pending layers of the trial balance)."""
+    return report.tree.roll_up({key: list(figures) for key, figures in current.items()})
 
 
 async def trial_balance_report(
@@ -203,7 +214,7 @@ async def trial_balance_report(
         for cur, figures in sorted(sums.items())
         if any(figures) or cur == currency
     ]
-    return TrialBalanceReport(date_from, date_to, depth, rows, totals)
+    return TrialBalanceReport(date_from, date_to, depth, rows, totals, tree)
 
 
 # ---------------------------------------------------------------- statements
