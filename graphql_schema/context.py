@@ -12,7 +12,7 @@ from strawberry.dataloader import DataLoader
 from app.ledger.errors import BadInput, Forbidden, Unauthenticated
 from app.ledger.tenants import Principal
 from db.engine import Database
-from graphql_schema.loaders import BalanceKey, Totals, balance_loader
+from graphql_schema.loaders import BalanceKey, Current, Totals, balance_loader, current_loader
 
 # What one request may post, whatever its shape (one postJournalEntries call, or
 # hundreds of aliased postJournalEntry); one postJournalEntries call may post as much
@@ -74,6 +74,12 @@ class Context:
     def balances(self) -> DataLoader[BalanceKey, Totals]:
         """Batches the balance look-ups of one request into one query per (asOf, currency)."""
         return balance_loader(self.db, self.tenant_id)
+
+    @cached_property
+    def current_balances(self) -> DataLoader[str | None, Current]:
+        """The current balances a trial balance's pending layers read: one query per
+        currency filter, when first selected."""
+        return current_loader(self.db, self.tenant_id)
 
     def writable_tenant(self) -> int:
         """The tenant to write to; a read-only key is refused."""

@@ -1,4 +1,5 @@
-"""Per-request DataLoaders: one query for the balances of every account in a response."""
+"""Per-request DataLoaders: one query for the balances of every account in a response, and
+one for the current balances of every account a trial balance's pending layers need."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ BalanceKey = tuple[int, dt.date | None, str | None]
 # currency -> (posted debits, posted credits, pending debits, pending credits) in minor
 # units; nothing is pending as of a past date.
 Totals = dict[str, tuple[int, int, int, int]]
+# (account id, currency) -> (posted debits, posted credits, pending debits, pending
+# credits) in minor units, now.
+Current = dict[tuple[int, str], tuple[int, int, int, int]]
 
 
 def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Totals]:
@@ -37,5 +41,19 @@ def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Total
             for (account_id, cur), (debit, credit) in totals.items():
                 found[(account_id, as_of, currency)][cur] = (debit, credit, 0, 0)
         return [found.get(key, {}) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def current_loader(db: Database, tenant_id: int) -> DataLoader[str | None, Current]:
+    """The current posted and pending totals of every account of the tenant, in one
+    currency (None: in every currency); read once per request and currency, only when a
+    trial balance's pendingDebit, pendingCredit or available is selected."""
+
+    async def load(currencies: list[str | None]) -> list[Current]:
+        return [
+            await balances.current_balances(db, tenant_id, currency=currency, account_ids=None)
+            for currency in currencies
+        ]
 
     return DataLoader(load_fn=load)

@@ -258,7 +258,7 @@ class Query:
         report = await balances.trial_balance(
             info.context.db, info.context.tenant_id, as_of=as_of, currency=currency
         )
-        return TrialBalance.of(report)
+        return TrialBalance.of(report, currency)
 
     @strawberry.field(description="The tenant's events, oldest first.")
     async def events(

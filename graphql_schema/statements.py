@@ -16,7 +16,7 @@ from app.ledger.statements import Compare as StatementCompare
 from app.ledger.valuation import Method as ValuationMethod
 from graphql_schema.context import Info
 from graphql_schema.scalars import Money
-from graphql_schema.types import Account, money
+from graphql_schema.types import Account, PendingLayers, money
 
 # The core's enums are the GraphQL enums (strawberry.enum marks the class in place).
 strawberry.enum(
@@ -91,6 +91,27 @@ class Valuation:
         )
 
 
+REPORT_PENDING = (
+    "{side} of the open holds (PENDING entries, docs/holds.md) of the account and its "
+    "subtree in the currency, now; 0 with `to` (as Balance with asOf: nothing is pending "
+    "in the past); null with a journal filter (pending amounts are not kept per journal). "
+    "Read only when selected."
+)
+REPORT_AVAILABLE = (
+    "The available balance of the account and its subtree in the currency, as "
+    "Balance.available, on the account's normal side (not debit - credit): net less the "
+    "pending amounts that reduce it. Read only when selected, now, in one read with the "
+    "pending amounts (an entry posted meanwhile can make it newer than closingBalance). "
+    "With `to`, closingBalance on the normal side (nothing is pending in the past); null "
+    "with a journal filter."
+)
+REPORT_TOTAL_PENDING = (
+    "{side} of every open hold in the currency, now, accounts with nothing posted (no "
+    "row) included: pendingDebit equals pendingCredit. 0 with `to`; null with a journal "
+    "filter. Read only when selected."
+)
+
+
 @strawberry.type(
     description="An account (with its subtree) in one currency; balances are debit - credit."
 )
@@ -102,9 +123,37 @@ class TrialBalanceReportRow:
     debit: Money = strawberry.field(description="Debits from `from` through `to`.")
     credit: Money = strawberry.field(description="Credits from `from` through `to`.")
     closing_balance: Money = strawberry.field(description="Debit - credit through `to`.")
+    _line: strawberry.Private[core.TrialBalanceLine]
+    # None with a journal filter: no pending layers.
+    _layers: strawberry.Private[PendingLayers | None]
+
+    async def _pending(self, info: Info) -> tuple[int, int, int] | None:
+        if self._layers is None:
+            return None
+        line = self._line
+        # Debit and credit through `to`: the opening balance is debit - credit before `from`.
+        posted = (line.opening_minor + line.debit_minor, line.credit_minor)
+        return await self._layers.of(info, line.account, line.currency, posted)
+
+    @strawberry.field(description=REPORT_PENDING.format(side="Debits"))
+    async def pending_debit(self, info: Info) -> Money | None:
+        layers = await self._pending(info)
+        return None if layers is None else money(layers[0], self.currency)
+
+    @strawberry.field(description=REPORT_PENDING.format(side="Credits"))
+    async def pending_credit(self, info: Info) -> Money | None:
+        layers = await self._pending(info)
+        return None if layers is None else money(layers[1], self.currency)
+
+    @strawberry.field(description=REPORT_AVAILABLE)
+    async def available(self, info: Info) -> Money | None:
+        layers = await self._pending(info)
+        return None if layers is None else money(layers[2], self.currency)
 
     @classmethod
-    def of(cls, row: core.TrialBalanceLine) -> TrialBalanceReportRow:
+    def of(
+        cls, row: core.TrialBalanceLine, layers: PendingLayers | None = None
+    ) -> TrialBalanceReportRow:
         cur = row.currency
         return cls(
             account=Account.of(row.account),
@@ -114,6 +163,8 @@ class TrialBalanceReportRow:
             debit=money(row.debit_minor, cur),
             credit=money(row.credit_minor, cur),
             closing_balance=money(row.closing_minor, cur),
+            _line=row,
+            _layers=layers,
         )
 
 
@@ -125,9 +176,24 @@ class TrialBalanceReportTotal:
     credit: Money
     closing_balance: Money
     balanced: bool
+    _layers: strawberry.Private[PendingLayers | None]
+
+    @strawberry.field(description=REPORT_TOTAL_PENDING.format(side="Debits"))
+    async def pending_debit(self, info: Info) -> Money | None:
+        if self._layers is None:
+            return None
+        return money((await self._layers.totals(info, self.currency))[0], self.currency)
+
+    @strawberry.field(description=REPORT_TOTAL_PENDING.format(side="Credits"))
+    async def pending_credit(self, info: Info) -> Money | None:
+        if self._layers is None:
+            return None
+        return money((await self._layers.totals(info, self.currency))[1], self.currency)
 
     @classmethod
-    def of(cls, total: core.TrialBalanceTotals) -> TrialBalanceReportTotal:
+    def of(
+        cls, total: core.TrialBalanceTotals, layers: PendingLayers | None = None
+    ) -> TrialBalanceReportTotal:
         cur = total.currency
         return cls(
             currency=cur,
@@ -136,6 +202,7 @@ class TrialBalanceReportTotal:
             credit=money(total.credit_minor, cur),
             closing_balance=money(total.closing_minor, cur),
             balanced=total.balanced,
+            _layers=layers,
         )
 
 
@@ -368,12 +435,22 @@ class StatementsQuery:
             journal_id=journal_id,
             journal_code=journal_code,
         )
+        # The pending layers, read when selected: none of a journal's lines alone.
+        layers = (
+            None
+            if journal_id is not None or journal_code is not None
+            else PendingLayers(
+                currency,
+                as_of=to is not None,
+                roll=lambda figures: core.subtree_balances(report, figures),
+            )
+        )
         return TrialBalanceReport(
             from_=report.date_from,
             to=report.date_to,
             depth=report.depth,
-            rows=[TrialBalanceReportRow.of(row) for row in report.rows],
-            totals=[TrialBalanceReportTotal.of(total) for total in report.totals],
+            rows=[TrialBalanceReportRow.of(row, layers) for row in report.rows],
+            totals=[TrialBalanceReportTotal.of(total, layers) for total in report.totals],
             balanced=report.balanced,
         )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -442,6 +443,92 @@ class GeneralLedger:
         )
 
 
+# Where a trial balance's rows and totals find their pending layers (docs/holds.md). They
+# are read when first selected, through the request's loader (one query of the current
+# balances per currency filter), so a trial balance not selecting them costs what it did.
+Figures = Mapping[tuple[int, str], Sequence[int]]
+
+
+@dataclass
+class PendingLayers:
+    """The pending layers of one trial balance, as Balance gives them: the current ones
+    (``as_of`` False) or, asked as of a date, none (0 pending, available = the posted
+    net of the row). ``roll`` sums the current figures over subtrees (the hierarchical
+    report); once per report."""
+
+    currency: str | None
+    as_of: bool
+    roll: Callable[[Figures], Figures] | None = None
+    _rolled: Figures | None = None
+
+    async def every_account(self, info: Info) -> Figures:
+        """(posted debit, posted credit, pending debit, pending credit) per (account id,
+        currency), now."""
+        return await info.context.current_balances.load(self.currency)
+
+    async def of(
+        self, info: Info, account: AccountRow, currency: str, posted: tuple[int, int]
+    ) -> tuple[int, int, int]:
+        """(pending debit, pending credit, available) of a row: its account (and subtree,
+        with ``roll``) in ``currency``; ``posted`` is the row's (debit, credit), used as
+        of a date."""
+        if self.as_of:
+            return 0, 0, available_of(account.type, *posted, 0, 0)
+        figures = await self.every_account(info)
+        if self.roll is not None:
+            if self._rolled is None:
+                self._rolled = self.roll(figures)
+            figures = self._rolled
+        debit, credit, pending_debit, pending_credit = figures.get(
+            (account.id or 0, currency), (0, 0, 0, 0)
+        )
+        return (
+            pending_debit,
+            pending_credit,
+            available_of(account.type, debit, credit, pending_debit, pending_credit),
+        )
+
+    async def totals(self, info: Info, currency: str) -> tuple[int, int]:
+        """Pending (debit, credit) of every account in ``currency`` (those with nothing
+        posted, and so no row, too); 0 as of a date."""
+        if self.as_of:
+            return 0, 0
+        pending = [0, 0]
+        for (_, cur), (_, _, pending_debit, pending_credit) in (
+            await self.every_account(info)
+        ).items():
+            if cur == currency:
+                pending[0] += pending_debit
+                pending[1] += pending_credit
+        return pending[0], pending[1]
+
+
+PENDING_DEBIT = (
+    "Debits of the account's open holds (PENDING entries, docs/holds.md) in the currency, "
+    "now, as Balance.pendingDebit; 0 with asOf (as Balance: nothing is pending in the "
+    "past). Read only when selected."
+)
+PENDING_CREDIT = (
+    "Credits of the account's open holds (PENDING entries, docs/holds.md) in the currency, "
+    "now, as Balance.pendingCredit; 0 with asOf (as Balance: nothing is pending in the "
+    "past). Read only when selected."
+)
+AVAILABLE = (
+    "The account's available balance in the currency, as Balance.available: net on its "
+    "normal side less the pending amounts that reduce it. Read only when selected, now, "
+    "in one read with the pending amounts (an entry posted meanwhile can make it newer "
+    "than debit and credit). With asOf, this row's net (nothing is pending in the past)."
+)
+TOTAL_PENDING_DEBIT = (
+    "Debits of every open hold in the currency, now, accounts with nothing posted (no "
+    "row) included: equal to pendingCredit. 0 with asOf. Read only when selected."
+)
+TOTAL_PENDING_CREDIT = (
+    "Credits of every open hold in the currency, now, accounts with nothing posted (no "
+    "row) included: equal to pendingDebit. 0 with asOf. Read only when selected."
+)
+
+
 @strawberry.type
 class TrialBalanceRow:
     account: Account
@@ -449,6 +536,23 @@ class TrialBalanceRow:
     debit: Money = strawberry.field(description="Total posted debits of the account.")
     credit: Money = strawberry.field(description="Total posted credits of the account.")
     net: Money
+    _posted: strawberry.Private[tuple[int, int]]
+    _layers: strawberry.Private[PendingLayers]
+
+    @strawberry.field(description=PENDING_DEBIT)
+    async def pending_debit(self, info: Info) -> Money:
+        layers = await self._layers.of(info, self.account._row, self.currency, self._posted)
+        return money(layers[0], self.currency)
+
+    @strawberry.field(description=PENDING_CREDIT)
+    async def pending_credit(self, info: Info) -> Money:
+        layers = await self._layers.of(info, self.account._row, self.currency, self._posted)
+        return money(layers[1], self.currency)
+
+    @strawberry.field(description=AVAILABLE)
+    async def available(self, info: Info) -> Money:
+        layers = await self._layers.of(info, self.account._row, self.currency, self._posted)
+        return money(layers[2], self.currency)
 
 
 @strawberry.type
@@ -456,6 +560,15 @@ class CurrencyTotal:
     currency: str
     debit: Money
     credit: Money
+    _layers: strawberry.Private[PendingLayers]
+
+    @strawberry.field(description=TOTAL_PENDING_DEBIT)
+    async def pending_debit(self, info: Info) -> Money:
+        return money((await self._layers.totals(info, self.currency))[0], self.currency)
+
+    @strawberry.field(description=TOTAL_PENDING_CREDIT)
+    async def pending_credit(self, info: Info) -> Money:
+        return money((await self._layers.totals(info, self.currency))[1], self.currency)
 
 
 @strawberry.type
@@ -468,7 +581,9 @@ class TrialBalance:
     )
 
     @classmethod
-    def of(cls, report: balances.TrialBalance) -> TrialBalance:
+    def of(cls, report: balances.TrialBalance, currency: str | None = None) -> TrialBalance:
+        """``currency``: the report's currency filter, if any."""
+        layers = PendingLayers(currency, as_of=report.as_of is not None)
         return cls(
             as_of=report.as_of,
             rows=[
@@ -480,6 +595,8 @@ class TrialBalance:
                     net=money(
                         net_of(row.account.type, row.debit_minor, row.credit_minor), row.currency
                     ),
+                    _posted=(row.debit_minor, row.credit_minor),
+                    _layers=layers,
                 )
                 for row in report.rows
             ],
@@ -488,6 +605,7 @@ class TrialBalance:
                     currency=total.currency,
                     debit=money(total.debit_minor, total.currency),
                     credit=money(total.credit_minor, total.currency),
+                    _layers=layers,
                 )
                 for total in report.totals
             ],
