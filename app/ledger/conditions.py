@@ -23,8 +23,7 @@ from enum import StrEnum
 from app.ledger.accounts import net_of
 from app.ledger.entries import ConditionInput
 from app.ledger.errors import BadInput, ConditionFailed, Failure, LedgerError
-from app.ledger.limit_rules import Totals, reducing_pending, sum_totals
-from app.ledger.limits import available_minor
+from app.ledger.limit_rules import Totals, available_of, sum_totals
 from app.ledger.money import check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.validation import AccountRef
 
@@ -112,10 +111,9 @@ def _bound(value: object, currency: str, field: str) -> int | None:
 
 def layer_value(condition: Condition, posted: tuple[int, int], pending: tuple[int, int]) -> int:
     """The layer's value on the account's normal side from its posted and pending totals."""
-    net = net_of(condition.account_type, posted[0], posted[1])
     if condition.layer == POSTED:
-        return net
-    return available_minor(net, reducing_pending(condition.account_type, *pending))
+        return net_of(condition.account_type, posted[0], posted[1])
+    return available_of(condition.account_type, *posted, *pending)
 
 
 def check_conditions(

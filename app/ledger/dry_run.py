@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from app.ledger.accounts import net_of
 from app.ledger.entries import PENDING, POSTED, SCHEDULED, EntryView, LineView
 from app.ledger.errors import Conflict, LedgerError
-from app.ledger.limit_rules import Totals, reducing_pending, sum_totals
-from app.ledger.limits import available_minor
+from app.ledger.limit_rules import Totals, available_of, sum_totals
 from app.ledger.posting_rules import Fate, New, movement
 from app.ledger.validation import AccountRef, PreparedLine
 
@@ -90,7 +89,7 @@ def balances_after(
                 net,
                 held_debit,
                 held_credit,
-                available_minor(net, reducing_pending(account.type, held_debit, held_credit)),
+                available_of(account.type, debit, credit, held_debit, held_credit),
             )
         )
     return found
