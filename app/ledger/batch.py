@@ -74,6 +74,7 @@ from app.ledger.posting_rules import (
     Fate,
     Named,
     New,
+    Tenant,
     check,
     check_totals,
     decide_request,
@@ -229,15 +230,7 @@ def _preview_tenant(
         missing = NotFound(f"tenant {tenant_id} does not exist")
         return {i: [Previewed(error=missing) for _ in requests[i].inputs] for i in indexes}
     items = [item for i in indexes for item in plan.checked[i]]
-    totals, pending = balances(conn, _touched(items))
-    decisions = Decisions(
-        tenant,
-        today,
-        stored_keys(conn, tenant.id, {item.claim for item in items if item.claim is not None}),
-        totals,
-        plan.limited,
-        pending,
-    )
+    decisions = _decisions(conn, tenant, items, today, plan.limited)
     seen: Seen = {}
 
     def watch(new: New, deltas: Totals, held: Totals) -> None:
@@ -301,15 +294,7 @@ def _commit_tenant(
         missing = NotFound(f"tenant {tenant_id} does not exist")
         return [[BulkItem(error=missing) for _ in request.inputs] for request, _ in planned]
     items = [item for _, checked in planned for item in checked]
-    totals, pending = balances(conn, _touched(items))
-    decisions = Decisions(
-        tenant,
-        today,
-        stored_keys(conn, tenant.id, {item.claim for item in items if item.claim is not None}),
-        totals,
-        limited,
-        pending,
-    )
+    decisions = _decisions(conn, tenant, items, today, limited)
     fates: list[list[Fate]] = [
         decide_request(decisions, request, checked) for request, checked in planned
     ]
@@ -318,6 +303,20 @@ def _commit_tenant(
     stored_ids = sorted({fate for decided in fates for fate in decided if isinstance(fate, int)})
     stored = {view.id: view for view in load_views(conn, tenant_id, stored_ids)}
     return [[outcome(fate, written, stored) for fate in decided] for decided in fates]
+
+
+def _decisions(
+    conn: Connection,
+    tenant: Tenant,
+    items: Sequence[Checked],
+    today: dt.date,
+    limited: LimitedAccounts,
+) -> Decisions:
+    """The decisions for ``items`` under the tenant's lock: their keys' records and their
+    accounts' balances and pending totals as they are now (one statement each)."""
+    totals, pending = balances(conn, _touched(items))
+    claims = {item.claim for item in items if item.claim is not None}
+    return Decisions(tenant, today, stored_keys(conn, tenant.id, claims), totals, limited, pending)
 
 
 def _touched(items: Sequence[Checked]) -> set[int]:
