@@ -12,6 +12,7 @@ import strawberry
 from app.ledger import posting
 from app.ledger.dry_run import Previewed
 from app.ledger.hold_rules import HoldRow
+from app.ledger.holds import HoldResult, created
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
 from graphql_schema.dry_run import EntryPreview
@@ -133,7 +134,10 @@ async def _payload(
     if result is None:
         return HoldPayload(entry=None, hold=None, replayed=False, errors=errors)
     ctx = info.context
-    row = await posting.load_hold(ctx.db, result.entry.tenant_id, result.entry.id)
+    if isinstance(result, HoldResult) and result.hold is not None:
+        row = result.hold  # as the transaction left it
+    else:  # a replay: as it is now
+        row = await posting.load_hold(ctx.db, result.entry.tenant_id, result.entry.id)
     return HoldPayload(
         entry=JournalEntry.of(result.entry),
         hold=Hold.of(row, result.entry),
@@ -172,7 +176,8 @@ class HoldMutation:
         async def hold() -> posting.PostResult:
             tenant_id = ctx.writable_tenant()
             ctx.posting.charge(1, len(input.lines), field="input")
-            return await posting.hold_entry(ctx.db, tenant_id, input.to_core(), expires_at)
+            held = await posting.hold_entry(ctx.db, tenant_id, input.to_core(), expires_at)
+            return created(held, expires_at)
 
         return await _payload(info, *await attempt(hold))
 
@@ -219,7 +224,11 @@ class HoldMutation:
                 HoldPayload(entry=None, hold=None, replayed=False, errors=errors) for _ in inputs
             ]
         return [
-            await _payload(info, item.result, [UserError.of(item.error)] if item.error else [])
+            await _payload(
+                info,
+                created(item.result, expires_at) if item.result is not None else None,
+                [UserError.of(item.error)] if item.error else [],
+            )
             for item in items
         ]
 

@@ -268,3 +268,59 @@ async def test_every_transition_is_an_event(books: GraphQLClient) -> None:
     assert posted["status"] == "POSTED"
     assert [line["debit"] for line in posted["lines"]] == ["10.00", "0.00"]
     assert [line["debit"] for line in posted["held"]] == ["30.00", "0.00"]
+
+
+ENTRY_FIELDS = """id number date memo currency status source journalCode idempotencyKey
+  reversalOfId reversedById createdAt externalId accrualDate reportingCurrency exchangeRate
+  rateSource rateDate journalId attachmentId attachmentFilename
+  lines { id accountId accountCode currency debit credit description reportingDebit
+          reportingCredit }"""
+HOLD_FIELDS = "entryId status held { accountCode currency debit credit } expiresAt reason"
+FULL = f"entry {{ {ENTRY_FIELDS} }} hold {{ {HOLD_FIELDS} }} replayed errors {{ code field }}"
+STORED = f"""query($id: ID!) {{ journalEntry(id: $id) {{ {ENTRY_FIELDS} }}
+  hold(entryId: $id) {{ {HOLD_FIELDS} }} }}"""
+
+
+async def test_every_answer_is_the_entry_and_hold_as_stored(books: GraphQLClient) -> None:
+    """The answers of the transitions are built from what their transaction wrote, not
+    read back: each equals the entry and the hold read afterwards, field by field."""
+
+    async def answered_as_stored(answer: dict[str, Any]) -> None:
+        assert answer["errors"] == [] and answer["replayed"] is False
+        stored = await books(STORED, {"id": answer["entry"]["id"]})
+        assert answer["entry"] == stored["journalEntry"]
+        assert answer["hold"] == stored["hold"]
+
+    expires = "2099-06-08T09:30:15.123456+02:00"  # stored and answered in UTC
+    document = """mutation($input: PostJournalEntryInput!, $expiresAt: DateTime) {
+      holdJournalEntry(input: $input, expiresAt: $expiresAt) { %s } }"""
+    made = (
+        await books(
+            document % FULL,
+            {"input": spend("30.00") | {"idempotencyKey": "auth-1"}, "expiresAt": expires},
+        )
+    )["holdJournalEntry"]
+    await answered_as_stored(made)
+    assert made["hold"]["expiresAt"] == "2099-06-08T07:30:15.123456+00:00"
+    many = """mutation($inputs: [PostJournalEntryInput!]!, $expiresAt: DateTime) {
+      holdJournalEntries(inputs: $inputs, expiresAt: $expiresAt) { %s } }"""
+    inputs = [spend("5.00"), entry("2100", "4000", "7.00", memo="second", date="2026-03-01")]
+    made_many = await books(many % FULL, {"inputs": inputs, "expiresAt": expires})
+    for answer in made_many["holdJournalEntries"]:
+        await answered_as_stored(answer)
+
+    post = f"mutation($input: PostHoldInput!) {{ postHold(input: $input) {{ {FULL} }} }}"
+    capture = {"entryId": made["entry"]["id"], "amount": "27.50", "date": "2026-02-01"}
+    posted = (await books(post, {"input": capture | {"idempotencyKey": "cap-1"}}))["postHold"]
+    await answered_as_stored(posted)
+    assert posted["entry"]["status"] == "POSTED" and posted["entry"]["date"] == "2026-02-01"
+    assert [line["debit"] for line in posted["entry"]["lines"]] == ["27.50", "0.00"]
+    assert posted["hold"]["held"][0]["debit"] == "30.00"
+    first, second = made_many["holdJournalEntries"]
+    in_full = (await books(post, {"input": {"entryId": first["entry"]["id"]}}))["postHold"]
+    await answered_as_stored(in_full)
+
+    void = f"mutation($input: VoidHoldInput!) {{ voidHold(input: $input) {{ {FULL} }} }}"
+    voided = await books(void, {"input": {"entryId": second["entry"]["id"], "reason": "no"}})
+    await answered_as_stored(voided["voidHold"])
+    assert voided["voidHold"]["hold"]["reason"] == "no"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -92,6 +92,25 @@ _EXPIRED = (
     .limit(bindparam("limit"))
 )
 KEY_COLUMNS = ("tenant_id", "scope", "key", "request_hash", "entry_id", "created_at")
+
+
+@dataclass(frozen=True)
+class HoldResult(PostResult):
+    """A transition's result with the hold as the transaction left it: its answer needs
+    no second read (graphql_schema/holds.py). A replay is a plain PostResult."""
+
+    hold: HoldRow | None = None
+
+
+def created(result: PostResult, expires_at: dt.datetime | None) -> PostResult:
+    """The result of making a hold (the write path's) with its row as that transaction
+    wrote it: PENDING, holding its lines, expiring at ``expires_at`` (stored in UTC). A
+    replay is left as it is: that hold may have moved on since."""
+    if result.replayed:
+        return result
+    held = [(line.debit_minor, line.credit_minor) for line in result.entry.lines]
+    expires = expires_at.astimezone(dt.UTC) if expires_at is not None else None
+    return HoldResult(result.entry, hold=HoldRow(result.entry.id, PENDING, expires, held))
 
 
 def read_hold(conn: Connection, tenant_id: int, entry_id: int) -> HoldRow | None:
@@ -187,17 +206,19 @@ def post_hold(
     movements = Movements()
     movements.add(on, new_lines)
     movements.write(conn, tenant_id)
-    (result,) = load_views(conn, tenant_id, [entry_id])
+    # The entry as the statements above left it (lines, date, status): not read back.
+    result = replace(view, status=POSTED, date=on, lines=new_lines)
+    closed = replace(hold, status=POSTED)
     write_events(conn, tenant_id, [_event(tenant_id, "hold.posted", result, hold, at_db)])
     if claim is not None:
         insert_rows(
             conn, "idempotency_records", KEY_COLUMNS, [(tenant_id, *claim, digest, entry_id, at_db)]
         )
     POSTED_ENTRIES.inc(1)
-    return PostResult(result)
+    return HoldResult(result, hold=closed)
 
 
-def void_hold(conn: Connection, tenant_id: int, entry_id: int, *, reason: str | None) -> PostResult:
+def void_hold(conn: Connection, tenant_id: int, entry_id: int, *, reason: str | None) -> HoldResult:
     """Releases a PENDING hold: status VOIDED; a hold no longer PENDING is a Conflict."""
     if reason is not None:
         reason = check_text(reason, field="reason", max_length=500)
@@ -205,7 +226,7 @@ def void_hold(conn: Connection, tenant_id: int, entry_id: int, *, reason: str | 
         raise NotFound(f"tenant {tenant_id} does not exist")
     hold, view = _locked_hold(conn, tenant_id, entry_id)
     check_open(hold, "voided")
-    return PostResult(_release(conn, tenant_id, hold, view, VOIDED, reason))
+    return _release(conn, tenant_id, hold, view, VOIDED, reason)
 
 
 def _release(
@@ -215,17 +236,17 @@ def _release(
     view: EntryView,
     status: str,
     reason: str | None,
-) -> EntryView:
+) -> HoldResult:
     at = utcnow()
     at_db = db_datetime(conn, at)
     conn.execute(_SET_STATUS, {"hold_id": hold.entry_id, "new_status": status})
     _close(conn, hold.entry_id, status, reason, at)
     add_pending(conn, tenant_id, _released(view))
-    (result,) = load_views(conn, tenant_id, [hold.entry_id])
+    result = replace(view, status=status)  # as written: not read back
     kind = "hold.voided" if status == VOIDED else "hold.expired"
     closed = HoldRow(hold.entry_id, status, hold.expires_at, hold.held, reason)
     write_events(conn, tenant_id, [_event(tenant_id, kind, result, closed, at_db)])
-    return result
+    return HoldResult(result, hold=closed)
 
 
 def _close(
