@@ -139,9 +139,10 @@ def _healthy(port: int) -> bool:
 
 @contextmanager
 def serve(
-    name: str, target: str, env: dict[str, str], logs: Path
+    name: str, target: str, env: dict[str, str], logs: Path, workers: int = 1
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """One uvicorn worker serving the factory ``target`` on a free port; stopped on exit."""
+    """A uvicorn server of ``workers`` processes (one by default) serving the factory
+    ``target`` on a free port; stopped on exit."""
     port = free_port()
     log_path = logs / f"{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below)
@@ -150,6 +151,8 @@ def serve(
         "--host", HOST, "--port", str(port),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
+    if workers > 1:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

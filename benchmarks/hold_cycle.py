@@ -304,7 +304,8 @@ def bench_engine(engine: str, args: argparse.Namespace) -> CycleResult:
     partial = f"1 postHold in {every} partial" if every else "every postHold in full"
     print(
         f"{engine}: {args.pairs} pairs per round and load, {args.rounds} rounds, "
-        f"{args.concurrency} concurrent clients, {partial}",
+        f"{args.concurrency} concurrent clients, {partial}, "
+        f"{args.workers} server worker{'s' if args.workers > 1 else ''}",
         flush=True,
     )
     with ExitStack() as stack:
@@ -317,7 +318,7 @@ def bench_engine(engine: str, args: argparse.Namespace) -> CycleResult:
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledgerql-logs-")))
         env = {**os.environ, "DATABASE_URL": url}
         port, process = stack.enter_context(
-            harness.serve("ledgerql", "app.main:create_app", env, logs)
+            harness.serve("ledgerql", "app.main:create_app", env, logs, args.workers)
         )
         bench = Bench(
             runner, db, tenant_id, port, key, args.concurrency, args.max_seconds, args.partial_every
@@ -383,6 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     harness.common_arguments(parser)
     parser.add_argument("--pairs", type=int, default=2000, help="pairs per round and load")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (ledgerql serve --workers)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds per load (median taken)")
     parser.add_argument("--warmup", type=int, default=200, help="pairs per load first")
     parser.add_argument(

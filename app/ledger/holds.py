@@ -3,11 +3,14 @@ those past their time, each under the tenant row's lock, the lock every posting 
 first (docs/holds.md). A hold is made by the write path itself (batch.py, an entry
 input with ``hold``); the rules are in hold_rules.py, the SQL of these transitions here.
 
-Every transition is one transaction: the hold's state and its entry's status change
-with a guard on PENDING, the pending totals give back what was held, a post adds what
-it posts to the running balances and day movements, and an event is written. Two
-transitions of one hold are serialised by the tenant's lock; the second finds the hold
-no longer PENDING and is refused (or, for the expiry job, skips it).
+Transitions are applied set-based (``apply``): the asks waiting in a group commit
+(group_commit.py), or the holds falling due for the expiry job, are read together
+(the holds, their entries, keys, balances and limits: one statement each), decided in
+memory in order, and written together: the holds' states and their entries' status
+change with a guard on PENDING, the pending totals give back what was held, posts add
+what they post to the running balances and day movements, and one event each is
+written. Two transitions of one hold are serialised by the tenant's lock (or by their
+order in one batch); the second finds the hold no longer PENDING and is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlmodel import SQLModel
 from app.ledger.batch_store import balances, limited_accounts, read_tenant, stored_keys
 from app.ledger.entries import EXPIRED, PENDING, POSTED, VOIDED, EntryView, PostResult
 from app.ledger.entry_reads import load_views
-from app.ledger.errors import Conflict, NotFound
+from app.ledger.errors import Conflict, LedgerError, NotFound
 from app.ledger.hold_rules import (
     HOLD_POST_SCOPE,
     HoldRow,
@@ -34,7 +37,7 @@ from app.ledger.hold_rules import (
     post_digest,
     posted_amounts,
 )
-from app.ledger.limit_rules import Totals, check_limits
+from app.ledger.limit_rules import Totals, check_limits, sum_totals
 from app.ledger.money import format_minor
 from app.ledger.outbox import entry_payload, json_text, write_events
 from app.ledger.posting_rules import add_totals, check_totals, movement
@@ -52,9 +55,16 @@ HOLDS: Table = _tables["holds"]
 ENTRIES: Table = _tables["journal_entries"]
 LINES: Table = _tables["journal_lines"]
 
-_READ_HOLD = select(
+_HOLD_COLUMNS = select(
     HOLDS.c.entry_id, HOLDS.c.status, HOLDS.c.expires_at, HOLDS.c.held_json, HOLDS.c.reason
-).where(HOLDS.c.tenant_id == bindparam("tenant_id"), HOLDS.c.entry_id == bindparam("entry_id"))
+)
+_READ_HOLD = _HOLD_COLUMNS.where(
+    HOLDS.c.tenant_id == bindparam("tenant_id"), HOLDS.c.entry_id == bindparam("entry_id")
+)
+_READ_HOLDS = _HOLD_COLUMNS.where(
+    HOLDS.c.tenant_id == bindparam("tenant_id"),
+    HOLDS.c.entry_id.in_(bindparam("entry_ids", expanding=True)),
+)
 _CLOSE_HOLD = (
     update(HOLDS)
     .where(HOLDS.c.entry_id == bindparam("hold_id"), HOLDS.c.status == PENDING)
@@ -115,8 +125,10 @@ def created(result: PostResult, expires_at: dt.datetime | None) -> PostResult:
 
 def read_hold(conn: Connection, tenant_id: int, entry_id: int) -> HoldRow | None:
     row = conn.execute(_READ_HOLD, {"tenant_id": tenant_id, "entry_id": entry_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _hold_of(row)
+
+
+def _hold_of(row: Any) -> HoldRow:
     expires = row.expires_at
     if isinstance(expires, str):  # SQLite's text
         expires = dt.datetime.fromisoformat(expires)
@@ -126,12 +138,9 @@ def read_hold(conn: Connection, tenant_id: int, entry_id: int) -> HoldRow | None
     return HoldRow(row.entry_id, row.status, expires, held, row.reason)
 
 
-def _locked_hold(conn: Connection, tenant_id: int, entry_id: int) -> tuple[HoldRow, EntryView]:
-    hold = read_hold(conn, tenant_id, entry_id)
-    views = load_views(conn, tenant_id, [entry_id]) if hold is not None else []
-    if hold is None or not views:
-        raise NotFound(f"hold {entry_id} does not exist", field="entryId")
-    return hold, views[0]
+def _read_holds(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> dict[int, HoldRow]:
+    rows = conn.execute(_READ_HOLDS, {"tenant_id": tenant_id, "entry_ids": list(entry_ids)})
+    return {row.entry_id: _hold_of(row) for row in rows}
 
 
 def _released(view: EntryView) -> Totals:
@@ -139,124 +148,235 @@ def _released(view: EntryView) -> Totals:
     return {pair: [-debit, -credit] for pair, (debit, credit) in movement(view.lines).items()}
 
 
-def post_hold(
-    conn: Connection,
-    tenant_id: int,
-    entry_id: int,
-    *,
-    amount: object = None,
-    lines: Sequence[object] | None = None,
-    on: dt.date | None = None,
-    idempotency_key: str | None = None,
-    today: dt.date,
-    now: dt.datetime,
-) -> PostResult:
-    """Posts a PENDING hold, in full or in part (hold_rules.posted_amounts), on ``on``
-    (default ``today``); the rest is released. A replay of ``idempotency_key`` returns
-    the entry as it is now; a hold no longer PENDING, or past its expiry, is a Conflict."""
-    tenant = read_tenant(conn, tenant_id, lock=True)
-    if tenant is None:
-        raise NotFound(f"tenant {tenant_id} does not exist")
-    claim = digest = None
-    if idempotency_key is not None:
-        claim = (HOLD_POST_SCOPE, check_key(idempotency_key))
-        digest = post_digest(entry_id, amount, lines, on)
-        stored = stored_keys(conn, tenant_id, {claim}).get(claim)
-        if stored is not None:
-            if stored[0] != digest or stored[1] is None:
-                raise Conflict(
-                    f"idempotency key {idempotency_key!r} was used for a different request",
-                    field="idempotencyKey",
-                )
-            return PostResult(load_views(conn, tenant_id, [stored[1]])[0], replayed=True)
-    hold, view = _locked_hold(conn, tenant_id, entry_id)
-    check_open(hold, "posted")
-    check_not_expired(hold, now)
-    posted = posted_amounts(view, hold.held, amount, lines)
-    on = on or today
-    check_not_locked(on, tenant.lock_date)
-    released = _released(view)
-    new_lines = [
-        replace(line, debit_minor=debit, credit_minor=credit)
-        for line, (debit, credit) in zip(view.lines, posted, strict=True)
-    ]
-    moved = movement(new_lines)
-    account_ids = {pair[0] for pair in moved}
-    totals, pending = balances(conn, account_ids)
-    add_totals(pending, released)
-    check_totals(moved, totals, {}, new_lines)
-    check_limits(moved, totals, {}, new_lines, limited_accounts(conn, account_ids), pending)
-    at = utcnow()
-    at_db = db_datetime(conn, at)
-    conn.execute(
-        _SET_LINE,
-        [
-            {
-                "line_id": line.id,
-                "debit": line.debit_minor,
-                "credit": line.credit_minor,
-                "on": on,
-            }
+@dataclass(frozen=True)
+class PostAsk:
+    """postHold: post the hold ``entry_id`` in full, by ``amount`` or by ``lines``."""
+
+    tenant_id: int
+    entry_id: int
+    today: dt.date
+    now: dt.datetime
+    amount: object = None
+    lines: Sequence[object] | None = None
+    on: dt.date | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseAsk:
+    """voidHold (VOIDED) or the expiry job (EXPIRED): give the hold back."""
+
+    tenant_id: int
+    entry_id: int
+    status: str
+    reason: str | None = None
+
+
+Ask = PostAsk | ReleaseAsk
+Answer = PostResult | LedgerError
+
+
+def apply(conn: Connection, asks: Sequence[Ask]) -> list[Answer]:
+    """Every ask, tenant by tenant in id order, each tenant's under its lock; one answer
+    per ask, in order: its result, or the LedgerError that refused it (nothing of a
+    refused ask is written)."""
+    answers: list[Answer | None] = [None] * len(asks)
+    by_tenant: dict[int, list[int]] = {}
+    for index, ask in enumerate(asks):
+        by_tenant.setdefault(ask.tenant_id, []).append(index)
+    for tenant_id in sorted(by_tenant):
+        indexes = by_tenant[tenant_id]
+        found = _Transitions(conn, tenant_id, [asks[i] for i in indexes]).run()
+        for index, answer in zip(indexes, found, strict=True):
+            answers[index] = answer
+    return [answer for answer in answers if answer is not None]
+
+
+class _Transitions:
+    """One tenant's asks under its lock, set-based: the holds, their entries, the keys,
+    the balances and the limits read once (one statement each), every ask decided in
+    memory in order (an ask sees what the earlier ones did: a second post of a hold is
+    a Conflict, a spend the first made counts), then every write once."""
+
+    def __init__(self, conn: Connection, tenant_id: int, asks: Sequence[Ask]) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.asks = asks
+        self.at = utcnow()
+        self.at_db = db_datetime(conn, self.at)
+        self.deltas: Totals = {}  # posted movements of the asks so far
+        self.held: Totals = {}  # pending movements of the asks so far (releases: negative)
+        self.claimed: dict[tuple[str, str], tuple[str, PostResult]] = {}
+        self.line_rows: list[dict[str, Any]] = []
+        self.posted_rows: list[dict[str, Any]] = []
+        self.status_rows: list[dict[str, Any]] = []
+        self.close_rows: list[dict[str, Any]] = []
+        self.key_rows: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+        self.movements = Movements()
+
+    def run(self) -> list[Answer]:
+        conn, tenant_id = self.conn, self.tenant_id
+        tenant = read_tenant(conn, tenant_id, lock=True)
+        if tenant is None:
+            return [NotFound(f"tenant {tenant_id} does not exist") for _ in self.asks]
+        self.lock_date = tenant.lock_date
+        claims: dict[int, tuple[str, str]] = {}
+        key_errors: dict[int, LedgerError] = {}
+        for index, ask in enumerate(self.asks):
+            if isinstance(ask, PostAsk) and ask.idempotency_key is not None:
+                try:
+                    claims[index] = (HOLD_POST_SCOPE, check_key(ask.idempotency_key))
+                except LedgerError as error:
+                    key_errors[index] = error
+        self.stored = stored_keys(conn, tenant_id, set(claims.values())) if claims else {}
+        ids = sorted({ask.entry_id for ask in self.asks})
+        self.holds = _read_holds(conn, tenant_id, ids)
+        replayed = {entry_id for _, entry_id in self.stored.values() if entry_id is not None}
+        self.views = {
+            view.id: view
+            for view in load_views(conn, tenant_id, sorted(set(self.holds) | replayed))
+        }
+        account_ids = {
+            line.account_id
+            for entry_id in self.holds
+            if entry_id in self.views
+            for line in self.views[entry_id].lines
+        }
+        self.totals, self.pending = balances(conn, account_ids)
+        self.limited = limited_accounts(conn, account_ids)
+        answers: list[Answer] = []
+        for index, ask in enumerate(self.asks):
+            try:
+                if index in key_errors:
+                    raise key_errors[index]
+                if isinstance(ask, PostAsk):
+                    answers.append(self._post(ask, claims.get(index)))
+                else:
+                    answers.append(self._release(ask))
+            except LedgerError as error:
+                answers.append(error)
+        self._write()
+        return answers
+
+    def _open(self, entry_id: int, action: str) -> tuple[HoldRow, EntryView]:
+        hold = self.holds.get(entry_id)
+        view = self.views.get(entry_id)
+        if hold is None or view is None:
+            raise NotFound(f"hold {entry_id} does not exist", field="entryId")
+        check_open(hold, action)
+        return hold, view
+
+    def _post(self, ask: PostAsk, claim: tuple[str, str] | None) -> PostResult:
+        digest = None
+        if claim is not None:
+            digest = post_digest(ask.entry_id, ask.amount, ask.lines, ask.on)
+            replay = self._replay(ask, claim, digest)
+            if replay is not None:
+                return replay
+        hold, view = self._open(ask.entry_id, "posted")
+        check_not_expired(hold, ask.now)
+        posted = posted_amounts(view, hold.held, ask.amount, ask.lines)
+        on = ask.on or ask.today
+        check_not_locked(on, self.lock_date)
+        released = _released(view)
+        new_lines = [
+            replace(line, debit_minor=debit, credit_minor=credit)
+            for line, (debit, credit) in zip(view.lines, posted, strict=True)
+        ]
+        moved = movement(new_lines)
+        pending = {
+            pair: list(sum_totals((self.pending, self.held, released), pair)) for pair in moved
+        }
+        check_totals(moved, self.totals, self.deltas, new_lines)
+        check_limits(moved, self.totals, self.deltas, new_lines, self.limited, pending)
+        # Decided: from here on only what is written.
+        add_totals(self.deltas, moved)
+        add_totals(self.held, released)
+        self.line_rows += [
+            {"line_id": line.id, "debit": line.debit_minor, "credit": line.credit_minor, "on": on}
             for line in new_lines
-        ],
-    )
-    conn.execute(_SET_POSTED, {"hold_id": entry_id, "on": on})
-    _close(conn, entry_id, POSTED, None, at)
-    add_pending(conn, tenant_id, released)
-    movements = Movements()
-    movements.add(on, new_lines)
-    movements.write(conn, tenant_id)
-    # The entry as the statements above left it (lines, date, status): not read back.
-    result = replace(view, status=POSTED, date=on, lines=new_lines)
-    closed = replace(hold, status=POSTED)
-    write_events(conn, tenant_id, [_event(tenant_id, "hold.posted", result, hold, at_db)])
-    if claim is not None:
-        insert_rows(
-            conn, "idempotency_records", KEY_COLUMNS, [(tenant_id, *claim, digest, entry_id, at_db)]
+        ]
+        self.posted_rows.append({"hold_id": ask.entry_id, "on": on})
+        self.movements.add(on, new_lines)
+        # The entry as the statements will leave it (lines, date, status): not read back.
+        result = replace(view, status=POSTED, date=on, lines=new_lines)
+        closed = replace(hold, status=POSTED)
+        self._closed(closed, result, "hold.posted")
+        answer = HoldResult(result, hold=closed)
+        if claim is not None and digest is not None:
+            self.key_rows.append((self.tenant_id, *claim, digest, ask.entry_id, self.at_db))
+            self.claimed[claim] = (digest, answer)
+        return answer
+
+    def _replay(self, ask: PostAsk, claim: tuple[str, str], digest: str) -> PostResult | None:
+        """The answer to a post whose key was used before (stored, or earlier in the batch)."""
+        earlier = self.claimed.get(claim)
+        if earlier is not None:
+            if earlier[0] != digest:
+                raise self._key_conflict(ask)
+            return PostResult(earlier[1].entry, replayed=True)
+        stored = self.stored.get(claim)
+        if stored is None:
+            return None
+        if stored[0] != digest or stored[1] is None or stored[1] not in self.views:
+            raise self._key_conflict(ask)
+        return PostResult(self.views[stored[1]], replayed=True)
+
+    @staticmethod
+    def _key_conflict(ask: PostAsk) -> Conflict:
+        return Conflict(
+            f"idempotency key {ask.idempotency_key!r} was used for a different request",
+            field="idempotencyKey",
         )
-    POSTED_ENTRIES.inc(1)
-    return HoldResult(result, hold=closed)
 
+    def _release(self, ask: ReleaseAsk) -> HoldResult:
+        reason = ask.reason
+        if reason is not None:
+            reason = check_text(reason, field="reason", max_length=500)
+        hold, view = self._open(ask.entry_id, "voided" if ask.status == VOIDED else "expired")
+        add_totals(self.held, _released(view))
+        self.status_rows.append({"hold_id": ask.entry_id, "new_status": ask.status})
+        result = replace(view, status=ask.status)  # as written: not read back
+        closed = HoldRow(hold.entry_id, ask.status, hold.expires_at, hold.held, reason)
+        kind = "hold.voided" if ask.status == VOIDED else "hold.expired"
+        self._closed(closed, result, kind)
+        return HoldResult(result, hold=closed)
 
-def void_hold(conn: Connection, tenant_id: int, entry_id: int, *, reason: str | None) -> HoldResult:
-    """Releases a PENDING hold: status VOIDED; a hold no longer PENDING is a Conflict."""
-    if reason is not None:
-        reason = check_text(reason, field="reason", max_length=500)
-    if read_tenant(conn, tenant_id, lock=True) is None:
-        raise NotFound(f"tenant {tenant_id} does not exist")
-    hold, view = _locked_hold(conn, tenant_id, entry_id)
-    check_open(hold, "voided")
-    return _release(conn, tenant_id, hold, view, VOIDED, reason)
+    def _closed(self, closed: HoldRow, result: EntryView, kind: str) -> None:
+        self.holds[closed.entry_id] = closed
+        self.views[closed.entry_id] = result
+        self.close_rows.append(
+            {
+                "hold_id": closed.entry_id,
+                "new_status": closed.status,
+                "why": closed.reason,
+                "at": self.at,
+            }
+        )
+        self.events.append(_event(self.tenant_id, kind, result, closed, self.at_db))
 
-
-def _release(
-    conn: Connection,
-    tenant_id: int,
-    hold: HoldRow,
-    view: EntryView,
-    status: str,
-    reason: str | None,
-) -> HoldResult:
-    at = utcnow()
-    at_db = db_datetime(conn, at)
-    conn.execute(_SET_STATUS, {"hold_id": hold.entry_id, "new_status": status})
-    _close(conn, hold.entry_id, status, reason, at)
-    add_pending(conn, tenant_id, _released(view))
-    result = replace(view, status=status)  # as written: not read back
-    kind = "hold.voided" if status == VOIDED else "hold.expired"
-    closed = HoldRow(hold.entry_id, status, hold.expires_at, hold.held, reason)
-    write_events(conn, tenant_id, [_event(tenant_id, kind, result, closed, at_db)])
-    return HoldResult(result, hold=closed)
-
-
-def _close(
-    conn: Connection, entry_id: int, status: str, reason: str | None, at: dt.datetime
-) -> None:
-    changed = conn.execute(
-        _CLOSE_HOLD, {"hold_id": entry_id, "new_status": status, "why": reason, "at": at}
-    ).rowcount
-    if changed != 1:  # cannot happen under the tenant's lock; never release twice
-        raise Conflict(f"hold {entry_id} is no longer PENDING", field="entryId")
+    def _write(self) -> None:
+        """Every write of the asks that were not refused: one statement each."""
+        conn, tenant_id = self.conn, self.tenant_id
+        if self.line_rows:
+            conn.execute(_SET_LINE, self.line_rows)
+            conn.execute(_SET_POSTED, self.posted_rows)
+        if self.status_rows:
+            conn.execute(_SET_STATUS, self.status_rows)
+        if self.close_rows:
+            # Guarded on PENDING; every hold here was read PENDING under the tenant's lock,
+            # which every transition of a hold takes, so none is released twice.
+            conn.execute(_CLOSE_HOLD, self.close_rows)
+        if any(any(total) for total in self.held.values()):
+            add_pending(conn, tenant_id, self.held)
+        if self.posted_rows:
+            self.movements.write(conn, tenant_id)
+            POSTED_ENTRIES.inc(len(self.posted_rows))
+        if self.events:
+            write_events(conn, tenant_id, self.events)
+        if self.key_rows:
+            insert_rows(conn, "idempotency_records", KEY_COLUMNS, self.key_rows)
 
 
 def _event(
@@ -297,10 +417,6 @@ def expire_in(
     ids = list(
         conn.execute(_EXPIRED, {"tenant_id": tenant_id, "now": now, "limit": limit}).scalars()
     )
-    expired = 0
-    for entry_id in ids:
-        hold, view = _locked_hold(conn, tenant_id, int(entry_id))
-        if hold.status == PENDING:
-            _release(conn, tenant_id, hold, view, EXPIRED, None)
-            expired += 1
+    asks = [ReleaseAsk(tenant_id, int(entry_id), EXPIRED) for entry_id in ids]
+    expired = sum(1 for answer in apply(conn, asks) if not isinstance(answer, LedgerError))
     return expired, len(ids) == limit

@@ -23,6 +23,7 @@ from app.ledger.entries import (
     IDEMPOTENCY_SCOPE,
     MAX_LINES,
     MAX_MEMO,
+    VOIDED,
     BulkItem,
     EntryInput,
     EntryView,
@@ -233,32 +234,23 @@ async def post_hold(
     """Posts a PENDING hold in full or in part (holds.post_hold); the rest is released."""
     today = batch.server_today()
     now = dt.datetime.now(dt.UTC)
-    try:
-        return await db.run_write(
-            lambda conn: holds.post_hold(
-                conn,
-                tenant_id,
-                entry_id,
-                amount=amount,
-                lines=lines,
-                on=date,
-                idempotency_key=idempotency_key,
-                today=today,
-                now=now,
-            )
-        )
-    except WriteContention:
-        raise TryAgain.contended() from None
+    # Group-committed: concurrent posts and voids of holds share a transaction.
+    ask = holds.PostAsk(
+        tenant_id,
+        entry_id,
+        today=today,
+        now=now,
+        amount=amount,
+        lines=lines,
+        on=date,
+        idempotency_key=idempotency_key,
+    )
+    return await committer(db).transition(ask)
 
 
 async def void_hold(db: Database, tenant_id: int, entry_id: int, reason: str | None) -> PostResult:
-    """Releases a PENDING hold: status VOIDED."""
-    try:
-        return await db.run_write(
-            lambda conn: holds.void_hold(conn, tenant_id, entry_id, reason=reason)
-        )
-    except WriteContention:
-        raise TryAgain.contended() from None
+    """Releases a PENDING hold: status VOIDED (group-committed, like postHold)."""
+    return await committer(db).transition(holds.ReleaseAsk(tenant_id, entry_id, VOIDED, reason))
 
 
 async def load_hold(db: Database, tenant_id: int, entry_id: int) -> HoldRow:
