@@ -250,6 +250,19 @@ class Hold(SQLModel, table=True):
     closed_at: dt.datetime | None = None
 
 
+class EntryMetadata(SQLModel, table=True):
+    """An entry's metadata as flat (key, typed value) rows, so that a lookup by key and
+    value is an index range on both engines (app/ledger/metadata.py, docs/metadata.md)."""
+
+    __tablename__ = "entry_metadata"
+
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    # "s" + a string, "n" + a normalised decimal, "b1"/"b0", or "z" for null.
+    value: str = Field(max_length=1026, primary_key=True)
+    entry_id: int = Field(foreign_key="journal_entries.id", sa_type=BigInteger, primary_key=True)
+
+
 class BalanceDay(SQLModel, table=True):
     """Movements per account, currency and day: a balance as of a date sums these rows.
 

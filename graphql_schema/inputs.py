@@ -16,7 +16,7 @@ from app.ledger.errors import BadInput
 from app.ledger.limits import LimitsChange
 from app.ledger.posting import EntryInput, LineInput
 from app.ledger.validation import parse_id
-from graphql_schema.scalars import Money
+from graphql_schema.scalars import Metadata, Money
 from graphql_schema.types import AccountType, BalanceLayer, JournalType
 
 
@@ -243,6 +243,12 @@ class PostJournalEntryInput:
     attachment_id: strawberry.ID | None = strawberry.field(
         default=None, description="An attachment of the tenant: the entry's supporting document."
     )
+    metadata: Metadata | None = strawberry.field(
+        default=None,
+        description="Your data on the entry (docs/metadata.md): a JSON object of at most 64 "
+        "keys; values strings, numbers, booleans or null. Part of the idempotency key's "
+        "request. Found by journalEntries(metadata).",
+    )
     conditions: list[BalanceConditionInput] | None = strawberry.field(
         default=None,
         description="Bounds on balances as the entry would leave them, checked under the "
@@ -265,6 +271,7 @@ class PostJournalEntryInput:
             external_id=value.get("externalId"),
             journal_id=value.get("journalId"),
             attachment_id=value.get("attachmentId"),
+            metadata=value.get("metadata"),
             conditions=(
                 None
                 if value.get("conditions") is None
@@ -286,6 +293,7 @@ class PostJournalEntryInput:
             journal_id=_optional_id(self.journal_id, "journalId", "journal id"),
             attachment_id=_optional_id(self.attachment_id, "attachmentId", "attachment id"),
             conditions=tuple(c.to_core() for c in self.conditions or ()),
+            metadata=self.metadata,
         )
 
 

@@ -16,6 +16,7 @@ from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
 from graphql_schema.mutations import entry_id
+from graphql_schema.scalars import Metadata
 from graphql_schema.types import (
     Account,
     AccountOrder,
@@ -137,6 +138,17 @@ class Query:
         ids: list[strawberry.ID] | None = None,
         journal_ids: list[strawberry.ID] | None = None,
         order: EntryOrder = EntryOrder.DATE,
+        metadata: Annotated[
+            Metadata | None,
+            strawberry.argument(
+                description="Keeps the entries whose metadata has every key with the value "
+                'given (12.5 finds 12.50; the string "1" does not find the number 1).'
+            ),
+        ] = None,
+        metadata_has: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Keeps the entries whose metadata has every key."),
+        ] = None,
     ) -> Connection[JournalEntry]:
         page = await listings.list_entries(
             info.context.db,
@@ -150,6 +162,8 @@ class Query:
             ids=_ids(ids, "ids"),
             journal_ids=_ids(journal_ids, "journalIds"),
             order=order.value,
+            metadata=metadata,
+            metadata_has=metadata_has,
         )
         return Connection.of([JournalEntry.of(view) for view in page.items], page)  # type: ignore[arg-type]
 

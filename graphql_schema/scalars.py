@@ -17,8 +17,19 @@ import re
 from decimal import Decimal
 from typing import Any, NewType
 
+import orjson
 import strawberry
-from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
+from graphql import (
+    BooleanValueNode,
+    FloatValueNode,
+    IntValueNode,
+    ListValueNode,
+    NullValueNode,
+    ObjectValueNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+)
 
 from app.ledger.errors import LedgerError
 from app.ledger.money import parse_decimal
@@ -79,4 +90,52 @@ DATE_SCALAR = strawberry.scalar(
     parse_literal=_parse_date_literal,
 )
 
-SCALAR_MAP: dict[object, Any] = {Money: MONEY_SCALAR, dt.date: DATE_SCALAR}
+# An entry's or account's metadata (docs/metadata.md): a JSON object. Numbers stay exact:
+# one written in the query is read as a Decimal, and a Decimal is answered as the number it
+# is (orjson.Fragment: the /graphql endpoint encodes its answers with orjson).
+Metadata = NewType("Metadata", dict[str, Any])
+
+
+def _json_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+    if isinstance(node, ObjectValueNode):
+        return {field.name.value: _json_literal(field.value, variables) for field in node.fields}
+    if isinstance(node, ListValueNode):
+        return [_json_literal(item, variables) for item in node.values]
+    if isinstance(node, IntValueNode):
+        return int(node.value)
+    if isinstance(node, FloatValueNode):
+        return Decimal(node.value)
+    if isinstance(node, StringValueNode | BooleanValueNode):
+        return node.value
+    if isinstance(node, NullValueNode):
+        return None
+    if isinstance(node, VariableNode):
+        return (variables or {}).get(node.name.value)
+    raise ValueError("JSON is an object of strings, numbers, booleans and null")
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError("metadata is a JSON object")
+    return value
+
+
+def _json_out(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value)) if value.is_finite() else str(value)
+    if isinstance(value, dict):
+        return {key: _json_out(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_out(item) for item in value]
+    return value
+
+
+JSON_SCALAR = strawberry.scalar(
+    name="JSON",
+    description='A JSON object, e.g. metadata: {order_id: "A-17", amount: 12.50}; numbers exact.',
+    serialize=_json_out,
+    parse_value=_json_value,
+    parse_literal=_json_literal,
+)
+
+SCALAR_MAP: dict[object, Any] = {Money: MONEY_SCALAR, dt.date: DATE_SCALAR, Metadata: JSON_SCALAR}

@@ -26,7 +26,7 @@ from db.tables import Account as AccountRow
 from db.tables import Event as EventRow
 from db.tables import Journal as JournalRow
 from graphql_schema.context import Info
-from graphql_schema.scalars import Money
+from graphql_schema.scalars import Metadata, Money
 
 N = TypeVar("N")
 
@@ -322,6 +322,14 @@ class JournalEntry:
     def lines(self) -> list[JournalLine]:
         currency = self._view.reporting_currency
         return [JournalLine.of(line, currency) for line in self._view.lines]
+
+    @strawberry.field(
+        description="The entry's metadata (docs/metadata.md): yours, and the keys a REST "
+        "dialect or an import wrote; null without any."
+    )
+    def metadata(self) -> Metadata | None:
+        found = self._view.metadata
+        return Metadata(dict(found)) if found else None
 
     @classmethod
     def of(cls, view: EntryView) -> JournalEntry:

@@ -29,6 +29,7 @@ from app.ledger.entries import (
 )
 from app.ledger.limit_rules import Limited, LimitedAccounts, Totals
 from app.ledger.limits import parse
+from app.ledger.metadata import index_rows
 from app.ledger.outbox import entry_payload, json_text, write_events
 from app.ledger.posting_rules import New, Tenant, entry_number, is_scheduled
 from app.ledger.rollups import Movements, add_pending
@@ -142,6 +143,7 @@ _BALANCES = select(
     BALANCES.c.pending_credit_minor,
 ).where(BALANCES.c.account_id.in_(bindparam("ids", expanding=True)))
 HOLD_COLUMNS = ("entry_id", "tenant_id", "status", "expires_at", "held_json", "created_at")
+METADATA_COLUMNS = ("tenant_id", "key", "value", "entry_id")
 
 
 # ---------------------------------------------------------------- reads
@@ -293,6 +295,7 @@ def write_entries(
     key_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
     hold_rows: list[tuple[Any, ...]] = []
+    metadata_rows: list[tuple[Any, ...]] = []
     held: Totals = {}
     views: list[EntryView] = []
     movements = Movements()
@@ -313,7 +316,12 @@ def write_entries(
             status, scheduled = PENDING, True  # like a scheduled entry: no posted movement
         posting_date = accrual or prepared.date
         on = db_date(conn, posting_date)
-        metadata_json = json_text(new.metadata) if new.metadata else None
+        metadata_json = None
+        if new.metadata:
+            metadata_json = json_text(new.metadata)
+            metadata_rows += [
+                (tenant.id, key, value, entry_id) for key, value in index_rows(new.metadata)
+            ]
         reporting = new.reporting
         row: tuple[Any, ...] = (
             entry_id,
@@ -456,6 +464,8 @@ def write_entries(
     if hold_rows:
         insert_rows(conn, "holds", HOLD_COLUMNS, hold_rows)
         add_pending(conn, tenant.id, held)
+    if metadata_rows:
+        insert_rows(conn, "entry_metadata", METADATA_COLUMNS, metadata_rows)
     # One event per entry posted now (not scheduled, not held).
     POSTED_ENTRIES.inc(len(event_rows) - len(hold_rows))
     POSTING_BATCH_ENTRIES.observe(len(news))

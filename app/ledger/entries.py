@@ -24,6 +24,8 @@ MAX_DATE = dt.date(2199, 12, 31)
 IDEMPOTENCY_SCOPE = "entry"
 # External ids are idempotency keys of their own scope: they never meet an idempotencyKey.
 EXTERNAL_SCOPE = "external"
+# The source of entries posted through GraphQL (and the REST dialects that translate to it).
+GRAPHQL_SOURCE = "graphql"
 POSTED = "POSTED"
 SCHEDULED = "SCHEDULED"
 REVERSED = "REVERSED"
@@ -68,7 +70,7 @@ class EntryInput:
     currency: str | None = None
     journal_code: str | None = None
     idempotency_key: str | None = None
-    source: str = "graphql"
+    source: str = "graphql"  # GRAPHQL_SOURCE: its metadata is the client's (metadata.py)
     metadata: Mapping[str, Any] | None = None
     event_type: str = "journal_entry.posted"
     # The scope in which idempotency_key is unique (dialects keep their own keys apart).

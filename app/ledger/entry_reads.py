@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -95,7 +96,9 @@ def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> li
             idempotency_key=row.idempotency_key,
             reversal_of_id=row.reversal_of_id,
             reversed_by_id=row.reversed_by_id,
-            metadata=json.loads(row.metadata_json) if row.metadata_json else None,
+            metadata=json.loads(row.metadata_json, parse_float=Decimal)
+            if row.metadata_json
+            else None,
             created_at=row.created_at,
             lines=lines[row.id],
             external_id=row.external_id,

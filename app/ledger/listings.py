@@ -7,7 +7,7 @@ chooses or in id order; filters keep the rows they name.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from app.ledger.accounts import find_account
 from app.ledger.entries import HOLD_STATUSES, POSTED, REVERSED, SCHEDULED
 from app.ledger.errors import BadInput
+from app.ledger.metadata_filter import matching_entries, metadata_conditions
 from app.ledger.paging import (
     MAX_ROW_ID,
     Page,
@@ -50,10 +51,14 @@ async def list_entries(
     ids: Sequence[int] | None = None,
     journal_ids: Sequence[int] | None = None,
     order: str = "DATE",
+    metadata: Mapping[str, object] | None = None,
+    metadata_has: Sequence[str] | None = None,
 ) -> Page[EntryView]:
     """Entries in ``order`` (DATE: by (date, id); DATE_DESC, ID, ID_DESC), keyset-paginated;
     SCHEDULED ones too unless ``status`` keeps one status; ``ids`` and ``journal_ids``
-    keep those listed. A cursor is good for its own order only."""
+    keep those listed; ``metadata`` those whose metadata has every key with that value,
+    ``metadata_has`` those with every key (metadata_filter.py). A cursor is good for its
+    own order only."""
     check_page_size(first)
     if order not in ENTRY_ORDERS:
         raise BadInput(f"order must be one of {', '.join(ENTRY_ORDERS)}", field="order")
@@ -82,7 +87,11 @@ async def list_entries(
         if status not in _STATUSES:
             raise BadInput(f"status must be one of {', '.join(_STATUSES)}", field="status")
         query = query.where(col(JournalEntry.status) == status)
+    wanted = metadata_conditions(tenant_id, metadata, metadata_has)
     async with db.read() as session:
+        if wanted:
+            found = await matching_entries(session, wanted)
+            query = query.where(col(JournalEntry.id).in_(found))
         if account_code:
             account = await find_account(session, tenant_id, account_code, "accountCode")
             query = query.where(

@@ -28,7 +28,7 @@ from app.ledger.text import check_text
 MAX_KEYS = 64
 MAX_VALUE = 1024
 MAX_BYTES = 8192
-_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Written by the ledger itself, never by a client: an hledger file's marks, the Pismo and
 # Bookeeping dialects' documents, a year-end close. Not indexed (their values are not flat).
 RESERVED = frozenset({"hledger", "bookeeping", "closing", "dialect"})
@@ -48,7 +48,7 @@ def check_metadata(value: object, *, field: str = "metadata") -> dict[str, Any] 
     checked: dict[str, Any] = {}
     for key, item in value.items():
         where = f"{field}.{key}"
-        if not isinstance(key, str) or not _KEY.fullmatch(key):
+        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
             raise BadInput(
                 f"metadata key {key!r} must be 1-64 characters of letters, digits and _ . : -",
                 field=where,
@@ -113,7 +113,7 @@ def index_rows(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         return []
     rows = []
     for key, item in metadata.items():
-        if key in RESERVED or not _KEY.fullmatch(key):
+        if key in RESERVED or not KEY_PATTERN.fullmatch(key):
             continue
         found = indexed_value(item)
         if found is not None and len(found) <= INDEX_VALUE_LENGTH:

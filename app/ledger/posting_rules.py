@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from app.ledger.conditions import Condition, check_conditions, prepare_conditions
 from app.ledger.entries import (
     EXTERNAL_SCOPE,
+    GRAPHQL_SOURCE,
     HOLD_STATUSES,
     SCHEDULED,
     BulkItem,
@@ -35,6 +36,7 @@ from app.ledger.entries import (
 )
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.limit_rules import LimitedAccounts, Totals, check_limits
+from app.ledger.metadata import check_metadata
 from app.ledger.money import MAX_MINOR
 from app.ledger.reporting_currency import RateLookup, Reporting, report_lines
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
@@ -127,6 +129,12 @@ def check(
     rate_of: RateLookup,
 ) -> Checked:
     """Everything about one input that needs no lock; a refusal is kept, not raised."""
+    if data.metadata and data.source == GRAPHQL_SOURCE:
+        # A client's metadata, checked (and its numbers made exact) before it is hashed.
+        try:
+            data = replace(data, metadata=check_metadata(data.metadata))
+        except LedgerError as error:
+            return Checked(data, None, None, error)
     digest = key_error = claim = None
     if data.idempotency_key is not None or data.external_id is not None:
         try:

@@ -28,6 +28,7 @@ from app.ledger.entries import (
     LineInput,
 )
 from app.ledger.errors import BadInput, LedgerError, NotFound
+from app.ledger.metadata import indexed_value
 from app.ledger.money import MAX_MINOR, check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.text import check_lookup, check_optional_text, check_text
 
@@ -324,8 +325,18 @@ def _hashed_metadata(metadata: Mapping[str, object] | None) -> object:
     there (the hash of an entry without metadata, as stored before marks were kept)."""
     if not metadata:
         return metadata
-    kept = {key: value for key, value in metadata.items() if key not in ANNOTATION_KEYS}
+    kept = {
+        key: _hashed_value(value) for key, value in metadata.items() if key not in ANNOTATION_KEYS
+    }
     return kept or None
+
+
+def _hashed_value(value: object) -> object:
+    """A metadata value as hashed: a fractional number as its normalised decimal, so that
+    12.5 sent as a variable (a float) and 12.50 written in the query hash the same."""
+    if isinstance(value, Decimal | float) and not isinstance(value, bool):
+        return {"number": indexed_value(value)}
+    return value
 
 
 def request_hash(data: EntryInput) -> str:
