@@ -255,6 +255,8 @@ class EntryMetadata(SQLModel, table=True):
     value is an index range on both engines (app/ledger/metadata.py, docs/metadata.md)."""
 
     __tablename__ = "entry_metadata"
+    # An entry's rows, replaced when its metadata changes (setEntryMetadata).
+    __table_args__ = (Index("ix_entry_metadata_entry", "entry_id"),)
 
     tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, primary_key=True)
     key: str = Field(max_length=64, primary_key=True)

@@ -32,7 +32,8 @@ class CloseYearPayload:
     errors: list[UserError]
 
 
-def _actor(ctx: Context) -> closing.Actor:
+def actor_of(ctx: Context) -> closing.Actor:
+    """Who a mutation acts for, as events record it."""
     return closing.Actor(user_id=ctx.principal.user_id, key_id=ctx.principal.key_id)
 
 
@@ -45,7 +46,7 @@ class ClosingMutation:
     async def close_period(self, info: Info, through_date: dt.date) -> PeriodPayload:
         ctx = info.context
         view, errors = await attempt(
-            lambda: closing.close_period(ctx.db, ctx.writable_tenant(), through_date, _actor(ctx))
+            lambda: closing.close_period(ctx.db, ctx.writable_tenant(), through_date, actor_of(ctx))
         )
         return PeriodPayload(tenant=TenantSettings.of(view) if view else None, errors=errors)
 
@@ -59,7 +60,7 @@ class ClosingMutation:
         ctx = info.context
         view, errors = await attempt(
             lambda: closing.reopen_period(
-                ctx.db, ctx.writable_tenant(), reason, _actor(ctx), through_date
+                ctx.db, ctx.writable_tenant(), reason, actor_of(ctx), through_date
             )
         )
         return PeriodPayload(tenant=TenantSettings.of(view) if view else None, errors=errors)
@@ -75,7 +76,7 @@ class ClosingMutation:
         ctx = info.context
         done, errors = await attempt(
             lambda: closing.close_year(
-                ctx.db, ctx.writable_tenant(), year_end, retained_earnings_account, _actor(ctx)
+                ctx.db, ctx.writable_tenant(), year_end, retained_earnings_account, actor_of(ctx)
             )
         )
         return CloseYearPayload(

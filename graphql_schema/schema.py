@@ -23,6 +23,7 @@ from graphql_schema.document_limits import QueryLimits
 from graphql_schema.holds import HoldMutation, HoldQuery
 from graphql_schema.imports import ImportMutation
 from graphql_schema.input_errors import input_error_field
+from graphql_schema.metadata import MetadataMutation
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
@@ -131,6 +132,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 ClosingMutation,
                 WebhookMutation,
                 HoldMutation,
+                MetadataMutation,
             )
             + ((BenchmarkMutation,) if benchmark_mutations_enabled() else ()),
         ),

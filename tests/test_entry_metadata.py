@@ -4,6 +4,7 @@ naming metadata.<key>, and found by journalEntries(metadata, metadataHas)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -142,3 +143,61 @@ async def test_a_bad_filter_names_its_key(books: GraphQLClient) -> None:
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "metadata.bad key" in str(body["errors"][0])
+
+
+SET = f"""mutation($id: ID!, $m: JSON!) {{
+  setEntryMetadata(entryId: $id, metadata: $m) {{ entry {{ id metadata lines {{ debit }} }}
+  {ERRORS} }} }}"""
+EVENTS = """{ events(first: 100) { nodes { type entryId payload } } }"""
+
+
+async def test_set_entry_metadata_merges_reindexes_and_records(books: GraphQLClient) -> None:
+    posted = await post(books, sale("m1", order_id="A-17", cart="c-1") | {"idempotencyKey": "k-m"})
+    entry_id = posted["entry"]["id"]
+    changed = await books(SET, {"id": entry_id, "m": {"status": "shipped", "cart": None}})
+    result = changed["setEntryMetadata"]
+    assert result["errors"] == []
+    assert result["entry"]["metadata"] == {"order_id": "A-17", "status": "shipped"}
+    assert result["entry"]["lines"][0]["debit"] == "10.00"  # amounts untouched
+    # The index follows: the new value is found, the deleted key no longer.
+    assert [n["memo"] for n in await find(books, m={"status": "shipped"})] == ["m1"]
+    assert await find(books, has=["cart"]) == []
+    assert [n["memo"] for n in await find(books, m={"order_id": "A-17"})] == ["m1"]
+    (event,) = [
+        e
+        for e in (await books(EVENTS))["events"]["nodes"]
+        if e["type"] == "journal_entry.metadata_changed"
+    ]
+    assert event["entryId"] == entry_id
+    payload = json.loads(event["payload"])
+    assert payload["changes"] == {
+        "status": {"before": None, "after": "shipped"},
+        "cart": {"before": "c-1", "after": None},
+    }
+    assert payload["by"]["via"] == "graphql" and payload["by"]["key_id"]
+    # The original posting still replays (metadata changes are not part of its request).
+    again = await post(books, sale("m1", order_id="A-17", cart="c-1") | {"idempotencyKey": "k-m"})
+    assert again["replayed"] is True and again["entry"]["metadata"]["status"] == "shipped"
+
+
+async def test_set_entry_metadata_on_a_reversed_entry_and_refusals(books: GraphQLClient) -> None:
+    entry_id = (await post(books, sale("r1")))["entry"]["id"]
+    reversed_ = await books(
+        "mutation($id: ID!) { reverseJournalEntry(id: $id) { errors { code } } }", {"id": entry_id}
+    )
+    assert reversed_["reverseJournalEntry"]["errors"] == []
+    ok = await books(SET, {"id": entry_id, "m": {"note": "refunded"}})
+    assert ok["setEntryMetadata"]["entry"]["metadata"] == {"note": "refunded"}
+    for change, field in (
+        ({"bad key": 1}, "metadata.bad key"),
+        ({"hledger": "x"}, "metadata.hledger"),
+        ({"a": [1]}, "metadata.a"),
+        ({}, "metadata"),
+        ({f"k{i}": 1 for i in range(64)}, "metadata"),  # 65 keys with "note"
+    ):
+        (error,) = (await books(SET, {"id": entry_id, "m": change}))["setEntryMetadata"]["errors"]
+        assert (error["code"], error["field"]) == ("BAD_USER_INPUT", field), change
+    (error,) = (await books(SET, {"id": "999999999", "m": {"a": 1}}))["setEntryMetadata"]["errors"]
+    assert (error["code"], error["field"]) == ("NOT_FOUND", "entryId")
+    still = await books(SET, {"id": entry_id, "m": {"other": 2}})
+    assert still["setEntryMetadata"]["entry"]["metadata"] == {"note": "refunded", "other": 2}

@@ -48,17 +48,23 @@ def check_metadata(value: object, *, field: str = "metadata") -> dict[str, Any] 
     checked: dict[str, Any] = {}
     for key, item in value.items():
         where = f"{field}.{key}"
-        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
-            raise BadInput(
-                f"metadata key {key!r} must be 1-64 characters of letters, digits and _ . : -",
-                field=where,
-            )
-        if key in RESERVED:
-            raise BadInput(f"metadata key {key!r} is the ledger's own", field=where)
+        check_key(key, where)
         checked[key] = check_value(item, field=where)
     if len(orjson.dumps(checked, default=str)) > MAX_BYTES:
         raise BadInput(f"metadata is larger than {MAX_BYTES} bytes as JSON", field=field)
     return checked or None
+
+
+def check_key(key: object, field: str) -> str:
+    """A key under the key rule, and not one of the ledger's own; BadInput on ``field``."""
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise BadInput(
+            f"metadata key {key!r} must be 1-64 characters of letters, digits and _ . : -",
+            field=field,
+        )
+    if key in RESERVED:
+        raise BadInput(f"metadata key {key!r} is the ledger's own", field=field)
+    return key
 
 
 def check_value(item: object, *, field: str) -> object:

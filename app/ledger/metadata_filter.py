@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.ledger.errors import BadInput
-from app.ledger.metadata import KEY_PATTERN, MAX_KEYS, check_value, indexed_value
+from app.ledger.metadata import MAX_KEYS, check_key, check_value, indexed_value
 from db.tables import EntryMetadata
 
 # Past this many matching entries the ids are not listed but joined: a bound list that
@@ -43,7 +43,7 @@ def metadata_conditions(
             raise BadInput(f"at most {MAX_KEYS} keys", field="metadata")
         for key, value in metadata.items():
             where = f"metadata.{key}"
-            _check_key(key, where)
+            check_key(key, where)
             typed = indexed_value(check_value(value, field=where))
             if typed is None:  # cannot happen for a checked value
                 raise BadInput("not a value metadata can hold", field=where)
@@ -55,19 +55,11 @@ def metadata_conditions(
                 )
             )
     for index, key in enumerate(metadata_has or ()):
-        _check_key(key, f"metadataHas.{index}")
+        check_key(key, f"metadataHas.{index}")
         conditions.append(
             and_(col(EntryMetadata.tenant_id) == tenant_id, col(EntryMetadata.key) == key)
         )
     return conditions
-
-
-def _check_key(key: object, field: str) -> None:
-    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
-        raise BadInput(
-            f"metadata key {key!r} must be 1-64 characters of letters, digits and _ . : -",
-            field=field,
-        )
 
 
 async def matching_entries(

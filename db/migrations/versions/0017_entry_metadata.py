@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
         sa.PrimaryKeyConstraint("tenant_id", "key", "value", "entry_id"),
     )
+    # An entry's rows, replaced when its metadata changes (setEntryMetadata).
+    op.create_index("ix_entry_metadata_entry", "entry_metadata", ["entry_id"])
     conn = op.get_bind()
     table = sa.table(
         "entry_metadata",
@@ -97,4 +99,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_entry_metadata_entry", table_name="entry_metadata")
     op.drop_table("entry_metadata")
