@@ -100,6 +100,8 @@ class Account(SQLModel, table=True):
     # The account's balance limits (app/ledger/limits.py), as JSON text; NULL for the
     # unlimited accounts, which is nearly all of them: posting then parses nothing.
     limits_json: str | None = None
+    # The client's metadata on the account (app/ledger/metadata.py), as JSON text.
+    metadata_json: str | None = None
 
 
 class Journal(SQLModel, table=True):
@@ -263,6 +265,18 @@ class EntryMetadata(SQLModel, table=True):
     # "s" + a string, "n" + a normalised decimal, "b1"/"b0", or "z" for null.
     value: str = Field(max_length=1026, primary_key=True)
     entry_id: int = Field(foreign_key="journal_entries.id", sa_type=BigInteger, primary_key=True)
+
+
+class AccountMetadata(SQLModel, table=True):
+    """An account's metadata as flat (key, typed value) rows, as ``EntryMetadata``."""
+
+    __tablename__ = "account_metadata"
+    __table_args__ = (Index("ix_account_metadata_account", "account_id"),)
+
+    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    value: str = Field(max_length=1026, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", sa_type=BigInteger, primary_key=True)
 
 
 class BalanceDay(SQLModel, table=True):

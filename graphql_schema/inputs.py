@@ -99,6 +99,11 @@ class CreateAccountInput:
     limits: AccountLimitsInput | None = strawberry.field(
         default=None, description="Balance limits from the start (setAccountLimits changes them)."
     )
+    metadata: Metadata | None = strawberry.field(
+        default=None,
+        description="Your data on the account (docs/metadata.md), e.g. {customer_id: 42}: "
+        "found by accounts(metadata:) and balanceOf.",
+    )
 
     def to_core(self) -> AccountInput:
         return AccountInput(
@@ -109,6 +114,7 @@ class CreateAccountInput:
             parent_code=self.parent_code,
             currency=self.currency,
             limits=self.limits.to_core() if self.limits is not None else None,
+            metadata=self.metadata,
         )
 
 

@@ -50,9 +50,20 @@ class Query:
         ids: list[strawberry.ID] | None = None,
         codes: list[str] | None = None,
         order_by: AccountOrder = AccountOrder.CODE,
+        metadata: Annotated[
+            Metadata | None,
+            strawberry.argument(
+                description="Keeps the accounts whose metadata has every key with the value given."
+            ),
+        ] = None,
+        metadata_has: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Keeps the accounts whose metadata has every key."),
+        ] = None,
     ) -> Connection[Account]:
         ctx = info.context
-        if order_by is AccountOrder.CODE and ids is None and codes is None:
+        filtered = metadata is not None or metadata_has is not None
+        if order_by is AccountOrder.CODE and ids is None and codes is None and not filtered:
             page = await accounts.list_accounts(
                 ctx.db,
                 ctx.tenant_id,
@@ -72,6 +83,8 @@ class Query:
                 by_code=order_by is AccountOrder.CODE,
                 first=first,
                 after=after,
+                metadata=metadata,
+                metadata_has=metadata_has,
             )
         return Connection.of([Account.of(row) for row in page.items], page)  # type: ignore[arg-type]
 

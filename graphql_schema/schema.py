@@ -23,7 +23,7 @@ from graphql_schema.document_limits import QueryLimits
 from graphql_schema.holds import HoldMutation, HoldQuery
 from graphql_schema.imports import ImportMutation
 from graphql_schema.input_errors import input_error_field
-from graphql_schema.metadata import MetadataMutation
+from graphql_schema.metadata import MetadataMutation, MetadataQuery
 from graphql_schema.mutations import Mutation
 from graphql_schema.pismo import PismoMutation, PismoQuery
 from graphql_schema.queries import Query
@@ -115,6 +115,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 StatementsQuery,
                 WebhookQuery,
                 HoldQuery,
+                MetadataQuery,
             ),
         ),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.

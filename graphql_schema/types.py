@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 from typing import Generic, TypeVar
 
@@ -180,6 +181,11 @@ class Account:
     @strawberry.field(description="Balance limits; every setting off for an unlimited account.")
     def limits(self) -> AccountLimits:
         return AccountLimits.of(parse_limits(self._row.limits_json))
+
+    @strawberry.field(description="Your metadata on the account (docs/metadata.md); null without.")
+    def metadata(self) -> Metadata | None:
+        text = self._row.metadata_json
+        return Metadata(json.loads(text, parse_float=Decimal)) if text else None
 
     @strawberry.field(
         description="Balance in one currency (default: the account's, else the tenant's)."

@@ -4,8 +4,10 @@ of an account type (``net_of``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,13 +15,14 @@ from sqlmodel import col, select
 
 from app.ledger import limits as account_limits
 from app.ledger.errors import BadInput, Conflict, NotFound
+from app.ledger.metadata import check_metadata, index_rows
 from app.ledger.money import check_currency
 from app.ledger.outbox import announce, json_text
 from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_lookup, check_optional_text, check_text, column_length
 from app.ledger.validation import parse_id
 from db.engine import Database
-from db.tables import Account, Event, Journal, utcnow
+from db.tables import Account, AccountMetadata, Event, Journal, utcnow
 
 
 class AccountType(StrEnum):
@@ -74,6 +77,8 @@ class AccountInput:
     currency: str | None = None
     program_id: int | None = None
     limits: account_limits.LimitsChange | None = None
+    # The client's metadata (app/ledger/metadata.py): found by accounts(metadata:).
+    metadata: Mapping[str, Any] | None = None
 
 
 MAX_CODE = column_length(Account, "code")
@@ -97,6 +102,7 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
         ) from None
     if data.currency is not None:
         check_currency(data.currency)
+    metadata = check_metadata(data.metadata)
     limits = None
     if data.limits is not None:
         try:
@@ -132,12 +138,18 @@ async def create_account(db: Database, tenant_id: int, data: AccountInput) -> Ac
             parent_id=parent_id,
             currency=data.currency,
             program_id=data.program_id,
+            metadata_json=json_text(metadata) if metadata else None,
         )
         session.add(account)
         try:
             await session.flush()
         except IntegrityError:  # a concurrent create of the same code won the race
             raise Conflict(f"account {code} already exists", field="code") from None
+        assert account.id is not None
+        session.add_all(
+            AccountMetadata(tenant_id=tenant_id, key=key, value=value, account_id=account.id)
+            for key, value in index_rows(metadata)
+        )
         if limits is not None and not limits.empty:
             await _store_limits(session, account, limits)
     return account

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from app.ledger.accounts import find_account
 from app.ledger.entries import HOLD_STATUSES, POSTED, REVERSED, SCHEDULED
 from app.ledger.errors import BadInput
-from app.ledger.metadata_filter import matching_entries, metadata_conditions
+from app.ledger.metadata_filter import ENTRIES, matching_ids, metadata_conditions
 from app.ledger.paging import (
     MAX_ROW_ID,
     Page,
@@ -87,10 +87,10 @@ async def list_entries(
         if status not in _STATUSES:
             raise BadInput(f"status must be one of {', '.join(_STATUSES)}", field="status")
         query = query.where(col(JournalEntry.status) == status)
-    wanted = metadata_conditions(tenant_id, metadata, metadata_has)
+    wanted = metadata_conditions(ENTRIES, tenant_id, metadata, metadata_has)
     async with db.read() as session:
         if wanted:
-            found = await matching_entries(session, wanted)
+            found = await matching_ids(session, ENTRIES, wanted)
             query = query.where(col(JournalEntry.id).in_(found))
         if account_code:
             account = await find_account(session, tenant_id, account_code, "accountCode")

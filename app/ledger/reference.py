@@ -7,12 +7,13 @@ as a missing one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlmodel import col, select
 
 from app.ledger.accounts import AccountType, check_journal_type
 from app.ledger.errors import BadInput
+from app.ledger.metadata_filter import ACCOUNTS, matching_ids, metadata_conditions
 from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_lookup
 from app.ledger.validation import parse_id
@@ -99,9 +100,12 @@ async def list_accounts_by_id(
     by_code: bool = False,
     first: int = 100,
     after: str | None = None,
+    metadata: Mapping[str, object] | None = None,
+    metadata_has: Sequence[str] | None = None,
 ) -> Page[Account]:
     """Accounts in id order (``by_code``: code order, cursors as ``accounts.list_accounts``);
-    ``ids`` and ``codes`` keep those in the lists (None: all)."""
+    ``ids`` and ``codes`` keep those in the lists (None: all); ``metadata`` and
+    ``metadata_has`` those whose metadata has those values and keys (metadata_filter.py)."""
     check_page_size(first)
     query = select(Account).where(col(Account.tenant_id) == tenant_id)
     wanted = check_ids(ids)
@@ -129,7 +133,11 @@ async def list_accounts_by_id(
             if order != ID_ORDER:
                 raise BadInput("the cursor is not valid", field="after")
         query = query.where(key > last)
+    wanted_metadata = metadata_conditions(ACCOUNTS, tenant_id, metadata, metadata_has)
     async with db.read() as session:
+        if wanted_metadata:
+            found = await matching_ids(session, ACCOUNTS, wanted_metadata)
+            query = query.where(col(Account.id).in_(found))
         rows = list((await session.scalars(query.order_by(key).limit(first + 1))).all())
     items = rows[:first]
     cursors = [
