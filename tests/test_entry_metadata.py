@@ -201,3 +201,16 @@ async def test_set_entry_metadata_on_a_reversed_entry_and_refusals(books: GraphQ
     assert (error["code"], error["field"]) == ("NOT_FOUND", "entryId")
     still = await books(SET, {"id": entry_id, "m": {"other": 2}})
     assert still["setEntryMetadata"]["entry"]["metadata"] == {"note": "refunded", "other": 2}
+
+
+async def test_events_carry_the_metadata(books: GraphQLClient) -> None:
+    await post(books, sale("e1", order_id="A-17", n=3))
+    await books(HOLD, {"input": sale("e2", auth="x")})
+    events = (await books(EVENTS))["events"]["nodes"]
+    documents = {
+        e["type"]: json.loads(e["payload"])
+        for e in events
+        if e["type"] in ("journal_entry.posted", "hold.created")
+    }
+    assert documents["journal_entry.posted"]["metadata"] == {"order_id": "A-17", "n": 3}
+    assert documents["hold.created"]["metadata"] == {"auth": "x"}
