@@ -15,6 +15,7 @@ from app.ledger import accounts, balances, general_ledger, listings, paging, ref
 from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
+from graphql_schema.events import LedgerEvent
 from graphql_schema.mutations import entry_id
 from graphql_schema.scalars import Metadata
 from graphql_schema.types import (
@@ -29,7 +30,6 @@ from graphql_schema.types import (
     Journal,
     JournalEntry,
     JournalType,
-    LedgerEvent,
     TrialBalance,
 )
 

@@ -28,7 +28,8 @@ from app.ledger.errors import LedgerError
 from app.ledger.paging import decode_cursor, encode_cursor
 from app.ledger.tenants import authenticate
 from graphql_schema.context import Context, Info
-from graphql_schema.types import Edge, LedgerEvent
+from graphql_schema.events import LedgerEvent
+from graphql_schema.types import Edge
 
 
 @dataclass
