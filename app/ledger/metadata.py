@@ -34,6 +34,21 @@ KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 RESERVED = frozenset({"hledger", "bookeeping", "closing", "dialect"})
 # The longest indexed value: a typed string of MAX_VALUE characters.
 INDEX_VALUE_LENGTH = MAX_VALUE + 2
+# What the REST dialects record of a request's fields the ledger does not model, as flat
+# keys ``<dialect>.<field>`` (docs/metadata.md "What the REST dialects record"), so they
+# are indexed and found. Each repeats a field that is itself part of the request (the
+# external id, the attachment, Bookeeping's document), so none is part of an idempotent
+# request's hash (app.ledger.validation.ANNOTATION_KEYS): entries posted before they
+# were recorded still replay.
+DIALECT_KEYS = frozenset(
+    {
+        "bookeeping.refNo",
+        "bookeeping.paymentMethod",
+        "bookeeping.isReconciled",
+        "journal_entries.external_id",
+        "pennylane.ledger_attachment_id",
+    }
+)
 
 
 def check_metadata(value: object, *, field: str = "metadata") -> dict[str, Any] | None:
@@ -125,6 +140,16 @@ def index_rows(metadata: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         if found is not None and len(found) <= INDEX_VALUE_LENGTH:
             rows.append((key, found))
     return rows
+
+
+def recorded(dialect: str, fields: Mapping[str, object]) -> dict[str, object]:
+    """A dialect's ``fields`` as its documented keys (``<dialect>.<field>``); a field
+    the request leaves out (None) is left out. Only keys of DIALECT_KEYS are written."""
+    keys = {f"{dialect}.{name}": value for name, value in fields.items() if value is not None}
+    unknown = sorted(keys.keys() - DIALECT_KEYS)
+    if unknown:
+        raise ValueError(f"undocumented dialect metadata keys: {', '.join(unknown)}")
+    return keys
 
 
 def merged(current: Mapping[str, Any] | None, change: Mapping[str, Any]) -> dict[str, Any]:

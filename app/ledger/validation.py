@@ -28,7 +28,7 @@ from app.ledger.entries import (
     LineInput,
 )
 from app.ledger.errors import BadInput, LedgerError, NotFound
-from app.ledger.metadata import indexed_value
+from app.ledger.metadata import DIALECT_KEYS, indexed_value
 from app.ledger.money import MAX_MINOR, check_currency, format_minor, parse_decimal, to_minor
 from app.ledger.text import check_lookup, check_optional_text, check_text
 
@@ -317,7 +317,9 @@ def _exact_amount_key(value: object) -> str:
 # hledger file's status marks and comments (app/ledger/ledgerfile/model.py). A file
 # imported again after an entry was marked cleared, or into books imported before marks
 # were kept, replays that entry instead of conflicting; the first import's marks stay.
-ANNOTATION_KEYS = frozenset({"hledger"})
+# The REST dialects' recorded fields too: each repeats a hashed field of the request, and
+# an entry posted before they were recorded replays.
+ANNOTATION_KEYS = frozenset({"hledger"}) | DIALECT_KEYS
 
 
 def _hashed_metadata(metadata: Mapping[str, object] | None) -> object:
