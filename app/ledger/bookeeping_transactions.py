@@ -3,8 +3,9 @@
 A transaction is one journal entry posted through the ledger's write path (source
 ``bookeeping``); its Bookeeping fields (transactionDate, paymentMethod, isReconciled,
 refNo, counterparty, bank account, and every line as sent, zero lines included) are
-the entry's metadata, so entry and fields are written in one transaction. Its 24-hex
-id is the entry id in hexadecimal.
+the entry's metadata, so entry and fields are written in one transaction (refNo,
+paymentMethod and isReconciled also flat, as ``bookeeping.<field>``, to be found). Its
+24-hex id is the entry id in hexadecimal.
 
 Duplicates: a transaction's fingerprint (sha256 over the entry date, currency,
 total, refNo and its lines as a multiset of (category, type, amount)) is its
@@ -40,6 +41,7 @@ from app.ledger.bookeeping import (
 )
 from app.ledger.entries import MAX_DATE, MIN_DATE, EntryInput, EntryView, LineInput
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
+from app.ledger.metadata import recorded
 from app.ledger.money import check_currency, format_minor, to_minor
 from app.ledger.text import check_optional_text, check_text
 from db.bookeeping_tables import BookeepingBankAccount, BookeepingCounterparty
@@ -287,7 +289,12 @@ async def _check(session: AsyncSession, tenant: Tenant, data: TransactionInput) 
             "bankAccountId": bank_account.id if bank_account else None,
             "fingerprint": key,
             "entries": lines,
-        }
+        },
+        # The same fields flat (docs/metadata.md), so journalEntries(metadata:) finds them.
+        **recorded(
+            SOURCE,
+            {"refNo": ref_no, "paymentMethod": method.value, "isReconciled": data.is_reconciled},
+        ),
     }
     # Zero lines move nothing and the ledger refuses them: they live in the metadata only.
     entry_lines = [
