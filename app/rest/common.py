@@ -10,6 +10,8 @@
 - ``execute``: a GraphQL document run in-process against the one schema, exactly as
   /graphql runs it; top-level errors become RestErrors, the payload is returned.
 - ``status_of``: a ledger error code's HTTP status (``HTTP_STATUS``), overridable.
+- ``recorded_metadata``: the request's fields the ledger does not model, as the entry's
+  metadata under documented keys (``journal_entries.external_id``), for GraphQL to find.
 
 Every failure is a RestError; each dialect renders it in its vendor's error shape.
 """
@@ -34,6 +36,7 @@ from app.http.body_limits import BodyTooLarge, read_body
 from app.http.graphql_over_http import RequestError, check_json_content_type
 from app.http.statuses import HTTP_STATUS
 from app.ledger.errors import LedgerError
+from app.ledger.metadata import DIALECT_KEYS, recorded
 from app.ledger.money import exponent
 from app.ledger.tenants import Principal
 from graphql_schema.context import Context
@@ -217,6 +220,8 @@ class FieldNames:
             parts = parts[1:]
         if not parts or not parts[0]:
             return None
+        if parts[0] == "metadata" and ".".join(parts[1:]) in DIALECT_KEYS:
+            return parts[-1]  # a recorded field (``recorded_metadata``): the request's own
         if parts[0] != "lines":
             return ".".join([self.top.get(parts[0], parts[0]), *parts[1:]])
         field, rest = self.top["lines"], parts[1:]
@@ -224,6 +229,13 @@ class FieldNames:
             field += f"[{rest[0]}]"
             rest = rest[1:]
         return ".".join([field, *(self.line.get(part, part) for part in rest)])
+
+
+def recorded_metadata(dialect: str, **fields: object) -> dict[str, object] | None:
+    """The metadata a dialect sends with its entry: the request's fields the ledger does
+    not model, as their documented keys (``<dialect>.<field>``, docs/metadata.md); None
+    when the request has none of them, so such an entry has no metadata, as before."""
+    return recorded(dialect, fields) or None
 
 
 def summary(errors: Sequence[FieldError]) -> str:

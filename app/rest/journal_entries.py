@@ -130,6 +130,7 @@ def _variables(body: CreateJournalEntry) -> dict[str, Any]:
             "reportingCurrency": body.reporting_currency,
             "accrualDate": body.accrual_date.isoformat() if body.accrual_date else None,
             "externalId": body.external_id,
+            "metadata": common.recorded_metadata("journal_entries", external_id=body.external_id),
             "lines": lines,
         }
     }

@@ -335,6 +335,7 @@ def _variables(body: CreateLedgerEntry) -> dict[str, Any]:
             "currency": body.currency,
             "journalId": str(body.journal_id),
             "attachmentId": None if attachment is None else str(attachment),
+            "metadata": common.recorded_metadata("pennylane", ledger_attachment_id=attachment),
             "lines": lines,
         }
     }
