@@ -28,6 +28,11 @@ LINES: Table = _tables["journal_lines"]
 ATTACHMENTS: Table = _tables["attachments"]
 
 
+def read_metadata(text: str | None) -> dict[str, Any] | None:
+    """Stored metadata: its numbers exact (a fraction is a Decimal, as it was written)."""
+    return json.loads(text, parse_float=Decimal) if text else None
+
+
 def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> list[EntryView]:
     """Entries with their lines, in the order of ``entry_ids``; unknown ids are left out."""
     distinct = sorted(set(entry_ids))
@@ -96,9 +101,7 @@ def load_views(conn: Connection, tenant_id: int, entry_ids: Sequence[int]) -> li
             idempotency_key=row.idempotency_key,
             reversal_of_id=row.reversal_of_id,
             reversed_by_id=row.reversed_by_id,
-            metadata=json.loads(row.metadata_json, parse_float=Decimal)
-            if row.metadata_json
-            else None,
+            metadata=read_metadata(row.metadata_json),
             created_at=row.created_at,
             lines=lines[row.id],
             external_id=row.external_id,

@@ -18,7 +18,6 @@ have sent, so a lost or duplicated wake-up costs a read, never an event.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal
@@ -72,18 +71,29 @@ def entry_payload(view: EntryView) -> str:
 
 def json_text(document: object) -> str:
     """Compact JSON text (event payloads, entry metadata); orjson, because encoding every
-    event took a tenth of a posting. A Decimal (a metadata number) is written as the
-    number it is, exactly; anything else orjson does not know as its text."""
+    event took a tenth of a posting. A Decimal (a metadata number) is the JSON number it
+    is, digit for digit: 12.50 stays 12.50, read back as Decimal by entry_reads."""
     try:
         return orjson.dumps(document, default=_exact).decode()
-    except TypeError:  # an integer past 64 bits in vendor metadata: json takes any int
-        return json.dumps(document, default=str, separators=(",", ":"))
+    except TypeError:  # an integer past 64 bits in vendor metadata: written as its digits
+        return orjson.dumps(_wide_ints(document), default=_exact).decode()
 
 
 def _exact(value: object) -> object:
     if isinstance(value, Decimal) and value.is_finite():
-        return orjson.Fragment(str(value))
+        return orjson.Fragment(str(value))  # str() of a finite Decimal is a JSON number
     return str(value)
+
+
+def _wide_ints(value: object) -> object:
+    """``value`` with every integer orjson cannot take (past 64 bits) as a raw JSON number."""
+    if isinstance(value, dict):
+        return {key: _wide_ints(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wide_ints(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+        return orjson.Fragment(str(value))
+    return value
 
 
 def write_events(conn: Connection, tenant_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
