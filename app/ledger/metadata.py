@@ -15,6 +15,7 @@ normalised decimal.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -65,7 +66,7 @@ def check_metadata(value: object, *, field: str = "metadata") -> dict[str, Any] 
         where = f"{field}.{key}"
         check_key(key, where)
         checked[key] = check_value(item, field=where)
-    if len(orjson.dumps(checked, default=str)) > MAX_BYTES:
+    if _json_size(checked) > MAX_BYTES:
         raise BadInput(f"metadata is larger than {MAX_BYTES} bytes as JSON", field=field)
     return checked or None
 
@@ -80,6 +81,13 @@ def check_key(key: object, field: str) -> str:
     if key in RESERVED:
         raise BadInput(f"metadata key {key!r} is the ledger's own", field=field)
     return key
+
+
+def _json_size(checked: Mapping[str, Any]) -> int:
+    try:
+        return len(orjson.dumps(checked, default=str))
+    except TypeError:  # an integer past 64 bits, which orjson does not write
+        return len(json.dumps(checked, default=str, separators=(",", ":")).encode())
 
 
 def check_value(item: object, *, field: str) -> object:
