@@ -350,7 +350,7 @@ def _comparable(entry: FileEntry) -> tuple[object, ...]:
 def test_what_a_writer_writes_its_parser_reads_back(fmt: str, batch: list[FileEntry]) -> None:
     format_: Format = FORMATS[fmt]
     writer = format_.writer()
-    text = writer.header() + "".join(writer.entry(entry) for entry in batch)
+    text = writer.header([]) + "".join(writer.entry(entry) for entry in batch)
     read = list(format_.parse(text.splitlines(keepends=True)))
     assert all(isinstance(item, FileEntry) for item in read), read
     assert [_comparable(item) for item in entries(read)] == [_comparable(e) for e in batch]
@@ -415,8 +415,9 @@ def test_a_commodity_directive_names_its_symbols_code_for_the_entries_after_it()
 
 def test_marks_and_comments_survive_the_journal_writer() -> None:
     text = (
-        "2026-01-15 * (inv-1) Office chairs  ; paid: yes\n"
-        "    ; second line of the comment\n"
+        # The comment's text, then its tags (the entry's metadata) on a line of their own.
+        "2026-01-15 * (inv-1) Office chairs  ; first line of the comment\n"
+        "    ; paid: yes\n"
         "    ! expenses:office  420.00 EUR  ; new chairs\n"
         "    assets:bank  -420.00 EUR\n"
         "\n"

@@ -8,6 +8,10 @@ entries and their reversals are written as the ordinary entries they are.
 A format that declares accounts (an hledger journal) first gets the accounts the
 exported entries use, with their types, in code order. Only the used ones: an
 import of the file creates just those, so exporting the copy gives the same text.
+
+An entry's client metadata goes with it (ledgerfile.metadata_text.client_metadata): a
+JSON Lines ``metadata`` object, CSV ``meta.<key>`` columns (the header lists the keys of
+every exported entry, read in a first pass over the same snapshot), journal tags.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from sqlalchemy import exists, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.ledger.entry_reads import read_metadata
 from app.ledger.importing import IMPORT_SOURCE
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileLine, Format
+from app.ledger.ledgerfile.metadata_text import client_metadata
 from app.ledger.ledgerfile.model import marks_of
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, load_entries
@@ -48,6 +54,7 @@ def file_entry_of(entry: EntryView) -> FileEntry:
     # the entry's metadata; a journal writes it back, the other formats have no place.
     status, comment, marks = marks_of(entry.metadata)
     return FileEntry(
+        metadata=client_metadata(entry.metadata),
         line=0,
         date=entry.date,
         memo=entry.memo,
@@ -92,6 +99,37 @@ async def used_accounts(session: AsyncSession, tenant_id: int) -> list[FileAccou
     return sorted((FileAccount(code, kind) for code, kind in rows.all()), key=lambda a: a.code)
 
 
+async def metadata_keys(session: AsyncSession, tenant_id: int, page_size: int) -> list[str]:
+    """The client metadata keys of the tenant's exported entries, sorted; read in the
+    export's keyset pages on (date, id), memory following the keys, not the entries."""
+    keys: set[str] = set()
+    query = (
+        select(col(JournalEntry.id), col(JournalEntry.date), col(JournalEntry.metadata_json))
+        .where(
+            col(JournalEntry.tenant_id) == tenant_id,
+            col(JournalEntry.status).in_(EXPORTED_STATUSES),
+        )
+        .order_by(col(JournalEntry.date), col(JournalEntry.id))
+        .limit(page_size)
+    )
+    page = (await session.execute(query)).all()
+    while page:
+        for _, _, text in page:
+            keys.update(client_metadata(read_metadata(text)) or ())
+        if len(page) < page_size:
+            break
+        last_id, last_date, _ = page[-1]
+        page = (
+            await session.execute(
+                query.where(
+                    tuple_(col(JournalEntry.date), col(JournalEntry.id))
+                    > tuple_(last_date, last_id)
+                )
+            )
+        ).all()
+    return sorted(keys)
+
+
 async def export_ledger(
     db: Database,
     tenant_id: int,
@@ -102,12 +140,15 @@ async def export_ledger(
 ) -> int:
     """Writes the tenant's entries in ``fmt`` through ``write``; returns how many."""
     writer = fmt.writer()
-    if header := writer.header():
-        write(header)
     count = 0
     async with db.read() as session:
         if not db.sqlite:
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        keys = (
+            await metadata_keys(session, tenant_id, page_size) if writer.lists_metadata_keys else []
+        )
+        if header := writer.header(keys):
+            write(header)
         if writer.declares_accounts and (
             declared := writer.accounts(await used_accounts(session, tenant_id))
         ):

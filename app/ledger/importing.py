@@ -294,8 +294,14 @@ def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
         idempotency_key=key,
         idempotency_scope=IMPORT_SCOPE,
         source=IMPORT_SOURCE,
-        metadata=metadata_of(entry),
+        metadata=_metadata(entry),
     )
+
+
+def _metadata(entry: FileEntry) -> dict[str, object] | None:
+    """The client's metadata and, under its own key, what a journal says beyond amounts."""
+    metadata = {**(entry.metadata or {}), **(metadata_of(entry) or {})}
+    return metadata or None
 
 
 class _Importer:

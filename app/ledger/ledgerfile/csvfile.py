@@ -9,6 +9,12 @@ same date and memo and no id are told apart by a blank line between them.
 
 ``currency`` is the row's (the line's) currency; the first row's is the entry's;
 blank means the tenant's base currency.
+
+A ``meta.<key>`` column (any number of them, after the others on export) is the entry's
+client metadata under ``<key>``: the entry's first row gives it (a blank cell: no such
+key), its other rows leave it blank or repeat it. A cell is read by metadata_text's rule:
+``A-17`` is text, ``12.50`` the exact number, ``true``/``false``/``null`` those values,
+``"12.50"`` (a JSON string) the text 12.50.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.metadata_text import text_of_value, value_of_text
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
     FileAccount,
@@ -32,9 +40,11 @@ from app.ledger.ledgerfile.model import (
     check_date,
     check_external_id,
 )
+from app.ledger.metadata import check_metadata
 
 COLUMNS = ("date", "external_id", "memo", "currency", "account", "debit", "credit", "description")
 REQUIRED = frozenset({"date", "memo", "account", "debit", "credit"})
+META = "meta."  # a metadata column: meta.<key>, the key as written (keys are case-sensitive)
 
 
 @dataclass
@@ -62,19 +72,57 @@ class _Group:
 
 def _header(row: list[str], number: int) -> list[str]:
     """The column names of the header row; a bad header stops the import before any write."""
-    names = [name.strip().lower() for name in row]
-    for name in names:
-        if name not in COLUMNS:
-            raise BadInput(
-                f"line {number}: unknown column {name!r} (expected {', '.join(COLUMNS)})",
-                field=name,
-            )
+    names = [_column(name, number) for name in row]
     if len(set(names)) != len(names):
         raise BadInput(f"line {number}: a column is named twice")
     missing = REQUIRED - set(names)
     if missing:
         raise BadInput(f"line {number}: missing column(s) {', '.join(sorted(missing))}")
     return names
+
+
+def _column(cell: str, number: int) -> str:
+    name = cell.strip()
+    if name[: len(META)].lower() == META:
+        key = name[len(META) :]
+        try:
+            check_metadata({key: None})
+        except BadInput as error:
+            raise BadInput(f"line {number}: column {name!r}: {error.message}", field=name) from None
+        return META + key
+    if name.lower() not in COLUMNS:
+        raise BadInput(
+            f"line {number}: unknown column {name.lower()!r} "
+            f"(expected {', '.join(COLUMNS)} or {META}<key>)",
+            field=name.lower(),
+        )
+    return name.lower()
+
+
+def _metadata(group: _Group) -> dict[str, Any] | None:
+    """The entry's metadata: its first row's meta cells, which its other rows leave blank
+    or repeat."""
+    first_line, first = group.rows[0]
+    values: dict[str, Any] = {}
+    for name, cell in first.items():
+        if name.startswith(META) and cell.strip():
+            field = f"metadata.{name[len(META) :]}"
+            try:
+                values[name[len(META) :]] = value_of_text(cell, field=field)
+            except LedgerError as error:
+                raise LineProblem(first_line, error.message, error.field) from None
+    for number, row in group.rows[1:]:
+        for name, cell in row.items():
+            if name.startswith(META) and cell.strip() not in ("", first[name].strip()):
+                raise LineProblem(
+                    number,
+                    f"the row's {name} {cell.strip()!r} differs from its entry's (its first row's)",
+                    f"metadata.{name[len(META) :]}",
+                )
+    try:
+        return check_metadata(values)
+    except LedgerError as error:
+        raise LineProblem(first_line, error.message, error.field) from None
 
 
 def _text(row: dict[str, str], name: str) -> str | None:
@@ -111,6 +159,7 @@ def _entry(group: _Group) -> FileEntry:
             )
         except LedgerError as error:
             raise LineProblem(number, error.message, error.field) from None
+    metadata = _metadata(group)
     try:
         return FileEntry(
             line=first_line,
@@ -119,6 +168,7 @@ def _entry(group: _Group) -> FileEntry:
             currency=_text(first, "currency"),
             external_id=group.external_id,
             lines=lines,
+            metadata=metadata,
         )
     except LedgerError as error:
         raise LineProblem(first_line, error.message, error.field) from None
@@ -188,12 +238,15 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Parsed]:
 
 
 class CsvWriter:
-    """Writes entries as CSV rows under the standard header."""
+    """Writes entries as CSV rows under the standard header, then a meta.<key> column for
+    each metadata key of the export, the entry's values on its first row."""
 
     declares_accounts = False
+    lists_metadata_keys = True
 
     def __init__(self) -> None:
         self._last_id: str | None = None
+        self._keys: Sequence[str] = ()
 
     @staticmethod
     def _row(cells: list[str]) -> str:
@@ -201,8 +254,9 @@ class CsvWriter:
         csv.writer(buffer, lineterminator="\n").writerow(cells)
         return buffer.getvalue()
 
-    def header(self) -> str:
-        return self._row(list(COLUMNS))
+    def header(self, metadata_keys: Sequence[str]) -> str:
+        self._keys = list(metadata_keys)
+        return self._row([*COLUMNS, *(META + key for key in self._keys)])
 
     def accounts(self, declared: Sequence[FileAccount]) -> str:
         return ""  # the format has no account declarations
@@ -211,7 +265,15 @@ class CsvWriter:
         # Rows of consecutive entries with one id would read back as one entry.
         text = "\n" if entry.external_id and entry.external_id == self._last_id else ""
         self._last_id = entry.external_id
-        for line in entry.lines:
+        metadata = entry.metadata or {}
+        missing = [key for key in metadata if key not in self._keys]
+        if missing:  # the export lists every key first: this is a bug, not bad input
+            raise ValueError(f"metadata keys {missing} are not columns of the header")
+        for index, line in enumerate(entry.lines):
+            meta = [
+                text_of_value(metadata[key]) if index == 0 and key in metadata else ""
+                for key in self._keys
+            ]
             text += self._row(
                 [
                     entry.date.isoformat(),
@@ -222,6 +284,7 @@ class CsvWriter:
                     "" if line.debit is None else format(line.debit, "f"),
                     "" if line.credit is None else format(line.credit, "f"),
                     line.description or "",
+                    *meta,
                 ]
             )
         return text

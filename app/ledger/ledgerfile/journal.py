@@ -15,7 +15,10 @@ Positive is a debit, negative a credit; one posting per transaction may leave it
 amount out when the others share one commodity. A posting's comment (and the
 comment lines under it) is its description; the transaction's comment (and the
 comment lines above its first posting), its status and its postings' statuses are
-kept in the entry's metadata (model.metadata_of) and written back on export.
+kept in the entry's metadata (model.metadata_of) and written back on export. The tags
+of the transaction's comment (``; order_id: A-17, amount: 12.50``) whose names are
+metadata keys are the entry's client metadata (tags.py), written back as one line of
+tags after the comment's text.
 Top-level ``;``, ``#`` or ``*`` comment lines are skipped.
 
 Directives that do not change balances are skipped: ``account`` (but for its
@@ -55,6 +58,7 @@ from app.ledger.ledgerfile.model import (
     check_external_id,
     signed_line,
 )
+from app.ledger.ledgerfile.tags import TagProblem, tag_text, take_tags, writable_key
 
 SKIPPED = frozenset({"account", "commodity", "payee", "tag", "P", "Y", "year"})
 REFUSED = {
@@ -100,6 +104,7 @@ class _Transaction:
     commodities: Commodities
     status: str | None = None
     comments: list[str] = field(default_factory=list)
+    comment_lines: list[int] = field(default_factory=list)  # the file line of each comment
     postings: list[_Posting] = field(default_factory=list)
     error: FileError | None = None
     too_many: bool = False
@@ -129,7 +134,7 @@ class _Transaction:
                 raise Refused(line, error.message, error.field) from None
             rest = rest[close + 1 :].strip()
         comments = [comment.strip()] if comment.strip() else []
-        return cls(line, date, code, rest, commodities, status, comments)
+        return cls(line, date, code, rest, commodities, status, comments, [line] * len(comments))
 
     def add(self, line: int, text: str) -> None:
         """Takes one indented line: a posting or a comment."""
@@ -143,6 +148,8 @@ class _Transaction:
                 under = self.postings[-1].comments if self.postings else self.comments
                 if body[1:].strip() or under:
                     under.append(body[1:].strip())
+                    if under is self.comments:
+                        self.comment_lines.append(line)
                 return
             self._posting(line, body)
         except Refused as refused:
@@ -182,7 +189,11 @@ class _Transaction:
             amounts = self._amounts()
         except Refused as refused:
             return refused.error
-        comment = "\n".join(self.comments).strip("\n") or None
+        try:
+            comments, metadata = take_tags(self.comments, self.comment_lines)
+        except TagProblem as problem:
+            return FileError(problem.line, problem.message, problem.field)
+        comment = "\n".join(comments).strip("\n") or None
         if comment is not None and len(comment) > MAX_COMMENT:
             return FileError(
                 self.line, f"a transaction comment has at most {MAX_COMMENT} characters", "comment"
@@ -197,6 +208,7 @@ class _Transaction:
             external_id=self.code,
             status=self.status,
             comment=comment,
+            metadata=metadata,
             lines=[
                 signed_line(
                     posting.account,
@@ -382,8 +394,9 @@ class JournalWriter:
     """
 
     declares_accounts = True
+    lists_metadata_keys = False
 
-    def header(self) -> str:
+    def header(self, metadata_keys: Sequence[str]) -> str:
         return ""
 
     def accounts(self, declared: Sequence[FileAccount]) -> str:
@@ -414,6 +427,11 @@ class JournalWriter:
         notes = entry.comment.split("\n") if entry.comment else []
         if any("\r" in note for note in notes):
             raise _refuse(entry, f"the comment {entry.comment!r}")
+        if entry.metadata:
+            for key in entry.metadata:
+                if not writable_key(key):
+                    raise _refuse(entry, f"the metadata key {key!r} (':' ends a tag's name)")
+            notes.append(tag_text(entry.metadata))
         text += f"  ; {notes[0]}\n" if notes else "\n"
         text += "".join(f"    ; {note}\n" for note in notes[1:])
         for line in entry.lines:

@@ -4,7 +4,9 @@
      "lines":[{"account":"5100","debit":"420.00"},{"account":"1000","credit":"420.00"}]}
 
 ``currency`` defaults to the tenant's base currency and a line may carry its own;
-amounts are decimal strings or JSON numbers, read as Decimal (never float).
+amounts are decimal strings or JSON numbers, read as Decimal (never float). An optional
+``metadata`` object is the entry's client metadata (app/ledger/metadata.py's rules), its
+numbers exact: ``"metadata":{"order_id":"A-17","amount":12.50,"paid":true}``.
 Unknown fields are refused, so a misspelt one is not silently dropped.
 """
 
@@ -16,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.metadata_text import metadata_json
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
     FileAccount,
@@ -28,8 +31,9 @@ from app.ledger.ledgerfile.model import (
     check_date,
     check_external_id,
 )
+from app.ledger.metadata import check_metadata
 
-ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "lines"})
+ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "metadata", "lines"})
 LINE_FIELDS = frozenset({"account", "debit", "credit", "currency", "description"})
 
 
@@ -88,6 +92,7 @@ def entry_of(document: object, number: int) -> FileEntry:
         currency=_optional_text(document.get("currency"), "currency"),
         external_id=check_external_id(document.get("external_id")),
         lines=[_line(raw, index, number) for index, raw in enumerate(lines)],
+        metadata=check_metadata(document.get("metadata")),
     )
 
 
@@ -117,7 +122,9 @@ class JsonlWriter:
 
     declares_accounts = False
 
-    def header(self) -> str:
+    lists_metadata_keys = False
+
+    def header(self, metadata_keys: Sequence[str]) -> str:
         return ""
 
     def accounts(self, declared: Sequence[FileAccount]) -> str:
@@ -141,5 +148,9 @@ class JsonlWriter:
             document["currency"] = entry.currency
         if entry.external_id is not None:
             document["external_id"] = entry.external_id
+        if entry.metadata:  # written by hand: json.dumps has no exact form of a Decimal
+            text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            text = f'{text[:-1]},"metadata":{metadata_json(entry.metadata)},"lines":'
+            return text + json.dumps(lines, ensure_ascii=False, separators=(",", ":")) + "}\n"
         document["lines"] = lines
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"

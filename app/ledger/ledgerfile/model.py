@@ -52,6 +52,9 @@ class FileEntry:
     # lines joined by "\n"); journals only. Kept in the entry's metadata (METADATA_KEY).
     status: str | None = None
     comment: str | None = None
+    # The client's metadata (checked by app/ledger/metadata.py's rules): a JSON Lines
+    # "metadata" object, CSV meta.<key> columns, a journal's tags. None when there is none.
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,11 @@ class Writer(Protocol):
     # True when the format can declare accounts (hledger's ``account`` directives):
     # only then does the export look up which accounts its entries use.
     declares_accounts: bool
+    # True when the header names the metadata keys (CSV's meta.<key> columns): only then
+    # does the export look up which keys its entries have.
+    lists_metadata_keys: bool
 
-    def header(self) -> str: ...
+    def header(self, metadata_keys: Sequence[str]) -> str: ...
 
     def accounts(self, declared: Sequence[FileAccount]) -> str: ...
 
