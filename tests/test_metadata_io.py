@@ -427,6 +427,7 @@ async def test_only_metadata_a_client_could_write_is_exported(db: Database) -> N
         posting.EntryInput(
             date=dt.date(2026, 1, 2),
             memo="a dialect's entry",
+            source="pismo",  # a dialect writes the ledger's own keys, a client may not
             metadata={"dialect": "pismo", "program_id": 5, "script_ids": [1, 2]},
             lines=[
                 posting.LineInput(account_code="5100", debit="1.00"),
