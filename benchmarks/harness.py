@@ -344,6 +344,7 @@ def run_http(
     args: argparse.Namespace,
     servers: Sequence[Server],
     make_loads: Callable[[str], list[Load]],
+    check: Callable[[Bench], None] | None = None,
 ) -> list[Phase]:
     """The measured rounds of the loads ``make_loads(api_key)`` on a fresh database.
 
@@ -353,7 +354,8 @@ def run_http(
     ``args.requests`` requests of the loads in alternation (a, b, c, a, b, c, ...),
     which spreads the machine's drifts over all loads so that their ratios hold even
     when the absolute figures wander. Every phase is checked (see ``Bench.phase``);
-    servers stop and the database goes at the end, also on failure.
+    servers stop and the database goes at the end, also on failure. ``check``, when
+    given, is called with the running bench after the rounds (to check the database).
     """
     with ExitStack() as stack:
         url = stack.enter_context(fresh_database(engine))
@@ -394,6 +396,8 @@ def run_http(
             posted = scrape_metric(port, POSTED_METRIC)
             if posted is not None:  # servers without /metrics (bare apps) are left out
                 print(f"/metrics of {name}: {POSTED_METRIC} {posted:g} (stored: {stored})")
+        if check is not None:
+            check(bench)
     return measured
 
 
