@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlmodel import col
 
-from app.ledger.batch_store import read_tenant
+from app.ledger.batch_store import METADATA_COLUMNS, read_tenant
 from app.ledger.closing import Actor
 from app.ledger.entries import EntryView
 from app.ledger.entry_reads import load_views
@@ -42,7 +42,6 @@ from db.tables import Account, AccountMetadata, EntryMetadata, JournalEntry, utc
 
 EVENT_TYPE = "journal_entry.metadata_changed"
 ACCOUNT_EVENT_TYPE = "account.metadata_changed"
-METADATA_COLUMNS = ("tenant_id", "key", "value", "entry_id")
 ACCOUNT_METADATA_COLUMNS = ("tenant_id", "key", "value", "account_id")
 
 _READ = select(col(JournalEntry.metadata_json)).where(

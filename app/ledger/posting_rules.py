@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -129,17 +129,18 @@ def check(
     rate_of: RateLookup,
 ) -> Checked:
     """Everything about one input that needs no lock; a refusal is kept, not raised."""
-    if data.metadata and data.source == GRAPHQL_SOURCE:
+    metadata = data.metadata
+    if metadata and data.source == GRAPHQL_SOURCE:
         # A client's metadata, checked (and its numbers made exact) before it is hashed.
         try:
-            data = replace(data, metadata=check_metadata(data.metadata))
+            metadata = check_metadata(metadata)
         except LedgerError as error:
             return Checked(data, None, None, error)
     digest = key_error = claim = None
     if data.idempotency_key is not None or data.external_id is not None:
         try:
             claim = claim_of(data)
-            digest = request_hash(data)
+            digest = request_hash(data, metadata)
         except LedgerError as error:
             key_error = error
             claim = None
@@ -185,7 +186,7 @@ def check(
             journal_id=journal_id,
             source=data.source,
             event_type=data.event_type,
-            metadata=data.metadata,
+            metadata=metadata,
             idempotency_key=data.idempotency_key,
             claim=claim,
             request_hash=digest,

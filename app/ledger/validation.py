@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from app.ledger.entries import (
     MAX_DATE,
@@ -341,15 +342,22 @@ def _hashed_value(value: object) -> object:
     return value
 
 
-def request_hash(data: EntryInput) -> str:
-    """A digest of what the request asks for, so a replay with equal meaning matches."""
+# request_hash's default: the input's own metadata.
+_AS_GIVEN: Any = object()
+
+
+def request_hash(data: EntryInput, metadata: Mapping[str, object] | None = _AS_GIVEN) -> str:
+    """A digest of what the request asks for, so a replay with equal meaning matches.
+    ``metadata``: the input's metadata as checked, when the caller checked it."""
+    if metadata is _AS_GIVEN:
+        metadata = data.metadata
     document = {
         "date": data.date.isoformat() if isinstance(data.date, dt.date) else repr(data.date),
         "memo": (data.memo or "").strip(),
         "currency": data.currency,
         "journal": data.journal_code,
         "source": data.source,
-        "metadata": _hashed_metadata(data.metadata),
+        "metadata": _hashed_metadata(metadata),
         **_optional_parts(data),
         "lines": [
             [
