@@ -260,11 +260,13 @@ class EntryMetadata(SQLModel, table=True):
     # An entry's rows, replaced when its metadata changes (setEntryMetadata).
     __table_args__ = (Index("ix_entry_metadata_entry", "entry_id"),)
 
-    tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger, primary_key=True)
+    # No foreign keys: a derived index written only with its entry, and each key cost a
+    # parent-row lock per row on PostgreSQL (migration 0019).
+    tenant_id: int = Field(sa_type=BigInteger, primary_key=True)
     key: str = Field(max_length=64, primary_key=True)
     # "s" + a string, "n" + a normalised decimal, "b1"/"b0", or "z" for null.
     value: str = Field(max_length=1026, primary_key=True)
-    entry_id: int = Field(foreign_key="journal_entries.id", sa_type=BigInteger, primary_key=True)
+    entry_id: int = Field(sa_type=BigInteger, primary_key=True)
 
 
 class AccountMetadata(SQLModel, table=True):

@@ -9,6 +9,7 @@ import json
 import strawberry
 
 from app.events import pismo_document, shape
+from app.ledger.outbox import json_text
 from db.tables import Event as EventRow
 from graphql_schema.scalars import Money
 from graphql_schema.types import id_or_none
@@ -97,8 +98,8 @@ class LedgerEvent:
         )
     )
     def document(self) -> str:
-        # json, not orjson: vendor metadata may hold integers past 64 bits.
-        return json.dumps(shape.event_document(self.row), separators=(",", ":"), default=str)
+        # Exact decimals and integers past 64 bits (vendor metadata), as stored.
+        return json_text(shape.event_document(self.row))
 
     @strawberry.field(
         description="Pismo's entry_creation fields, for an entry posted through the Pismo "

@@ -44,7 +44,8 @@ def _serialize(value: Decimal) -> str:
 
 
 def _parse_value(value: Any) -> Decimal:
-    if isinstance(value, float):
+    # A Decimal here came from a JSON number too (app/http/graphql_over_http.decode_json).
+    if isinstance(value, float | Decimal):
         raise ValueError('Money must be a decimal string such as "10.50", not a float')
     try:
         return parse_decimal(value)

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from app.webhooks.worker import Claim, body_of
+from db.engine import Database
+from db.tables import Event
 from tests.conftest import GraphQLClient
 from tests.helpers import create_accounts, entry
 
@@ -58,6 +61,27 @@ async def test_metadata_is_read_back_exactly(books: GraphQLClient) -> None:
         "query($id: ID!) { journalEntry(id: $id) { metadata } }", {"id": entry_id}
     )
     assert '"price":12.50' in raw.text and '"tiny":1E-21' in raw.text.replace("e-", "E-")
+
+
+async def test_long_numbers_in_variables_keep_their_digits(books: GraphQLClient) -> None:
+    """JSON variables decode numbers as floats, which keep about 15 digits: a number of more
+    is decoded exactly, so metadata keeps it and finds it; Money still refuses a number."""
+    long = "0.12345678901234567890123"
+    base = entry("1000", "4000", "10.00", memo="long")
+    body = json.dumps({"query": POST, "variables": {"input": {**base, "metadata": "@"}}})
+    body = body.replace('"@"', '{"rate": LONG, "ok": 1.5}'.replace("LONG", long))
+    headers = {"Authorization": f"Bearer {books.key}", "Content-Type": "application/json"}
+    response = await books.http.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert f'"rate":{long}' in response.text and '"ok":1.5' in response.text
+    found = await books(
+        "{ journalEntries(metadata: {rate: LONG}) { nodes { memo } } }".replace("LONG", long)
+    )
+    assert [n["memo"] for n in found["journalEntries"]["nodes"]] == ["long"]
+    money = json.dumps({"query": POST, "variables": {"input": base}})
+    money = money.replace('"10.00"', "10.000000000000000001", 1)
+    refused = await books.http.post("/graphql", content=money, headers=headers)
+    assert "not a float" in refused.text and "errors" in refused.json()
 
 
 async def test_bulk_holds_and_no_metadata(books: GraphQLClient) -> None:
@@ -214,3 +238,21 @@ async def test_events_carry_the_metadata(books: GraphQLClient) -> None:
     }
     assert documents["journal_entry.posted"]["metadata"] == {"order_id": "A-17", "n": 3}
     assert documents["hold.created"]["metadata"] == {"auth": "x"}
+
+
+async def test_event_documents_keep_numbers_exact(books: GraphQLClient, db: Database) -> None:
+    """The document a subscription and a webhook receive writes a metadata number as given
+    (12.50, not 12.5) and an integer past 64 bits as its digits."""
+    document = """mutation { postJournalEntry(input: {date: "2026-01-15", memo: "exact",
+      lines: [{accountCode: "1000", debit: "1.00"}, {accountCode: "4000", credit: "1.00"}],
+      metadata: {price: 12.50, big: 1180591620717411303424}}) { entry { id } } }"""
+    entry_id = (await books(document))["postJournalEntry"]["entry"]["id"]
+    found = await books("{ events(first: 100) { nodes { id entryId document } } }")
+    (node,) = [n for n in found["events"]["nodes"] if n["entryId"] == entry_id]
+    assert '"price":12.50' in node["document"]
+    assert '"big":1180591620717411303424' in node["document"]
+    async with db.read() as session:
+        event = await session.get(Event, int(node["id"]))
+    assert event is not None
+    body = body_of(Claim(1, 2, "http://127.0.0.1/", "s", 0, event)).decode()
+    assert '"price":12.50' in body and '"big":1180591620717411303424' in body

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from app.events import pismo_document
@@ -34,7 +35,8 @@ EXTENSIONS: tuple[DocumentExtension, ...] = (
 def event_document(event: Event) -> dict[str, Any]:
     """``{id, type, entryId, createdAt, data}`` and the keys the extensions add;
     ``id`` is the event's id as a string: receivers deduplicate by it."""
-    data = json.loads(event.payload_json)
+    # Exact decimals: a metadata number 12.50 reaches a webhook or subscription as 12.50.
+    data = json.loads(event.payload_json, parse_float=Decimal)
     document: dict[str, Any] = {
         "id": str(event.id),
         "type": event.type,

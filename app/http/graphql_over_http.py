@@ -15,8 +15,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -112,9 +115,21 @@ def decode_json(body: bytes | str, what: str = "the request body") -> Any:
     integers past 64 bits outright: none can reach the schema or cost unbounded time.
     """
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise RequestError(f"{what} is not valid JSON: {error}") from None
+    raw = body.encode() if isinstance(body, str) else body
+    if _LONG_NUMBER.search(raw) is None:
+        return value
+    # A number of 16 or more digits, which a float would round: decoded again with exact
+    # decimals, once orjson has refused what it refuses. Only a JSON scalar keeps one
+    # (metadata); Money refuses a decimal from JSON as it refuses a float.
+    return json.loads(raw, parse_float=Decimal)
+
+
+# A JSON number's mantissa of 17 or more digits and dots, after what may precede a value.
+# Text inside a string can match too: it costs the exact decoding, nothing else.
+_LONG_NUMBER = re.compile(rb"[:,\[]\s*-?[0-9.]{17,}")
 
 
 def params_of(data: object) -> GraphQLParams:

@@ -35,12 +35,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
 from sqlalchemy import Connection, Table, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.events.shape import event_document
+from app.ledger.outbox import json_text
 from app.runtime.metrics import WEBHOOK_DELIVERIES, WEBHOOK_LAG_SECONDS
 from app.runtime.webhook_settings import WebhookSettings
 from app.webhooks.subscribers import event_types_of
@@ -258,7 +258,7 @@ def _claim(conn: Connection, settings: WebhookSettings) -> list[Claim]:
 
 def body_of(claim: Claim) -> bytes:
     document: dict[str, Any] = {**event_document(claim.event), "endpointId": str(claim.endpoint_id)}
-    return orjson.dumps(document)
+    return json_text(document).encode()  # exact decimals, integers past 64 bits
 
 
 async def non_public_address(url: str) -> str | None:
