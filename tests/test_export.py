@@ -94,10 +94,15 @@ async def test_entries_come_in_date_order_across_keyset_pages(db: Database) -> N
     whole = await export_text(db, source, "jsonl")
     assert await export_text(db, source, "jsonl", page_size=1) == whole
     assert await export_text(db, source, "jsonl", page_size=2) == whole
-    dates = [line[9:19] for line in whole.splitlines()]
+    declared, entries = [], []
+    for line in whole.splitlines():  # the accounts used come first, then the entries
+        (declared if line.startswith('{"account":') and not entries else entries).append(line)
+    codes = [line.split('"')[3] for line in declared]
+    assert codes == ["1000", "2000", "4000", "5100"]
+    dates = [line[9:19] for line in entries]
     assert dates == sorted(dates) and len(dates) == 6
-    assert '"external_id":"inv-1"' in whole.splitlines()[0]
-    assert '"memo":"Reversal of ' in whole.splitlines()[-1]
+    assert '"external_id":"inv-1"' in entries[0]
+    assert '"memo":"Reversal of ' in entries[-1]
 
 
 async def test_a_journal_in_canonical_form_exports_as_itself(db: Database) -> None:

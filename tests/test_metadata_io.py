@@ -19,12 +19,14 @@ import pytest
 from sqlmodel import col, select
 
 from app.ledger import posting
+from app.ledger.accounts import AccountInput, create_account
+from app.ledger.balance_of import balance_of
 from app.ledger.exporting import external_id_of
 from app.ledger.ledgerfile import FORMATS
 from app.ledger.ledgerfile.metadata_text import text_of_value
 from app.ledger.ledgerfile.tags import tags_of
 from db.engine import Database
-from db.tables import Event, JournalEntry, Tenant
+from db.tables import Account, Event, JournalEntry, Tenant
 from tests.conftest import make_tenant
 from tests.test_export import export_text
 from tests.test_import import _cli, chart, run_import, upload
@@ -470,3 +472,90 @@ async def _slug(db: Database, tenant_id: int) -> str:
         tenant = await session.get(Tenant, tenant_id)
     assert tenant is not None
     return tenant.slug
+
+
+WALLETS = {  # code: metadata (issue 20: a wallet per customer)
+    "2101": {"customer_id": 41, "kind": "wallet"},
+    "2102": {"customer_id": 42, "kind": "wallet", "fee": Decimal("12.50")},
+    "2103": {"customer_id": 42, "kind": "wallet"},
+}
+
+
+async def account_metadata(db: Database, tenant_id: int) -> dict[str, Any]:
+    async with db.read() as session:
+        rows = await session.execute(
+            select(col(Account.code), col(Account.metadata_json)).where(
+                col(Account.tenant_id) == tenant_id
+            )
+        )
+        return {code: json.loads(text, parse_float=Decimal) for code, text in rows if text}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "journal"])
+async def test_account_metadata_travels_with_the_accounts_an_export_declares(
+    db: Database, fmt: str
+) -> None:
+    """An export declares the accounts its entries use with their metadata (a JSON Lines
+    account line, tags on a journal's ``account`` directive); an import that creates them
+    gives it back, so balanceOf chooses the same wallets in the copy."""
+    await wallets_round_trip(db, fmt)
+
+
+async def wallets_round_trip(db: Database, fmt: str) -> int:
+    """Wallets of two customers, four tagged top-ups, exported and imported: the source."""
+    source = await make_tenant(db, "USD")
+    await create_account(db, source.id, AccountInput(code="1000", name="Cash", type="ASSET"))
+    for code, metadata in WALLETS.items():
+        wallet = AccountInput(code=code, name=code, type="LIABILITY", metadata=metadata)
+        await create_account(db, source.id, wallet)
+    for n, code in enumerate(["2101", "2102", "2103", "2102"]):
+        await posting.post_entry(
+            db,
+            source.id,
+            posting.EntryInput(
+                date=dt.date(2026, 12, 1 + n),
+                memo=f"top-up {n}",
+                lines=[
+                    posting.LineInput(account_code="1000", debit=f"{10 * (n + 1)}.00"),
+                    posting.LineInput(account_code=code, credit=f"{10 * (n + 1)}.00"),
+                ],
+                metadata={"order_id": f"A-{16 + n}"},
+            ),
+        )
+    text = await export_text(db, source.id, fmt)
+    assert "customer_id" in text and "12.50" in text, text
+    copy = await make_tenant(db, "USD")
+    summary = await run_import(db, copy.id, text, fmt, create_accounts=True)
+    assert (summary.posted, summary.failed) == (4, 0), summary.errors
+    assert await account_metadata(db, copy.id) == WALLETS
+    wallets = {"customer_id": 42}
+    found = [
+        await balance_of(db, tenant, currency="USD", metadata=wallets, metadata_has=None)
+        for tenant in (source.id, copy.id)
+    ]
+    # 20.00 + 30.00 + 40.00 credited to customer 42's two wallets.
+    assert found[0].net_minor == found[1].net_minor == 9000
+    assert found[0].accounts == found[1].accounts == 2
+    assert await export_text(db, copy.id, fmt) == text
+    return source.id
+
+
+async def test_hledger_finds_the_wallets_by_account_tag(
+    db: Database, hledger: str, tmp_path: Path
+) -> None:
+    source = await wallets_round_trip(db, "journal")
+    exported = tmp_path / "wallets.journal"
+    exported.write_text(await export_text(db, source, "journal"))
+    assert hledger_accounts(hledger, exported, "tag:customer_id=42") == ["2102", "2103"]
+
+
+def hledger_accounts(hledger: str, journal: Path, query: str) -> list[str]:
+    """The accounts ``hledger accounts QUERY`` lists."""
+    found = subprocess.run(
+        [hledger, "-f", str(journal), "accounts", query],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return found.stdout.split()

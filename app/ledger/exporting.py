@@ -16,7 +16,9 @@ every exported entry, read in a first pass over the same snapshot), journal tags
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import cast
 
 from sqlalchemy import exists, tuple_
@@ -91,12 +93,18 @@ async def used_accounts(session: AsyncSession, tenant_id: int) -> list[FileAccou
         )
     )
     rows = await session.execute(
-        select(col(Account.code), col(Account.type)).where(
+        select(col(Account.code), col(Account.type), col(Account.metadata_json)).where(
             col(Account.tenant_id) == tenant_id, exists(posted)
         )
     )
+    accounts = [
+        FileAccount(
+            code, kind, client_metadata(json.loads(text, parse_float=Decimal)) if text else None
+        )
+        for code, kind, text in rows.all()
+    ]
     # Sorted here: the databases' collations need not agree on the order of codes.
-    return sorted((FileAccount(code, kind) for code, kind in rows.all()), key=lambda a: a.code)
+    return sorted(accounts, key=lambda a: a.code)
 
 
 async def metadata_keys(session: AsyncSession, tenant_id: int, page_size: int) -> list[str]:

@@ -16,9 +16,9 @@ import codecs
 import hashlib
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlmodel import col, select
 
@@ -202,6 +202,8 @@ class _Accounts:
         # Types the file declares (hledger's ``account CODE  ; type: R``): a created
         # account takes its declared type rather than the one its code suggests.
         self.declared: dict[str, AccountType] = {}
+        # Metadata the file declares for an account: given to it if the import creates it.
+        self.metadata: dict[str, Mapping[str, Any]] = {}
         self.created = 0
 
     def type_of(self, code: str) -> AccountType:
@@ -236,7 +238,13 @@ class _Accounts:
             await create_account(
                 self.db,
                 self.tenant_id,
-                AccountInput(code=code, name=code, type=kind.value, parent_code=parent),
+                AccountInput(
+                    code=code,
+                    name=code,
+                    type=kind.value,
+                    parent_code=parent,
+                    metadata=self.metadata.get(code),
+                ),
             )
             self.created += 1
         except Conflict:  # created meanwhile by someone else: it exists, all the same
@@ -423,7 +431,10 @@ async def import_file(
     try:
         for item in fmt.parse(lines):
             if isinstance(item, FileAccount):
-                importer.accounts.declared[item.code] = AccountType(item.type)
+                if item.type is not None:
+                    importer.accounts.declared[item.code] = AccountType(item.type)
+                if item.metadata:
+                    importer.accounts.metadata[item.code] = item.metadata
                 continue
             chunk.append(item)
             entries += isinstance(item, FileEntry)

@@ -329,7 +329,7 @@ def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
             symbol, error = _commodity(number, text, commodities)
             if error is not None:
                 yield error
-        elif directive == "account" and (declared := _declared_account(text)) is not None:
+        elif directive == "account" and (declared := _declared_account(number, text)) is not None:
             yield declared
     if transaction is not None:
         yield transaction.entry()
@@ -360,14 +360,21 @@ _TYPE_OF_TAG = {
 }
 
 
-def _declared_account(text: str) -> FileAccount | None:
-    """``account NAME  ; type: X``: the declared type, which an import with
-    --create-accounts gives the account (None: no or an unknown type tag)."""
+def _declared_account(number: int, text: str) -> FileAccount | FileError | None:
+    """``account NAME  ; type: X, customer_id: 42``: the declared type and the other tags
+    as metadata, which an import with --create-accounts gives the account (None: neither)."""
     declaration, _, comment = text.partition(";")
     name = _SPLIT.split(declaration.removeprefix("account").strip(), maxsplit=1)[0].strip()
     found = _TYPE_TAG.search(comment)
     kind = _TYPE_OF_TAG.get(found.group(1).upper()) if found else None
-    return FileAccount(name, kind.value) if name and kind is not None else None
+    try:
+        _, tags = take_tags([comment], [number])
+    except TagProblem as problem:
+        return FileError(problem.line, f"account {name}: {problem.message}", problem.field)
+    metadata = {key: value for key, value in (tags or {}).items() if key != "type"} or None
+    if not name or (kind is None and metadata is None):
+        return None
+    return FileAccount(name, kind.value if kind is not None else None, metadata)
 
 
 def _writable_account(account: str) -> bool:
@@ -387,9 +394,9 @@ def _refuse(entry: FileEntry, what: str) -> BadInput:
 class JournalWriter:
     """Writes entries as hledger transactions, amounts with their ISO commodity after them.
 
-    The accounts come first, each declared with its type: hledger knows the type
-    of ``assets:bank`` from its name but not that of ``1000``. Only the type is
-    declared; hledger's hierarchy is in the names, so a ledgerql parent that is not
+    The accounts come first, each declared with its type and its metadata as tags:
+    hledger knows the type of ``assets:bank`` from its name but not that of ``1000``.
+    hledger's hierarchy is in the names, so a ledgerql parent that is not
     a name prefix is not one for hledger. The reader skips these directives.
     """
 
@@ -408,12 +415,21 @@ class JournalWriter:
                     "export as jsonl or csv"
                 )
             try:
-                code = TYPE_CODES[AccountType(account.type)]
+                code = TYPE_CODES[AccountType(account.type or "")]
             except ValueError:
                 raise BadInput(
                     f"account {account.code} has an unknown type {account.type!r}"
                 ) from None
-            text += f"account {account.code}  ; type: {code}\n"
+            tags = ""
+            if account.metadata:
+                for key in account.metadata:
+                    if not writable_key(key) or key == "type":
+                        raise BadInput(
+                            f"account {account.code}: the metadata key {key!r} cannot be "
+                            "written as a tag of its account directive; export as jsonl"
+                        )
+                tags = ", " + tag_text(account.metadata)
+            text += f"account {account.code}  ; type: {code}{tags}\n"
         return text + "\n" if text else ""
 
     def entry(self, entry: FileEntry) -> str:

@@ -8,6 +8,11 @@ amounts are decimal strings or JSON numbers, read as Decimal (never float). An o
 ``metadata`` object is the entry's client metadata (app/ledger/metadata.py's rules), its
 numbers exact: ``"metadata":{"order_id":"A-17","amount":12.50,"paid":true}``.
 Unknown fields are refused, so a misspelt one is not silently dropped.
+
+An export declares the accounts its entries use first, one line each, with their type
+and client metadata (``import --create-accounts`` gives them to the accounts it creates):
+
+    {"account":"2102","type":"LIABILITY","metadata":{"customer_id":42}}
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from app.ledger.metadata import check_metadata
 
 ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "metadata", "lines"})
 LINE_FIELDS = frozenset({"account", "debit", "credit", "currency", "description"})
+ACCOUNT_FIELDS = frozenset({"account", "type", "metadata"})
+ACCOUNT_TYPES = frozenset({"ASSET", "LIABILITY", "EQUITY", "INCOME", "EXPENSE"})
 
 
 def _refuse_constant(name: str) -> Any:
@@ -96,6 +103,19 @@ def entry_of(document: object, number: int) -> FileEntry:
     )
 
 
+def account_of(document: Mapping[str, Any]) -> FileAccount:
+    """The account a line declares (``{"account": ..., "type": ..., "metadata": ...}``)."""
+    _unknown(document, ACCOUNT_FIELDS, "")
+    kind = document.get("type")
+    if kind is not None and kind not in ACCOUNT_TYPES:
+        raise BadInput(f"type must be one of {', '.join(sorted(ACCOUNT_TYPES))}", field="type")
+    return FileAccount(
+        check_account(document.get("account"), "account"),
+        kind,
+        check_metadata(document.get("metadata")),
+    )
+
+
 def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
     """Entries of a JSON Lines text; blank lines are skipped."""
     for number, text in enumerate(lines, 1):
@@ -108,7 +128,10 @@ def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
             yield FileError(number, f"not valid JSON: {message}")
             continue
         try:
-            yield entry_of(document, number)
+            if isinstance(document, dict) and "account" in document:
+                yield account_of(document)
+            else:
+                yield entry_of(document, number)
         except LedgerError as error:
             yield FileError(number, error.message, error.field)
 
@@ -120,7 +143,7 @@ def _amount(value: Decimal) -> str:
 class JsonlWriter:
     """Writes entries as JSON Lines, keys in a fixed order."""
 
-    declares_accounts = False
+    declares_accounts = True
 
     lists_metadata_keys = False
 
@@ -128,7 +151,14 @@ class JsonlWriter:
         return ""
 
     def accounts(self, declared: Sequence[FileAccount]) -> str:
-        return ""  # the format has no account declarations
+        text = ""
+        for account in declared:
+            document = {"account": account.code, "type": account.type}
+            line = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+            if account.metadata:  # by hand, as an entry's: exact numbers
+                line = f'{line[:-1]},"metadata":{metadata_json(account.metadata)}}}'
+            text += line + "\n"
+        return text
 
     def entry(self, entry: FileEntry) -> str:
         lines: list[dict[str, str]] = []

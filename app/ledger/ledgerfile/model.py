@@ -59,10 +59,13 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class FileAccount:
-    """An account an export declares before its entries: its code and AccountType."""
+    """An account an export declares before its entries: its code, its AccountType and
+    its client metadata (either may be None), which ``import --create-accounts`` gives
+    the account it creates."""
 
     code: str
-    type: str
+    type: str | None
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class FileError:
     field: str | None = None
 
 
-# FileAccount: a declared account type (hledger's ``account CODE  ; type: A``).
+# FileAccount: a declared account (hledger's ``account CODE  ; type: A, customer_id: 42``).
 Parsed = FileEntry | FileError | FileAccount
 Parser = Callable[[Iterable[str]], Iterator[Parsed]]
 
