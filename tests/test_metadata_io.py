@@ -522,19 +522,38 @@ async def wallets_round_trip(db: Database, fmt: str) -> int:
                 metadata={"order_id": f"A-{16 + n}"},
             ),
         )
+    expires = dt.datetime(2099, 1, 1, 12, tzinfo=dt.UTC)
+    for memo, expiry in (("card auth", expires), ("open auth", None)):
+        held = posting.EntryInput(
+            date=dt.date(2026, 12, 6),
+            memo=memo,
+            lines=[
+                posting.LineInput(account_code="2102", debit="4.50"),
+                posting.LineInput(account_code="1000", credit="4.50"),
+            ],
+            metadata={"order_id": "A-20"},
+        )
+        await posting.hold_entry(db, source.id, held, expiry)
     text = await export_text(db, source.id, fmt)
     assert "customer_id" in text and "12.50" in text, text
     copy = await make_tenant(db, "USD")
     summary = await run_import(db, copy.id, text, fmt, create_accounts=True)
-    assert (summary.posted, summary.failed) == (4, 0), summary.errors
+    # JSON Lines carries the two holds still pending, with their expiry; a journal cannot.
+    holds = 2 if fmt == "jsonl" else 0
+    assert (summary.posted, summary.failed) == (4 + holds, 0), summary.errors
+    if fmt == "jsonl":
+        assert '"hold":{"expires_at":"2099-01-01T12:00:00+00:00"}' in text
+        assert '"hold":{"expires_at":null}' in text
     assert await account_metadata(db, copy.id) == WALLETS
     wallets = {"customer_id": 42}
     found = [
         await balance_of(db, tenant, currency="USD", metadata=wallets, metadata_has=None)
         for tenant in (source.id, copy.id)
     ]
-    # 20.00 + 30.00 + 40.00 credited to customer 42's two wallets.
+    # 20.00 + 30.00 + 40.00 credited to customer 42's two wallets, 2 x 4.50 held.
     assert found[0].net_minor == found[1].net_minor == 9000
+    assert found[0].available_minor == 9000 - 900
+    assert found[1].available_minor == (9000 - 900 if fmt == "jsonl" else 9000)
     assert found[0].accounts == found[1].accounts == 2
     assert await export_text(db, copy.id, fmt) == text
     return source.id
@@ -559,3 +578,28 @@ def hledger_accounts(hledger: str, journal: Path, query: str) -> list[str]:
         check=True,
     )
     return found.stdout.split()
+
+
+@pytest.mark.parametrize(
+    ("hold", "words"),
+    [
+        ('{"expires_at":"2020-01-01T00:00:00+00:00"}', "expire"),
+        ('{"expires_at":"2099-01-01T00:00:00"}', "offset"),
+        ('{"expires_at":"soon"}', "ISO 8601"),
+        ('{"until":null}', "unknown field"),
+        ("true", "is an object"),
+    ],
+)
+async def test_a_hold_in_a_file_is_refused_naming_its_field(
+    db: Database, hold: str, words: str
+) -> None:
+    tenant = await make_tenant(db, "USD")
+    await chart(db, tenant.id)
+    line = (
+        '{"date":"2026-12-06","memo":"auth","external_id":"h-1","hold":HOLD,'
+        '"lines":[{"account":"1000","debit":"1.00"},{"account":"4000","credit":"1.00"}]}'
+    ).replace("HOLD", hold)
+    summary = await run_import(db, tenant.id, line + "\n", "jsonl")
+    assert (summary.posted, summary.failed) == (0, 1)
+    (error,) = summary.errors
+    assert error.field in ("hold", "hold.expires_at", "hold.until") and words in error.message

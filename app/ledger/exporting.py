@@ -16,6 +16,7 @@ every exported entry, read in a first pass over the same snapshot), journal tags
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -33,11 +34,13 @@ from app.ledger.ledgerfile.model import marks_of
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, load_entries
 from db.engine import Database
-from db.tables import Account, JournalEntry, JournalLine
+from db.tables import Account, Hold, JournalEntry, JournalLine
 
 PAGE_SIZE = 500
 # Scheduled entries do not count yet; a reversed one stays posted, its reversal counters it.
 EXPORTED_STATUSES = ("POSTED", "REVERSED")
+# A hold still pending, written by the formats that can say so (JSON Lines' "hold").
+HELD = "PENDING"
 
 
 def external_id_of(entry: EntryView) -> str:
@@ -51,7 +54,7 @@ def external_id_of(entry: EntryView) -> str:
     return entry.number
 
 
-def file_entry_of(entry: EntryView) -> FileEntry:
+def file_entry_of(entry: EntryView, expires_at: dt.datetime | None = None) -> FileEntry:
     # What an imported journal said beyond amounts (status marks, comment), kept in
     # the entry's metadata; a journal writes it back, the other formats have no place.
     status, comment, marks = marks_of(entry.metadata)
@@ -64,6 +67,8 @@ def file_entry_of(entry: EntryView) -> FileEntry:
         external_id=external_id_of(entry),
         status=status,
         comment=comment,
+        hold=entry.status == HELD,
+        expires_at=expires_at,
         lines=[
             FileLine(
                 account=line.account_code,
@@ -78,7 +83,9 @@ def file_entry_of(entry: EntryView) -> FileEntry:
     )
 
 
-async def used_accounts(session: AsyncSession, tenant_id: int) -> list[FileAccount]:
+async def used_accounts(
+    session: AsyncSession, tenant_id: int, statuses: tuple[str, ...] = EXPORTED_STATUSES
+) -> list[FileAccount]:
     """The tenant's accounts that exported entries post to, in code order.
 
     Per account of the chart, the (account, date, id) line index is read up to
@@ -89,7 +96,7 @@ async def used_accounts(session: AsyncSession, tenant_id: int) -> list[FileAccou
         .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
         .where(
             col(JournalLine.account_id) == col(Account.id),
-            col(JournalEntry.status).in_(EXPORTED_STATUSES),
+            col(JournalEntry.status).in_(statuses),
         )
     )
     rows = await session.execute(
@@ -157,15 +164,16 @@ async def export_ledger(
         )
         if header := writer.header(keys):
             write(header)
+        statuses = (*EXPORTED_STATUSES, HELD) if writer.exports_holds else EXPORTED_STATUSES
         if writer.declares_accounts and (
-            declared := writer.accounts(await used_accounts(session, tenant_id))
+            declared := writer.accounts(await used_accounts(session, tenant_id, statuses))
         ):
             write(declared)
         query = (
             select(col(JournalEntry.id), col(JournalEntry.date))
             .where(
                 col(JournalEntry.tenant_id) == tenant_id,
-                col(JournalEntry.status).in_(EXPORTED_STATUSES),
+                col(JournalEntry.status).in_(statuses),
             )
             .order_by(col(JournalEntry.date), col(JournalEntry.id))
             .limit(page_size)
@@ -173,8 +181,9 @@ async def export_ledger(
         page = (await session.execute(query)).all()
         while page:
             entries = await load_entries(session, tenant_id, [cast(int, row[0]) for row in page])
+            expiries = await _expiries(session, [e.id for e in entries if e.status == HELD])
             for entry in entries:
-                write(writer.entry(file_entry_of(entry)))
+                write(writer.entry(file_entry_of(entry, expiries.get(entry.id))))
             count += len(entries)
             if len(page) < page_size:
                 break
@@ -188,3 +197,20 @@ async def export_ledger(
                 )
             ).all()
     return count
+
+
+async def _expiries(session: AsyncSession, held: list[int]) -> dict[int, dt.datetime | None]:
+    """When each of the ``held`` entries' holds expires (None: never)."""
+    if not held:
+        return {}
+    rows = await session.execute(
+        select(col(Hold.entry_id), col(Hold.expires_at)).where(col(Hold.entry_id).in_(held))
+    )
+    return {int(entry_id): _utc(expires) for entry_id, expires in rows.all()}
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    # Stored in UTC; SQLite gives it back without its zone.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)

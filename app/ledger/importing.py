@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import datetime as dt
 import hashlib
 import re
 from collections import deque
@@ -24,9 +25,10 @@ from sqlmodel import col, select
 
 from app.ledger.accounts import AccountInput, AccountType, create_account
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
+from app.ledger.hold_rules import check_expiry
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileError, Format
 from app.ledger.ledgerfile.model import metadata_of
-from app.ledger.posting import EntryInput, LineInput, post_entries
+from app.ledger.posting import EntryInput, LineInput, as_hold, post_entries
 from db.engine import Database
 from db.tables import Account, Tenant
 
@@ -285,7 +287,7 @@ def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
     # Filled in the same way whatever the file wrote, so that a file which spells
     # out the currency or leaves it out replays as the same request.
     currency = entry.currency or base_currency
-    return EntryInput(
+    data = EntryInput(
         date=entry.date,
         memo=entry.memo,
         currency=currency,
@@ -304,6 +306,7 @@ def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
         source=IMPORT_SOURCE,
         metadata=_metadata(entry),
     )
+    return as_hold(data, entry.expires_at) if entry.hold else data
 
 
 def _metadata(entry: FileEntry) -> dict[str, object] | None:
@@ -352,7 +355,14 @@ class _Importer:
             if isinstance(item, FileError)
         ]
         ready: list[FileEntry] = []
+        now = dt.datetime.now(dt.UTC)
         for entry in entries:
+            if entry.hold:
+                try:
+                    check_expiry(entry.expires_at, now)
+                except BadInput as error:
+                    failures.append(self.error(entry, "hold.expires_at", error))
+                    continue
             missing = next(
                 (i for i, line in enumerate(entry.lines) if line.account in self.accounts.refused),
                 None,

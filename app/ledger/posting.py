@@ -119,7 +119,7 @@ async def preview_entries(
     With ``bulk``, errors name their input like ``post_entries``'."""
     if hold:
         check_expiry(expires_at, dt.datetime.now(dt.UTC))
-        inputs = [_held(data, expires_at) for data in inputs]
+        inputs = [as_hold(data, expires_at) for data in inputs]
     await _rates_ready(inputs)
     request = Request(tenant_id, list(inputs), atomic=atomic)
     try:
@@ -165,7 +165,8 @@ async def reverse_entry(
     return PostResult(view)
 
 
-def _held(data: EntryInput, expires_at: dt.datetime | None) -> EntryInput:
+def as_hold(data: EntryInput, expires_at: dt.datetime | None) -> EntryInput:
+    """``data`` as a hold: written PENDING, with a hold.created event."""
     return replace(data, hold=True, event_type="hold.created", expires_at=expires_at)
 
 
@@ -176,7 +177,7 @@ async def hold_entry(
     posted + pending) and written PENDING, moving only the pending totals; released
     (EXPIRED) by the expiry job once ``expires_at`` has passed."""
     check_expiry(expires_at, dt.datetime.now(dt.UTC))
-    return await post_entry(db, tenant_id, _held(data, expires_at))
+    return await post_entry(db, tenant_id, as_hold(data, expires_at))
 
 
 async def hold_entries(
@@ -189,7 +190,7 @@ async def hold_entries(
 ) -> list[BulkItem]:
     """Makes several holds: all or none when ``atomic``, else each on its own."""
     check_expiry(expires_at, dt.datetime.now(dt.UTC))
-    held = [_held(data, expires_at) for data in inputs]
+    held = [as_hold(data, expires_at) for data in inputs]
     return await post_entries(db, tenant_id, held, atomic=atomic)
 
 

@@ -242,6 +242,7 @@ class CsvWriter:
     each metadata key of the export, the entry's values on its first row."""
 
     declares_accounts = False
+    exports_holds = False
     lists_metadata_keys = True
 
     def __init__(self) -> None:

@@ -401,6 +401,7 @@ class JournalWriter:
     """
 
     declares_accounts = True
+    exports_holds = False
     lists_metadata_keys = False
 
     def header(self, metadata_keys: Sequence[str]) -> str:

@@ -17,6 +17,7 @@ and client metadata (``import --create-accounts`` gives them to the accounts it 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -38,7 +39,8 @@ from app.ledger.ledgerfile.model import (
 )
 from app.ledger.metadata import check_metadata
 
-ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "metadata", "lines"})
+ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "hold", "metadata", "lines"})
+HOLD_FIELDS = frozenset({"expires_at"})
 LINE_FIELDS = frozenset({"account", "debit", "credit", "currency", "description"})
 ACCOUNT_FIELDS = frozenset({"account", "type", "metadata"})
 ACCOUNT_TYPES = frozenset({"ASSET", "LIABILITY", "EQUITY", "INCOME", "EXPENSE"})
@@ -100,7 +102,30 @@ def entry_of(document: object, number: int) -> FileEntry:
         external_id=check_external_id(document.get("external_id")),
         lines=[_line(raw, index, number) for index, raw in enumerate(lines)],
         metadata=check_metadata(document.get("metadata")),
+        **_hold(document.get("hold")),
     )
+
+
+def _hold(value: object) -> dict[str, Any]:
+    """A "hold" object: the entry is a hold still pending, expiring at ``expires_at``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadInput('hold is an object, e.g. {"expires_at": null}', field="hold")
+    _unknown(value, HOLD_FIELDS, "hold.")
+    expires = value.get("expires_at")
+    if expires is None:
+        return {"hold": True}
+    try:
+        at = dt.datetime.fromisoformat(expires) if isinstance(expires, str) else None
+    except ValueError:
+        at = None
+    if at is None or at.utcoffset() is None:
+        raise BadInput(
+            "expires_at is an ISO 8601 time with its offset, e.g. 2026-12-31T12:00:00+00:00",
+            field="hold.expires_at",
+        )
+    return {"hold": True, "expires_at": at}
 
 
 def account_of(document: Mapping[str, Any]) -> FileAccount:
@@ -144,6 +169,7 @@ class JsonlWriter:
     """Writes entries as JSON Lines, keys in a fixed order."""
 
     declares_accounts = True
+    exports_holds = True
 
     lists_metadata_keys = False
 
@@ -178,6 +204,9 @@ class JsonlWriter:
             document["currency"] = entry.currency
         if entry.external_id is not None:
             document["external_id"] = entry.external_id
+        if entry.hold:
+            expires = entry.expires_at.isoformat() if entry.expires_at is not None else None
+            document["hold"] = {"expires_at": expires}
         if entry.metadata:  # written by hand: json.dumps has no exact form of a Decimal
             text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             text = f'{text[:-1]},"metadata":{metadata_json(entry.metadata)},"lines":'

@@ -55,6 +55,9 @@ class FileEntry:
     # The client's metadata (checked by app/ledger/metadata.py's rules): a JSON Lines
     # "metadata" object, CSV meta.<key> columns, a journal's tags. None when there is none.
     metadata: Mapping[str, Any] | None = None
+    # A hold still PENDING (docs/holds.md) and when it expires; JSON Lines only.
+    hold: bool = False
+    expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ class Writer(Protocol):
     # True when the format can declare accounts (hledger's ``account`` directives):
     # only then does the export look up which accounts its entries use.
     declares_accounts: bool
+    # True when the format writes holds still pending (JSON Lines' "hold" object): only
+    # then does the export read PENDING entries.
+    exports_holds: bool
     # True when the header names the metadata keys (CSV's meta.<key> columns): only then
     # does the export look up which keys its entries have.
     lists_metadata_keys: bool
