@@ -94,7 +94,8 @@ async def test_entries_come_in_date_order_across_keyset_pages(db: Database) -> N
     whole = await export_text(db, source, "jsonl")
     assert await export_text(db, source, "jsonl", page_size=1) == whole
     assert await export_text(db, source, "jsonl", page_size=2) == whole
-    declared, entries = [], []
+    declared: list[str] = []
+    entries: list[str] = []
     for line in whole.splitlines():  # the accounts used come first, then the entries
         (declared if line.startswith('{"account":') and not entries else entries).append(line)
     codes = [line.split('"')[3] for line in declared]
