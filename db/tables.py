@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import BigInteger, Column, Index, Integer, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 import db.attachment_tables  # noqa: F401  (JournalEntry.attachment_id refers to attachments)
@@ -56,6 +56,15 @@ class Tenant(SQLModel, table=True):
     lock_date: dt.date | None = None
     # Next journal number; incremented in the posting transaction.
     entry_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    # The head of the tenant's hash chain (app/ledger/audit_chain.py): the last link's
+    # number and hash, moved in every transaction that writes events.
+    chain_link: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default="0")
+    )
+    chain_hash: str = Field(
+        default="0" * 64,
+        sa_column=Column(String(64), nullable=False, default="0" * 64, server_default="0" * 64),
+    )
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -322,7 +331,11 @@ class Event(SQLModel, table=True):
     """Outbox: one row per posting, written in the posting's transaction."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_tenant_id", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_tenant_id", "tenant_id", "id"),
+        # The tenant's hash chain in order (app/ledger/audit_chain.py), one row a link.
+        Index("ix_events_chain", "tenant_id", "link", unique=True),
+    )
 
     id: int | None = Field(default=None, sa_column=_id_column())
     tenant_id: int = Field(foreign_key="tenants.id", sa_type=BigInteger)
@@ -330,6 +343,9 @@ class Event(SQLModel, table=True):
     entry_id: int | None = Field(default=None, foreign_key="journal_entries.id", sa_type=BigInteger)
     payload_json: str
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # The event's link of the tenant's hash chain: its number and hash (docs/audit.md).
+    link: int | None = Field(default=None, sa_type=BigInteger)
+    chain_hash: str | None = Field(default=None, max_length=64)
 
 
 class IdempotencyRecord(SQLModel, table=True):

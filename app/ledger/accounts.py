@@ -17,12 +17,12 @@ from app.ledger import limits as account_limits
 from app.ledger.errors import BadInput, Conflict, NotFound
 from app.ledger.metadata import check_metadata, index_rows
 from app.ledger.money import check_currency
-from app.ledger.outbox import announce, json_text
+from app.ledger.outbox import json_text, write_event
 from app.ledger.paging import Page, check_page_size, decode_cursor, encode_cursor
 from app.ledger.text import check_lookup, check_optional_text, check_text, column_length
 from app.ledger.validation import parse_id
 from db.engine import Database
-from db.tables import Account, AccountMetadata, Event, Journal, utcnow
+from db.tables import Account, AccountMetadata, Journal, Tenant, utcnow
 
 
 class AccountType(StrEnum):
@@ -167,6 +167,11 @@ async def set_account_limits(
     check_lookup(code, field="accountCode", what="account code")
     account_limits.apply(account_limits.NO_LIMITS, change)  # a bad amount writes nothing
     async with db.write() as session:
+        # The tenant's row first, as every writer of events takes it (the hash chain's
+        # head): taken after the account's, it could deadlock with setAccountMetadata.
+        await session.execute(
+            select(col(Tenant.id)).where(col(Tenant.id) == tenant_id).with_for_update()
+        )
         account = await session.scalar(
             select(Account)
             .where(col(Account.tenant_id) == tenant_id, col(Account.code) == code)
@@ -186,18 +191,13 @@ async def _store_limits(
     assert account.id is not None
     account.limits_json = limits.to_json()
     tenant_id = account.tenant_id
-    session.add(
-        Event(
-            tenant_id=tenant_id,
-            type=account_limits.EVENT_TYPE,
-            payload_json=json_text(
-                {"account_id": account.id, "account_code": account.code, **limits.document()}
-            ),
-            created_at=utcnow(),
-        )
+    payload = json_text(
+        {"account_id": account.id, "account_code": account.code, **limits.document()}
     )
     await session.flush()
-    await session.run_sync(lambda sync: announce(sync.connection(), tenant_id))
+    await session.run_sync(
+        lambda sync: write_event(sync.connection(), tenant_id, account_limits.EVENT_TYPE, payload)
+    )
 
 
 async def deactivate_account(db: Database, tenant_id: int, code: str) -> Account:

@@ -34,12 +34,12 @@ from app.ledger.accounts import AccountType
 from app.ledger.entries import MAX_MEMO, EntryInput, EntryView, LineInput
 from app.ledger.errors import BadInput, NotFound, TryAgain
 from app.ledger.money import format_minor
-from app.ledger.outbox import announce
+from app.ledger.outbox import write_event
 from app.ledger.tenants import TenantView
 from app.ledger.text import check_lookup, check_text
 from app.ledger.validation import check_date
 from db.engine import Database, WriteContention
-from db.tables import Account, BalanceDay, Event, IdempotencyRecord, Tenant, utcnow
+from db.tables import Account, BalanceDay, IdempotencyRecord, Tenant
 
 PERIOD_CLOSED = "period.closed"
 PERIOD_REOPENED = "period.reopened"
@@ -109,17 +109,9 @@ async def _move_lock(
     assert tenant.id is not None
     # A core UPDATE: the write path may have bumped entry_seq under this ORM object.
     await session.execute(update(Tenant).where(col(Tenant.id) == tenant.id).values(lock_date=to))
-    session.add(
-        Event(
-            tenant_id=tenant.id,
-            type=event_type,
-            payload_json=json.dumps(payload, separators=(",", ":")),
-            created_at=utcnow(),
-        )
-    )
-    await session.flush()
     tenant_id = tenant.id
-    await session.run_sync(lambda sync: announce(sync.connection(), tenant_id))
+    text = json.dumps(payload, separators=(",", ":"))
+    await session.run_sync(lambda sync: write_event(sync.connection(), tenant_id, event_type, text))
     await session.refresh(tenant)
     return TenantView.of(tenant)
 

@@ -26,10 +26,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from app.ledger.audit_chain import chain_rows
 from app.ledger.entries import EntryView
 from app.ledger.money import format_minor
-from db.bulk import insert_rows
+from db.bulk import db_datetime, insert_rows
 from db.engine import ANNOUNCED_TENANTS
+from db.tables import utcnow
 
 CHANNEL = "ledgerql_events"
 """The PostgreSQL notification channel; the payload is ``<tenant id>:<PROCESS>``."""
@@ -38,6 +40,7 @@ PROCESS = secrets.token_hex(8)
 (the after-commit hook), so app/events/live.py skips them instead of waking them twice."""
 
 EVENT_COLUMNS = ("tenant_id", "type", "entry_id", "payload_json", "created_at")
+CHAINED_COLUMNS = (*EVENT_COLUMNS, "link", "chain_hash")
 
 _NOTIFY = text("SELECT pg_notify(:channel, :tenant)")
 
@@ -97,10 +100,22 @@ def _wide_ints(value: object) -> object:
 
 
 def write_events(conn: Connection, tenant_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Inserts one tenant's event ``rows`` (``EVENT_COLUMNS``) and announces them."""
-    insert_rows(conn, "events", EVENT_COLUMNS, rows)
-    if rows:
-        announce(conn, tenant_id)
+    """Inserts one tenant's event ``rows`` (``EVENT_COLUMNS``) as the next links of its
+    hash chain (app/ledger/audit_chain.py) and announces them. Every writer of events
+    comes here, under the tenant's lock."""
+    if not rows:
+        return
+    insert_rows(conn, "events", CHAINED_COLUMNS, chain_rows(conn, tenant_id, rows))
+    announce(conn, tenant_id)
+
+
+def write_event(
+    conn: Connection, tenant_id: int, kind: str, payload_json: str, entry_id: int | None = None
+) -> None:
+    """One event, now: ``write_events`` for the writers that have a single one."""
+    write_events(
+        conn, tenant_id, [(tenant_id, kind, entry_id, payload_json, db_datetime(conn, utcnow()))]
+    )
 
 
 def announce(conn: Connection, tenant_id: int) -> None:
