@@ -15,6 +15,7 @@ from app.ledger.errors import LedgerError
 from app.runtime.request_context import request_id
 from app.runtime.settings import Limits
 from graphql_schema.attachments import AttachmentMutation, AttachmentQuery
+from graphql_schema.audit import AuditQuery
 from graphql_schema.benchmark import BenchmarkMutation
 from graphql_schema.benchmark import enabled as benchmark_mutations_enabled
 from graphql_schema.bookeeping import BookeepingMutation, BookeepingQuery
@@ -116,6 +117,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
                 WebhookQuery,
                 HoldQuery,
                 MetadataQuery,
+                AuditQuery,
             ),
         ),
         # The no-op mutations of the benchmarks only when LEDGERQL_BENCHMARK_MUTATIONS=1.

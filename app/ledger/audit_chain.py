@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from db.tables import Tenant
+from db.engine import Database
+from db.tables import Event, Tenant
 
 VERSION = b"ledgerql-chain-1\n"
 GENESIS = "0" * 64
@@ -37,6 +38,10 @@ _SET_HEAD = (
     update(_TENANTS)
     .where(_TENANTS.c.id == bindparam("tenant_id"))
     .values(chain_link=bindparam("link"), chain_hash=bindparam("hash"))
+)
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_LINK_TIME = select(_EVENTS.c.created_at).where(
+    _EVENTS.c.tenant_id == bindparam("tenant_id"), _EVENTS.c.link == bindparam("link")
 )
 _SQLITE_TEXT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -106,3 +111,28 @@ def chain_rows(
     if chained:
         conn.execute(_SET_HEAD, {"tenant_id": tenant_id, "link": link, "hash": current})
     return chained
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head as a client keeps it: link, hash and when that link was written (None
+    before any link)."""
+
+    link: int
+    hash: str
+    at: dt.datetime | None
+
+
+async def current_head(db: Database, tenant_id: int) -> Checkpoint:
+    """The tenant's chain head now (``ledgerHead``), with the time of its last link."""
+    async with db.read() as session:
+        row = (await session.execute(_READ_HEAD, {"tenant_id": tenant_id})).one()
+        at = None
+        if row.chain_link:
+            found = await session.execute(
+                _LINK_TIME, {"tenant_id": tenant_id, "link": row.chain_link}
+            )
+            at = found.scalar_one_or_none()
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)  # stored in UTC
+    return Checkpoint(int(row.chain_link), str(row.chain_hash), at)

@@ -25,12 +25,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import Connection, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger import posting
 from app.ledger.accounts import AccountType
+from app.ledger.audit_chain import read_head
 from app.ledger.entries import MAX_MEMO, EntryInput, EntryView, LineInput
 from app.ledger.errors import BadInput, NotFound, TryAgain
 from app.ledger.money import format_minor
@@ -110,8 +111,17 @@ async def _move_lock(
     # A core UPDATE: the write path may have bumped entry_seq under this ORM object.
     await session.execute(update(Tenant).where(col(Tenant.id) == tenant.id).values(lock_date=to))
     tenant_id = tenant.id
-    text = json.dumps(payload, separators=(",", ":"))
-    await session.run_sync(lambda sync: write_event(sync.connection(), tenant_id, event_type, text))
+
+    def write(conn: Connection) -> None:
+        document = payload
+        if event_type == PERIOD_CLOSED:
+            # The chain's head as the books stood when closed (docs/audit.md): an auditor
+            # who keeps it can later prove nothing before it changed (verify --from).
+            head = read_head(conn, tenant_id)
+            document = {**payload, "chain_head": {"link": head.link, "hash": head.hash}}
+        write_event(conn, tenant_id, event_type, json.dumps(document, separators=(",", ":")))
+
+    await session.run_sync(lambda sync: write(sync.connection()))
     await session.refresh(tenant)
     return TenantView.of(tenant)
 
