@@ -139,10 +139,16 @@ def _healthy(port: int) -> bool:
 
 @contextmanager
 def serve(
-    name: str, target: str, env: dict[str, str], logs: Path, workers: int = 1
+    name: str,
+    target: str,
+    env: dict[str, str],
+    logs: Path,
+    workers: int = 1,
+    cwd: str | None = None,
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """A uvicorn server of ``workers`` processes (one by default) serving the factory
-    ``target`` on a free port; stopped on exit."""
+    ``target`` on a free port, from the code in ``cwd`` (default: this tree); stopped on
+    exit."""
     port = free_port()
     log_path = logs / f"{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below)
@@ -153,7 +159,9 @@ def serve(
     ]  # fmt: skip
     if workers > 1:
         command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if cwd is not None:
+        env = {**env, "PYTHONPATH": cwd}
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not _healthy(port):
@@ -337,6 +345,9 @@ def phase_line(label: str, phase: Phase) -> str:
 class Server:
     name: str
     target: str  # a uvicorn factory, "module:function"
+    # Where its code is: another checkout (a git worktree of an earlier commit), run with
+    # this interpreter and its packages; None: this tree.
+    cwd: str | None = None
 
 
 def run_http(
@@ -371,7 +382,10 @@ def run_http(
             "BENCH_TENANT_ID": str(tenant_id),
             BENCHMARK_MUTATIONS: "1",
         }
-        running = {s.name: stack.enter_context(serve(s.name, s.target, env, logs)) for s in servers}
+        running = {
+            s.name: stack.enter_context(serve(s.name, s.target, env, logs, cwd=s.cwd))
+            for s in servers
+        }
         bench = Bench(
             runner=runner,
             db=db,
