@@ -335,6 +335,8 @@ class Event(SQLModel, table=True):
         Index("ix_events_tenant_id", "tenant_id", "id"),
         # The tenant's hash chain in order (app/ledger/audit_chain.py), one row a link.
         Index("ix_events_chain", "tenant_id", "link", unique=True),
+        # An entry's links in order: ledgerql verify reads them by ranges of entries.
+        Index("ix_events_entry", "entry_id", "link"),
     )
 
     id: int | None = Field(default=None, sa_column=_id_column())
