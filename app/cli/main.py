@@ -23,6 +23,7 @@ from app.cli.periods import period
 from app.cli.rates import rates
 from app.cli.reports import report
 from app.cli.tenants import tenant
+from app.cli.verify import verify_command
 from app.cli.webhooks import webhook
 from app.ledger import posting
 from db.migrate import upgrade
@@ -44,6 +45,7 @@ main.add_command(webhook)
 main.add_command(demo)
 main.add_command(import_command)  # ledgerql import, app/cli/import_export.py
 main.add_command(export_command)  # ledgerql export, app/cli/import_export.py
+main.add_command(verify_command)  # ledgerql verify, app/cli/verify.py
 
 
 @main.command()
