@@ -6,9 +6,11 @@ deleted or inserted, order, status, metadata) or the balances pass."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +19,12 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from app.cli.main import main
+from app.ledger.accounts import AccountInput, create_account
 from app.ledger.audit_verify import Checkpoint, Verification, verify
+from app.ledger.posting import EntryInput, LineInput, post_due, post_entries
 from db.engine import Database
-from tests.conftest import GraphQLClient, TenantFixture
+from db.migrate import upgrade
+from tests.conftest import GraphQLClient, TenantFixture, make_tenant
 from tests.helpers import create_accounts, entry
 
 CHART = [
@@ -336,3 +341,40 @@ async def test_the_command_prints_the_head_and_exits_1_on_a_tamper(books: Books)
     assert "FAILED" in bad.stdout and f"entry {books.sale}" in bad.stdout
     wrong = await asyncio.to_thread(_cli, books.url, "--from", "x")
     assert wrong.exit_code == 2
+
+
+async def test_every_tenant_verifies_and_a_scheduled_entry_posted_later_too(
+    tmp_path: Path,
+) -> None:
+    """Without --tenant, every tenant: here a new database of two tenants, one with an
+    entry scheduled then posted by post-due (its link comes with its posting)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'two.db'}"
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    try:
+        slugs = []
+        for _ in range(2):
+            tenant = await make_tenant(db)
+            slugs.append(tenant.slug)
+            for code, name, kind in CHART:
+                await create_account(db, tenant.id, AccountInput(code=code, name=name, type=kind))
+            lines = [
+                LineInput(account_code="5000", debit="4.00"),
+                LineInput(account_code="1000", credit="4.00"),
+            ]
+            later = EntryInput(
+                date=dt.date(2030, 1, 1), memo="rent", lines=lines, accrual_date=dt.date(2030, 2, 1)
+            )
+            (item,) = await post_entries(db, tenant.id, [later], atomic=True)
+            assert item.result is not None and item.result.entry.status == "SCHEDULED"
+        scheduled = await asyncio.to_thread(_cli, url)
+        assert scheduled.exit_code == 0, scheduled.output
+        assert "1 scheduled, not yet linked" in scheduled.stdout
+        assert await post_due(db, today=dt.date(2030, 2, 1)) == 2
+    finally:
+        await db.dispose()
+    done = await asyncio.to_thread(_cli, url)
+    assert done.exit_code == 0, done.output
+    assert all(f"tenant {slug}" in done.stdout for slug in slugs)
+    assert done.stdout.count("head: link 1 sha256 ") == 2
+    assert "0 scheduled" in done.stdout
