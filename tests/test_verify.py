@@ -241,6 +241,18 @@ async def test_a_status_changed_is_named(books: Books) -> None:
     _has(await _verify(books), f"entry {books.rent}", "status is POSTED in the books, REVERSED")
 
 
+async def test_a_memo_and_a_line_description_changed_are_named(books: Books) -> None:
+    await tamper(books, f"UPDATE journal_entries SET memo = 'edited' WHERE id = {books.other_sale}")
+    await tamper(
+        books,
+        f"UPDATE journal_lines SET description = 'moved' WHERE entry_id = {books.other_sale} "
+        "AND debit_minor = 700",
+    )
+    result = await _verify(books)
+    _has(result, f"entry {books.other_sale}", "memo is 'edited' in the books")
+    _has(result, f"entry {books.other_sale}", "lines.0.description is 'moved' in the books, None")
+
+
 async def test_a_voided_hold_made_posted_is_named(books: Books) -> None:
     hold = books.voided_hold
     await tamper(books, f"UPDATE journal_entries SET status = 'POSTED' WHERE id = {hold}")

@@ -37,6 +37,7 @@ _ENTRY_COLUMNS = (
     ENTRIES.c.id,
     ENTRIES.c.number,
     ENTRIES.c.date,
+    ENTRIES.c.memo,
     ENTRIES.c.currency,
     ENTRIES.c.status,
     ENTRIES.c.source,
@@ -93,6 +94,7 @@ _LINES_IN_RANGE = (
         LINES.c.debit_minor,
         LINES.c.credit_minor,
         LINES.c.date,
+        LINES.c.description,
     )
     .select_from(LINES.outerjoin(ACCOUNTS, ACCOUNTS.c.id == LINES.c.account_id))
     .where(LINES.c.entry_id > bindparam("lo"), LINES.c.entry_id <= bindparam("hi"))
@@ -285,6 +287,9 @@ class _Compare:
             for name, have, want in zip(_ENTRY_FIELDS, books, chained, strict=True):
                 if have != want:
                     self.differ(name, have, want)
+        # Texts are in the documents written since the chain began (not in older ones).
+        if "memo" in document and row.memo != document["memo"]:
+            self.differ("memo", repr(row.memo), repr(document["memo"]))
         self._status()
         self._metadata()
         self._lines()
@@ -342,6 +347,10 @@ class _Compare:
                 _text(line.date),
             )
             want = (*map(told.get, _LINE_FIELDS[:-1]), on)
+            if "description" in told and line.description != told["description"]:
+                self.differ(
+                    f"lines.{index}.description", repr(line.description), repr(told["description"])
+                )
             if books == want:
                 continue
             for name, have, wanted in zip(_LINE_FIELDS, books, want, strict=True):

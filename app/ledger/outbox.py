@@ -51,6 +51,7 @@ def entry_payload(view: EntryView) -> str:
         "entry_id": view.id,
         "number": view.number,
         "date": view.date.isoformat(),
+        "memo": view.memo,
         "currency": view.currency,
         "source": view.source,
         "reversal_of_id": view.reversal_of_id,
@@ -63,6 +64,8 @@ def entry_payload(view: EntryView) -> str:
                 "currency": line.currency,
                 "debit": format_minor(line.debit_minor, line.currency),
                 "credit": format_minor(line.credit_minor, line.currency),
+                # Texts too, so the hash chain fixes them (docs/audit.md).
+                "description": line.description,
             }
             for line in view.lines
         ],
