@@ -135,6 +135,8 @@ class JournalEntry(SQLModel, table=True):
     __tablename__ = "journal_entries"
     __table_args__ = (
         Index("ix_journal_entries_tenant_date", "tenant_id", "date", "id"),
+        # Reports as known at a moment read the entries recorded after it (knownAt).
+        Index("ix_journal_entries_tenant_created", "tenant_id", "created_at"),
         # post_due seeks the SCHEDULED entries that are due. Partial indexes: the rows
         # of ordinary postings (POSTED, no external id) add no index entry.
         Index(
@@ -337,6 +339,8 @@ class Event(SQLModel, table=True):
         Index("ix_events_chain", "tenant_id", "link", unique=True),
         # An entry's links in order: ledgerql verify reads them by ranges of entries.
         Index("ix_events_entry", "entry_id", "link"),
+        # Reports as known at a moment read the status changes recorded after it (knownAt).
+        Index("ix_events_tenant_created", "tenant_id", "created_at"),
     )
 
     id: int | None = Field(default=None, sa_column=_id_column())

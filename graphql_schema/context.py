@@ -12,7 +12,14 @@ from strawberry.dataloader import DataLoader
 from app.ledger.errors import BadInput, Forbidden, Unauthenticated
 from app.ledger.tenants import Principal
 from db.engine import Database
-from graphql_schema.loaders import BalanceKey, Current, Totals, balance_loader, current_loader
+from graphql_schema.loaders import (
+    BalanceKey,
+    Current,
+    CurrentKey,
+    Totals,
+    balance_loader,
+    current_loader,
+)
 
 # What one request may post, whatever its shape (one postJournalEntries call, or
 # hundreds of aliased postJournalEntry); one postJournalEntries call may post as much
@@ -76,7 +83,7 @@ class Context:
         return balance_loader(self.db, self.tenant_id)
 
     @cached_property
-    def current_balances(self) -> DataLoader[str | None, Current]:
+    def current_balances(self) -> DataLoader[CurrentKey, Current]:
         """The current balances a trial balance's pending layers read: one query per
         currency filter, when first selected."""
         return current_loader(self.db, self.tenant_id)

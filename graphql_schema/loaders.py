@@ -11,8 +11,9 @@ from strawberry.dataloader import DataLoader
 from app.ledger import balances
 from db.engine import Database
 
-# (account id, as of, currency); currency None means every currency of the account.
-BalanceKey = tuple[int, dt.date | None, str | None]
+# (account id, as of, currency, known at); currency None means every currency of the
+# account, known at None the balances of now.
+BalanceKey = tuple[int, dt.date | None, str | None, dt.datetime | None]
 # currency -> (posted debits, posted credits, pending debits, pending credits) in minor
 # units; nothing is pending as of a past date.
 Totals = dict[str, tuple[int, int, int, int]]
@@ -23,37 +24,54 @@ Current = dict[tuple[int, str], tuple[int, int, int, int]]
 
 def balance_loader(db: Database, tenant_id: int) -> DataLoader[BalanceKey, Totals]:
     async def load(keys: list[BalanceKey]) -> list[Totals]:
-        wanted: dict[tuple[dt.date | None, str | None], set[int]] = defaultdict(set)
-        for account_id, as_of, currency in keys:
-            wanted[(as_of, currency)].add(account_id)
+        Asked = tuple[dt.date | None, str | None, dt.datetime | None]
+        wanted: dict[Asked, set[int]] = defaultdict(set)
+        for account_id, as_of, currency, known_at in keys:
+            wanted[(as_of, currency, known_at)].add(account_id)
         found: dict[BalanceKey, Totals] = defaultdict(dict)
-        for (as_of, currency), account_ids in wanted.items():
+        for (as_of, currency, known_at), account_ids in wanted.items():
             if as_of is None:
                 now = await balances.current_balances(
-                    db, tenant_id, currency=currency, account_ids=sorted(account_ids)
+                    db,
+                    tenant_id,
+                    currency=currency,
+                    account_ids=sorted(account_ids),
+                    known_at=known_at,
                 )
                 for (account_id, cur), four in now.items():
-                    found[(account_id, as_of, currency)][cur] = four
+                    found[(account_id, as_of, currency, known_at)][cur] = four
                 continue
             totals = await balances.balances_by_account(
-                db, tenant_id, as_of=as_of, currency=currency, account_ids=sorted(account_ids)
+                db,
+                tenant_id,
+                as_of=as_of,
+                currency=currency,
+                account_ids=sorted(account_ids),
+                known_at=known_at,
             )
             for (account_id, cur), (debit, credit) in totals.items():
-                found[(account_id, as_of, currency)][cur] = (debit, credit, 0, 0)
+                found[(account_id, as_of, currency, known_at)][cur] = (debit, credit, 0, 0)
         return [found.get(key, {}) for key in keys]
 
     return DataLoader(load_fn=load)
 
 
-def current_loader(db: Database, tenant_id: int) -> DataLoader[str | None, Current]:
-    """The current posted and pending totals of every account of the tenant, in one
-    currency (None: in every currency); read once per request and currency, only when a
-    trial balance's pendingDebit, pendingCredit or available is selected."""
+# (currency filter, known at): the current totals asked for (known at None: now).
+CurrentKey = tuple[str | None, dt.datetime | None]
 
-    async def load(currencies: list[str | None]) -> list[Current]:
+
+def current_loader(db: Database, tenant_id: int) -> DataLoader[CurrentKey, Current]:
+    """The current posted and pending totals of every account of the tenant, in one
+    currency (None: in every currency), now or as known at a moment; read once per
+    request and key, only when a trial balance's pendingDebit, pendingCredit or available
+    is selected."""
+
+    async def load(keys: list[CurrentKey]) -> list[Current]:
         return [
-            await balances.current_balances(db, tenant_id, currency=currency, account_ids=None)
-            for currency in currencies
+            await balances.current_balances(
+                db, tenant_id, currency=currency, account_ids=None, known_at=known_at
+            )
+            for currency, known_at in keys
         ]
 
     return DataLoader(load_fn=load)

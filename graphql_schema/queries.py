@@ -16,6 +16,7 @@ from app.ledger.errors import BadInput
 from app.ledger.validation import parse_id
 from graphql_schema.context import Info
 from graphql_schema.events import LedgerEvent
+from graphql_schema.known_at import KnownAt, moment
 from graphql_schema.mutations import entry_id
 from graphql_schema.scalars import Metadata
 from graphql_schema.types import (
@@ -228,6 +229,7 @@ class Query:
         after: str | None = None,
         journal_id: strawberry.ID | None = None,
         journal_code: str | None = None,
+        known_at: KnownAt = None,
     ) -> GeneralLedger:
         ledger = await general_ledger.general_ledger(
             info.context.db,
@@ -241,6 +243,7 @@ class Query:
             default_currency=info.context.principal.base_currency,
             journal_id=journal_id,
             journal_code=journal_code,
+            known_at=moment(known_at),
         )
         return GeneralLedger.of(ledger)
 
@@ -256,7 +259,9 @@ class Query:
         from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
         to: dt.date | None = None,
         currency: str | None = None,
+        known_at: KnownAt = None,
     ) -> str:
+        then = moment(known_at)
         return await report_csv.general_ledger_csv(
             info.context.db,
             info.context.tenant_id,
@@ -266,26 +271,37 @@ class Query:
             currency=currency,
             default_currency=info.context.principal.base_currency,
             max_rows=report_csv.MAX_GL_ROWS,
+            known_at=then,
         )
 
     @strawberry.field(description="The trial balance as CSV text, now or at the end of asOf.")
     async def trial_balance_csv(
-        self, info: Info, as_of: dt.date | None = None, currency: str | None = None
+        self,
+        info: Info,
+        as_of: dt.date | None = None,
+        currency: str | None = None,
+        known_at: KnownAt = None,
     ) -> str:
+        then = moment(known_at)
         return await report_csv.trial_balance_csv(
-            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency
+            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency, known_at=then
         )
 
     @strawberry.field(
         description="Posted totals per account and currency, now or at the end of asOf."
     )
     async def trial_balance(
-        self, info: Info, as_of: dt.date | None = None, currency: str | None = None
+        self,
+        info: Info,
+        as_of: dt.date | None = None,
+        currency: str | None = None,
+        known_at: KnownAt = None,
     ) -> TrialBalance:
+        then = moment(known_at)
         report = await balances.trial_balance(
-            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency
+            info.context.db, info.context.tenant_id, as_of=as_of, currency=currency, known_at=then
         )
-        return TrialBalance.of(report, currency)
+        return TrialBalance.of(report, currency, then)
 
     @strawberry.field(description="The tenant's events, oldest first.")
     async def events(

@@ -15,6 +15,7 @@ from app.ledger import valuation as fxv
 from app.ledger.statements import Compare as StatementCompare
 from app.ledger.valuation import Method as ValuationMethod
 from graphql_schema.context import Info
+from graphql_schema.known_at import KnownAt, moment
 from graphql_schema.scalars import Money
 from graphql_schema.types import Account, PendingLayers, money
 
@@ -424,7 +425,9 @@ class StatementsQuery:
         depth: int | None = None,
         journal_id: strawberry.ID | None = None,
         journal_code: str | None = None,
+        known_at: KnownAt = None,
     ) -> TrialBalanceReport:
+        then = moment(known_at)
         report = await core.trial_balance_report(
             info.context.db,
             info.context.tenant_id,
@@ -434,6 +437,7 @@ class StatementsQuery:
             depth=depth,
             journal_id=journal_id,
             journal_code=journal_code,
+            known_at=then,
         )
         # The pending layers, read when selected: none of a journal's lines alone.
         layers = (
@@ -443,6 +447,7 @@ class StatementsQuery:
                 currency,
                 as_of=to is not None,
                 roll=lambda figures: core.subtree_balances(report, figures),
+                known_at=then,
             )
         )
         return TrialBalanceReport(
@@ -466,7 +471,9 @@ class StatementsQuery:
         currency: str | None = None,
         depth: int | None = None,
         valuation: ValuationInput | None = None,
+        known_at: KnownAt = None,
     ) -> list[BalanceSheet]:
+        then = moment(known_at)
         sheets = await core.balance_sheet(
             info.context.db,
             info.context.tenant_id,
@@ -474,6 +481,7 @@ class StatementsQuery:
             currency=currency,
             depth=depth,
             valuation=None if valuation is None else valuation.core(),
+            known_at=then,
         )
         return [BalanceSheet.of(sheet) for sheet in sheets]
 
@@ -491,7 +499,9 @@ class StatementsQuery:
         compare: StatementCompare = StatementCompare.NONE,
         depth: int | None = None,
         valuation: ValuationInput | None = None,
+        known_at: KnownAt = None,
     ) -> list[IncomeStatement]:
+        then = moment(known_at)
         statements = await core.income_statement(
             info.context.db,
             info.context.tenant_id,
@@ -501,5 +511,6 @@ class StatementsQuery:
             compare=core.Compare(compare.value),
             depth=depth,
             valuation=None if valuation is None else valuation.core(),
+            known_at=then,
         )
         return [IncomeStatement.of(statement) for statement in statements]

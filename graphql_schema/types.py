@@ -25,6 +25,7 @@ from app.ledger.posting import EntryView, LineView
 from db.tables import Account as AccountRow
 from db.tables import Journal as JournalRow
 from graphql_schema.context import Info
+from graphql_schema.known_at import KnownAt, moment
 from graphql_schema.scalars import Metadata, Money
 
 N = TypeVar("N")
@@ -193,15 +194,23 @@ class Account:
         description="Balance in one currency (default: the account's, else the tenant's)."
     )
     async def balance(
-        self, info: Info, as_of: dt.date | None = None, currency: str | None = None
+        self,
+        info: Info,
+        as_of: dt.date | None = None,
+        currency: str | None = None,
+        known_at: KnownAt = None,
     ) -> Balance:
         cur = currency or self.currency or info.context.principal.base_currency
-        totals = await info.context.balances.load((self._row.id or 0, as_of, cur))
+        then = moment(known_at)
+        totals = await info.context.balances.load((self._row.id or 0, as_of, cur, then))
         return self._balance(cur, *totals.get(cur, (0, 0, 0, 0)))
 
     @strawberry.field(description="Balances in every currency the account holds.")
-    async def balances(self, info: Info, as_of: dt.date | None = None) -> list[Balance]:
-        totals = await info.context.balances.load((self._row.id or 0, as_of, None))
+    async def balances(
+        self, info: Info, as_of: dt.date | None = None, known_at: KnownAt = None
+    ) -> list[Balance]:
+        then = moment(known_at)
+        totals = await info.context.balances.load((self._row.id or 0, as_of, None, then))
         return [self._balance(cur, *four) for cur, four in sorted(totals.items())]
 
     def _balance(
@@ -476,11 +485,13 @@ class PendingLayers:
     as_of: bool
     roll: Callable[[Figures], Figures] | None = None
     _rolled: Figures | None = None
+    # The moment of a report as known at a moment: the layers as they stood then.
+    known_at: dt.datetime | None = None
 
     async def every_account(self, info: Info) -> Figures:
         """(posted debit, posted credit, pending debit, pending credit) per (account id,
-        currency), now."""
-        return await info.context.current_balances.load(self.currency)
+        currency), now (or at ``known_at``)."""
+        return await info.context.current_balances.load((self.currency, self.known_at))
 
     async def of(
         self, info: Info, account: AccountRow, currency: str, posted: tuple[int, int]
@@ -597,9 +608,14 @@ class TrialBalance:
     )
 
     @classmethod
-    def of(cls, report: balances.TrialBalance, currency: str | None = None) -> TrialBalance:
-        """``currency``: the report's currency filter, if any."""
-        layers = PendingLayers(currency, as_of=report.as_of is not None)
+    def of(
+        cls,
+        report: balances.TrialBalance,
+        currency: str | None = None,
+        known_at: dt.datetime | None = None,
+    ) -> TrialBalance:
+        """``currency``: the report's currency filter, if any; ``known_at``: its moment."""
+        layers = PendingLayers(currency, as_of=report.as_of is not None, known_at=known_at)
         return cls(
             as_of=report.as_of,
             rows=[

@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
+from app.ledger import known_at as known_at_module
 from app.ledger.money import check_currency
 from db.engine import Database
 from db.tables import Account, AccountBalance, BalanceDay
@@ -38,8 +39,10 @@ async def balances_by_account(
     as_of: dt.date | None = None,
     currency: str | None = None,
     account_ids: list[int] | None = None,
+    known_at: dt.datetime | None = None,
 ) -> dict[tuple[int, str], tuple[int, int]]:
-    """Posted (debit, credit) totals per (account id, currency)."""
+    """Posted (debit, credit) totals per (account id, currency); with ``known_at`` (a
+    moment in the past, ``known_at.known_moment``) as they stood then."""
     if currency is not None:
         check_currency(currency)
     if as_of is None:
@@ -63,10 +66,24 @@ async def balances_by_account(
         query = query.where(table.currency == currency)
     if account_ids is not None:
         query = query.where(table.account_id.in_(account_ids))
-    async with db.read() as session:
+    async with known_at_module.snapshot(db, known_at is not None) as session:
         rows = (await session.execute(query)).all()
+        gone = (
+            None
+            if known_at is None
+            else await known_at_module.late(session, tenant_id, known_at, currency=currency)
+        )
     # asyncpg returns SUM(bigint) as Decimal: make every total an int.
-    return {(row[0], row[1]): (int(row[2] or 0), int(row[3] or 0)) for row in rows}
+    found = {(row[0], row[1]): (int(row[2] or 0), int(row[3] or 0)) for row in rows}
+    if gone is None:
+        return found
+    late = gone.sums([(None, as_of)])
+    wanted = None if account_ids is None else set(account_ids)
+    return {
+        key: (debit - late.get(key, [0, 0])[0], credit - late.get(key, [0, 0])[1])
+        for key, (debit, credit) in found.items()
+        if wanted is None or key[0] in wanted
+    }
 
 
 async def current_balances(
@@ -75,10 +92,11 @@ async def current_balances(
     *,
     currency: str | None = None,
     account_ids: list[int] | None,
+    known_at: dt.datetime | None = None,
 ) -> dict[tuple[int, str], tuple[int, int, int, int]]:
     """Posted (debit, credit) and pending (debit, credit) totals of open holds per
     (account id, currency), now (docs/holds.md): one query, of ``account_ids`` or (None)
-    of every account of the tenant."""
+    of every account of the tenant; with ``known_at`` as they stood then."""
     if currency is not None:
         check_currency(currency)
     table: Any = AccountBalance
@@ -94,9 +112,28 @@ async def current_balances(
         query = query.where(table.account_id.in_(account_ids))
     if currency is not None:
         query = query.where(table.currency == currency)
-    async with db.read() as session:
+    async with known_at_module.snapshot(db, known_at is not None) as session:
         rows = (await session.execute(query)).all()
-    return {(row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
+        if known_at is not None:
+            gone = await known_at_module.late(session, tenant_id, known_at, currency=currency)
+            pending = await known_at_module.pending_change(
+                session, tenant_id, known_at, currency=currency, account_ids=account_ids
+            )
+    found = {(row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
+    if known_at is None:
+        return found
+    late = gone.sums([(None, None)])
+    then: dict[tuple[int, str], tuple[int, int, int, int]] = {}
+    for key, (debit, credit, pending_debit, pending_credit) in found.items():
+        late_debit, late_credit = late.get(key, [0, 0])
+        more_debit, more_credit = pending.get(key, [0, 0])
+        then[key] = (
+            debit - late_debit,
+            credit - late_credit,
+            pending_debit + more_debit,
+            pending_credit + more_credit,
+        )
+    return then
 
 
 @dataclass(frozen=True)
@@ -126,10 +163,18 @@ class TrialBalance:
 
 
 async def trial_balance(
-    db: Database, tenant_id: int, *, as_of: dt.date | None = None, currency: str | None = None
+    db: Database,
+    tenant_id: int,
+    *,
+    as_of: dt.date | None = None,
+    currency: str | None = None,
+    known_at: dt.datetime | None = None,
 ) -> TrialBalance:
-    """Posted debit and credit totals per account and currency, with totals per currency."""
-    totals = await balances_by_account(db, tenant_id, as_of=as_of, currency=currency)
+    """Posted debit and credit totals per account and currency, with totals per currency;
+    with ``known_at`` as they stood then."""
+    totals = await balances_by_account(
+        db, tenant_id, as_of=as_of, currency=currency, known_at=known_at
+    )
     async with db.read() as session:
         accounts = {
             account.id: account

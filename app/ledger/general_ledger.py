@@ -8,6 +8,7 @@ journal, from that journal's lines only. The CSV export reads the same pages.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 from app.ledger.accounts import find_account, find_journal_id, net_of
 from app.ledger.entries import UNPOSTED
 from app.ledger.errors import BadInput
+from app.ledger.known_at import late, snapshot
 from app.ledger.money import check_currency
 from app.ledger.paging import (
     MAX_ROW_ID,
@@ -27,6 +29,7 @@ from app.ledger.paging import (
     encode_cursor,
     typed_key,
 )
+from app.ledger.period_sums import Range
 from db.engine import Database
 from db.tables import Account, BalanceDay, JournalEntry, JournalLine
 
@@ -110,6 +113,7 @@ async def _ledger_rows(
     date_to: dt.date | None,
     journal_id: int | None,
     limit: int,
+    visible: Sequence[Any] = (),
 ) -> list[Any]:
     """(line, entry number, memo) of the account's posted lines in ``currency`` after
     ``start`` (date, line id) through ``date_to``, by (date, id), at most ``limit``.
@@ -135,6 +139,7 @@ async def _ledger_rows(
                 tuple_(*key) <= tuple_(*typed_key(account_id, date_to or dt.date.max, MAX_ROW_ID)),
                 # A scheduled entry's lines are stored, but it has not moved the account.
                 col(JournalEntry.status).not_in(UNPOSTED),
+                *visible,
             )
             .order_by(*key)
             .limit(size)
@@ -165,15 +170,17 @@ async def general_ledger(
     default_currency: str,
     journal_id: object | None = None,
     journal_code: str | None = None,
+    known_at: dt.datetime | None = None,
 ) -> GeneralLedger:
     """Lines of one account with a running balance, keyset-paginated on (date, line id).
 
     The balance before a page is the day movements before the cursor's date plus
     the lines of that date up to the cursor: no scan of earlier lines. With a journal,
-    only that journal's lines are listed and every balance is of those lines.
+    only that journal's lines are listed and every balance is of those lines. With
+    ``known_at``, as known at that moment (app/ledger/known_at.py).
     """
     check_page_size(first)
-    async with db.read() as session:
+    async with snapshot(db, known_at is not None) as session:
         return await general_ledger_page(
             session,
             tenant_id,
@@ -187,6 +194,7 @@ async def general_ledger(
             journal_id=await find_journal_id(
                 session, tenant_id, journal_id=journal_id, journal_code=journal_code
             ),
+            known_at=known_at,
         )
 
 
@@ -202,22 +210,45 @@ async def general_ledger_page(
     after: str | None,
     default_currency: str,
     journal_id: int | None = None,
+    known_at: dt.datetime | None = None,
 ) -> GeneralLedger:
     """``general_ledger`` in a session of the caller's, any page size (exports read
-    pages larger than a client may ask for)."""
+    pages larger than a client may ask for). With ``known_at``, the lines and balances
+    as they stood then: the day movements less the lines recorded since, and the lines
+    of the entries that counted then (a session of ``known_at.snapshot`` keeps both
+    reads consistent)."""
     account = await find_account(session, tenant_id, account_code, "accountCode")
     assert account.id is not None
     account_id: int = account.id
     cur = check_currency(currency or account.currency or default_currency)
+    gone = (
+        None
+        if known_at is None
+        else await late(
+            session, tenant_id, known_at, currency=cur, journal_id=journal_id, account_id=account_id
+        )
+    )
+    visible = [] if gone is None else gone.counted_then()
+
+    def less_late(sums: tuple[int, int], bounds: Range) -> tuple[int, int]:
+        if gone is None:
+            return sums
+        debit, credit = gone.sums([bounds]).get((account_id, cur), [0, 0])
+        return sums[0] - debit, sums[1] - credit
 
     async def sums_before(date: dt.date) -> tuple[int, int]:
         if journal_id is None:
-            return await _sum_days(session, account_id, cur, date)
-        return await _sum_lines(session, account_id, cur, journal_id, col(JournalLine.date) < date)
+            before = await _sum_days(session, account_id, cur, date)
+            return less_late(before, (None, date - dt.timedelta(days=1)))
+        return await _sum_lines(
+            session, account_id, cur, journal_id, col(JournalLine.date) < date, *visible
+        )
 
     opening = net_of(account.type, *await sums_before(date_from or dt.date.min))
     if journal_id is None:
-        closing_sums = await _sum_days(session, account.id, cur, through=date_to)
+        closing_sums = less_late(
+            await _sum_days(session, account.id, cur, through=date_to), (None, date_to)
+        )
     else:
         closing_sums = await _sum_lines(
             session,
@@ -225,6 +256,7 @@ async def general_ledger_page(
             cur,
             journal_id,
             *([col(JournalLine.date) <= date_to] if date_to else []),
+            *visible,
         )
     closing = net_of(account.type, *closing_sums)
     if date_from and date_to and date_to < date_from:
@@ -251,13 +283,16 @@ async def general_ledger_page(
                     col(JournalLine.id) <= line_id,
                     col(JournalEntry.status).not_in(UNPOSTED),
                     *([col(JournalEntry.journal_id) == journal_id] if journal_id else []),
+                    *visible,
                 )
             )
         ).one()
         running = net_of(
             account.type, debit + int(same_day[0] or 0), credit + int(same_day[1] or 0)
         )
-    rows = await _ledger_rows(session, account.id, cur, start, date_to, journal_id, first + 1)
+    rows = await _ledger_rows(
+        session, account.id, cur, start, date_to, journal_id, first + 1, visible
+    )
     items: list[LedgerLine] = []
     for line, number, memo in rows[:first]:
         assert line.id is not None

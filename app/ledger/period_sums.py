@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal_column, or_, union_all
 from sqlalchemy import select as select_columns
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.ledger.entries import UNPOSTED
@@ -104,8 +105,18 @@ async def movements(
     """[debit, credit] per range, flattened, per (account, currency): one query."""
     if not ranges:
         return {}
+    async with db.read() as session:
+        return await read_sums(
+            session, movements_query(tenant_id, ranges, currency, journal_id=journal_id)
+        )
+
+
+def movements_query(
+    tenant_id: int, ranges: Sequence[Range], currency: str | None, *, journal_id: int | None
+) -> Any:
+    """The query of ``movements`` (``ranges`` not empty), for a caller's session."""
     if journal_id is not None:
-        return await _journal_movements(db, tenant_id, journal_id, ranges, currency)
+        return _journal_movements(tenant_id, journal_id, ranges, currency)
     parts = [split(start, end) for start, end in ranges]
     reads: list[Any] = []
     for table, date_column, kind, wanted in (
@@ -134,15 +145,14 @@ async def movements(
             conditions.append(and_(rows.c.kind == _MONTH, _within(rows.c.period_date, part.months)))
         for amount in (rows.c.debit, rows.c.credit):
             sums.append(func.sum(case((or_(*conditions), amount), else_=0)))
-    query = select_columns(rows.c.account_id, rows.c.currency, *sums).group_by(
+    return select_columns(rows.c.account_id, rows.c.currency, *sums).group_by(
         rows.c.account_id, rows.c.currency
     )
-    return await _read(db, query)
 
 
-async def _journal_movements(
-    db: Database, tenant_id: int, journal_id: int, ranges: Sequence[Range], currency: str | None
-) -> dict[Key, list[int]]:
+def _journal_movements(
+    tenant_id: int, journal_id: int, ranges: Sequence[Range], currency: str | None
+) -> Any:
     """The same sums over one journal's lines: the rollups have no journal, so these read
     every posted line of the journal in the ranges (time grows with that journal's lines)."""
     on = col(JournalLine.date)
@@ -164,11 +174,11 @@ async def _journal_movements(
     )
     if currency is not None:
         query = query.where(col(JournalLine.currency) == currency)
-    return await _read(db, query)
+    return query
 
 
-async def _read(db: Database, query: Any) -> dict[Key, list[int]]:
-    async with db.read() as session:
-        found = (await session.execute(query)).all()
+async def read_sums(session: AsyncSession, query: Any) -> dict[Key, list[int]]:
+    """The sums a ``movements_query`` reads, per (account, currency)."""
+    found = (await session.execute(query)).all()
     # asyncpg returns SUM(bigint) as Decimal: every figure becomes an int.
     return {(row[0], row[1]): [int(value or 0) for value in row[2:]] for row in found}

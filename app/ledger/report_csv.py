@@ -17,6 +17,7 @@ from app.ledger.accounts import net_of
 from app.ledger.balances import trial_balance
 from app.ledger.errors import BadInput
 from app.ledger.general_ledger import general_ledger_page
+from app.ledger.known_at import snapshot
 from app.ledger.money import format_minor
 from db.engine import Database
 
@@ -51,9 +52,14 @@ def _rows_text(rows: Sequence[Sequence[str]]) -> str:
 
 
 async def trial_balance_csv(
-    db: Database, tenant_id: int, *, as_of: dt.date | None = None, currency: str | None = None
+    db: Database,
+    tenant_id: int,
+    *,
+    as_of: dt.date | None = None,
+    currency: str | None = None,
+    known_at: dt.datetime | None = None,
 ) -> str:
-    report = await trial_balance(db, tenant_id, as_of=as_of, currency=currency)
+    report = await trial_balance(db, tenant_id, as_of=as_of, currency=currency, known_at=known_at)
     rows: list[Sequence[str]] = [TRIAL_BALANCE_HEADER]
     for row in report.rows:
         cur = row.currency
@@ -81,10 +87,13 @@ async def general_ledger_chunks(
     currency: str | None = None,
     default_currency: str,
     max_rows: int | None = None,
+    known_at: dt.datetime | None = None,
 ) -> AsyncIterator[str]:
     """The general ledger CSV in pieces (the header and opening row, one piece per page,
-    the closing row). Past ``max_rows`` lines: BadInput, before the piece that passes it."""
-    async with db.read() as session:
+    the closing row). Past ``max_rows`` lines: BadInput, before the piece that passes it.
+    With ``known_at``, as known at that moment (each page takes out what was recorded
+    since, in one snapshot)."""
+    async with snapshot(db, known_at is not None) as session:
         after: str | None = None
         count = 0
         while True:
@@ -98,6 +107,7 @@ async def general_ledger_chunks(
                 first=PAGE,
                 after=after,
                 default_currency=default_currency,
+                known_at=known_at,
             )
             cur = ledger.currency
             if after is None:
@@ -160,6 +170,7 @@ async def general_ledger_csv(
     currency: str | None = None,
     default_currency: str,
     max_rows: int | None = None,
+    known_at: dt.datetime | None = None,
 ) -> str:
     pieces = [
         piece
@@ -172,6 +183,7 @@ async def general_ledger_csv(
             currency=currency,
             default_currency=default_currency,
             max_rows=max_rows,
+            known_at=known_at,
         )
     ]
     return "".join(pieces)

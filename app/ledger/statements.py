@@ -27,6 +27,7 @@ from app.ledger.accounts import AccountType, find_journal_id, net_of
 from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
+from app.ledger.known_at import Late, movements_at
 from app.ledger.money import check_currency
 from app.ledger.period_sums import Key, Range, month_end, movements
 from app.ledger.statement_valuation import day_nets, rate_list, value_end, value_then
@@ -49,9 +50,10 @@ class Compare(StrEnum):
 
 
 async def _closing_lines(
-    db: Database, tenant_id: int, currency: str | None
+    db: Database, tenant_id: int, currency: str | None, late: Late | None = None
 ) -> list[tuple[Any, ...]]:
-    """(account, currency, date, debit, credit) of the lines of year-end closing entries.
+    """(account, currency, date, debit, credit) of the lines of year-end closing entries
+    (those that counted at ``late.known_at``, with ``late``).
 
     Closing entries (and their reversals) carry the source
     ``closing``; a partial index finds the few there are without scanning entries.
@@ -67,22 +69,29 @@ async def _closing_lines(
         col(JournalLine.date),
         col(JournalLine.debit_minor),
         col(JournalLine.credit_minor),
+        col(JournalLine.entry_id),
     ).where(col(JournalLine.entry_id).in_(entries))
     if currency is not None:
         query = query.where(col(JournalLine.currency) == currency)
     async with db.read() as session:
-        return [tuple(row) for row in (await session.execute(query)).all()]
+        rows = (await session.execute(query)).all()
+    gone = set() if late is None else {line.entry_id for line in late.lines}
+    return [tuple(row[:5]) for row in rows if row[5] not in gone]
 
 
 async def _closing_movements(
-    db: Database, tenant_id: int, ranges: Sequence[Range], currency: str | None
+    db: Database,
+    tenant_id: int,
+    ranges: Sequence[Range],
+    currency: str | None,
+    late: Late | None = None,
 ) -> dict[Key, list[int]]:
     """What year-end closing entries moved, shaped like ``_movements``.
 
     The income statement of a closed year shows it before closing: these are
     taken back out.
     """
-    rows = await _closing_lines(db, tenant_id, currency)
+    rows = await _closing_lines(db, tenant_id, currency, late)
     sums: dict[Key, list[int]] = {}
     for account_id, cur, day, debit, credit in rows:
         figures = sums.setdefault((account_id, cur), [0] * (2 * len(ranges)))
@@ -106,6 +115,33 @@ def _check_range(date_from: dt.date | None, date_to: dt.date | None) -> None:
 
 def _day_before(date: dt.date | None) -> dt.date | None:
     return None if date is None else date - dt.timedelta(days=1)
+
+
+async def _movements(
+    db: Database,
+    tenant_id: int,
+    ranges: Sequence[Range],
+    currency: str | None,
+    known_at: dt.datetime | None,
+    *,
+    journal_id: int | None = None,
+) -> tuple[dict[Key, list[int]], Late | None]:
+    """``movements``, as known at ``known_at`` when given (with what was taken out)."""
+    if known_at is None:
+        return await movements(db, tenant_id, ranges, currency, journal_id=journal_id), None
+    return await movements_at(db, tenant_id, ranges, currency, known_at, journal_id=journal_id)
+
+
+async def _day_nets(
+    db: Database, tenant_id: int, span: Range, currency: str | None, to: str, late: Late | None
+) -> dict[tuple[int, str, dt.date], int]:
+    """``day_nets``, less the lines of ``late`` (recorded after its moment)."""
+    days = await day_nets(db, tenant_id, span, currency, to)
+    for line in [] if late is None else late.lines:
+        key = (line.account_id, line.currency, line.date)
+        if key in days:
+            days[key] -= line.debit_minor - line.credit_minor
+    return days
 
 
 # ---------------------------------------------------------------- trial balance
@@ -177,12 +213,13 @@ async def trial_balance_report(
     depth: int | None = None,
     journal_id: object | None = None,
     journal_code: str | None = None,
+    known_at: dt.datetime | None = None,
 ) -> TrialBalanceReport:
     """Opening balance (before ``date_from``), period debits and credits and closing balance
     (through ``date_to``) per account and currency, parents summing their subtree;
     accounts deeper than ``depth`` are folded into their ancestor at that depth. With a
     journal, every figure is of that journal's lines only (it still balances: each entry
-    does)."""
+    does). With ``known_at``, as known at that moment (app/ledger/known_at.py)."""
     if currency is not None:
         check_currency(currency)
     check_depth(depth)
@@ -194,7 +231,7 @@ async def trial_balance_report(
         journal = await find_journal_id(
             session, tenant_id, journal_id=journal_id, journal_code=journal_code
         )
-    own = await movements(db, tenant_id, ranges, currency, journal_id=journal)
+    own, _ = await _movements(db, tenant_id, ranges, currency, known_at, journal_id=journal)
     if date_from is None:
         own = {key: [0, 0, *figures] for key, figures in own.items()}
     tree = Tree.of(await load_chart(db, tenant_id))
@@ -382,15 +419,17 @@ async def balance_sheet(
     currency: str | None = None,
     depth: int | None = None,
     valuation: Valuation | None = None,
+    known_at: dt.datetime | None = None,
 ) -> list[BalanceSheet]:
     """One sheet per currency with balances through ``as_of`` (or the one asked for);
-    with ``valuation``, then one more: every currency's balances in that currency."""
+    with ``valuation``, then one more: every currency's balances in that currency. With
+    ``known_at``, as known at that moment."""
     if currency is not None:
         check_currency(currency)
     check_depth(depth)
     if valuation is not None:
         valuation.checked()
-    own = await movements(db, tenant_id, [(None, as_of)], currency)
+    own, late = await _movements(db, tenant_id, [(None, as_of)], currency, known_at)
     accounts = await load_chart(db, tenant_id)
     tree = Tree.of(accounts, same_type=True)
     sheets = [_sheet(tree, accounts, own, as_of, cur, depth) for cur in _currencies(own, currency)]
@@ -399,7 +438,7 @@ async def balance_sheet(
         # No date: the balances of everything posted, at today's rate.
         end = as_of if as_of is not None else dt.date.today()
         at_end, end_rates = await value_end(db, tenant_id, own, [end], to)
-        days = await day_nets(db, tenant_id, (None, as_of), currency, to)
+        days = await _day_nets(db, tenant_id, (None, as_of), currency, to, late)
         then, then_rates = await value_then(db, tenant_id, own, [(None, as_of)], days, to)
         result = ValuationResult(
             to,
@@ -482,6 +521,7 @@ async def income_statement(
     compare: Compare = Compare.NONE,
     depth: int | None = None,
     valuation: Valuation | None = None,
+    known_at: dt.datetime | None = None,
 ) -> list[IncomeStatement]:
     """Income and expenses per column, one statement per currency (or the one asked for);
     with ``valuation``, then one more: every currency's figures in that currency."""
@@ -493,8 +533,8 @@ async def income_statement(
     columns = columns_of(date_from, date_to, compare)
     ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
     accounts = await load_chart(db, tenant_id)
-    moved = await movements(db, tenant_id, ranges, currency)
-    closing = await _closing_movements(db, tenant_id, ranges, currency)
+    moved, late = await _movements(db, tenant_id, ranges, currency, known_at)
+    closing = await _closing_movements(db, tenant_id, ranges, currency, late)
     zero = [0] * (2 * len(ranges))
     own = {
         key: [value - taken for value, taken in zip(figures, closing.get(key, zero), strict=True)]
@@ -513,7 +553,7 @@ async def income_statement(
     if valuation is not None:
         statements.append(
             await _valued_income_statement(
-                db, tenant_id, accounts, tree, own, columns, depth, valuation, currency
+                db, tenant_id, accounts, tree, own, columns, depth, valuation, currency, late
             )
         )
     return statements
@@ -529,6 +569,7 @@ async def _valued_income_statement(
     depth: int | None,
     valuation: Valuation,
     currency: str | None,
+    late: Late | None,
 ) -> IncomeStatement:
     to = valuation.currency
     ranges: list[Range] = [(column.date_from, column.date_to) for column in columns]
@@ -539,10 +580,11 @@ async def _valued_income_statement(
         span: Range = (columns[0].date_from, columns[-1].date_to)
         days = {
             key: net
-            for key, net in (await day_nets(db, tenant_id, span, currency, to)).items()
+            for key, net in (await _day_nets(db, tenant_id, span, currency, to, late)).items()
             if key[0] in accounts and accounts[key[0]].type in INCOME_STATEMENT_TYPES
         }
-        for account_id, cur, day, debit, credit in await _closing_lines(db, tenant_id, currency):
+        closing_lines = await _closing_lines(db, tenant_id, currency, late)
+        for account_id, cur, day, debit, credit in closing_lines:
             key = (account_id, cur, day)
             if cur != to and key in days:
                 days[key] -= int(debit) - int(credit)
