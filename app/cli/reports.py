@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -88,16 +88,45 @@ def _table(csv_text: str, out: TextIO) -> None:
     console.print(table)
 
 
+def _parse_moment(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """An ISO 8601 moment with an offset (2026-06-30T17:45:00Z), as GraphQL's knownAt."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 moment") from None
+    if moment.utcoffset() is None:
+        raise click.BadParameter(f"{value!r} needs a time zone offset (2026-06-30T17:45:00Z)")
+    return moment
+
+
+_KNOWN_AT = click.option(
+    "--known-at",
+    default=None,
+    callback=_parse_moment,
+    help="The figures as they stood at this moment (docs/known_at.md).",
+)
+
+
+def _moment(known_at: dt.datetime | None) -> dt.datetime | None:
+    from app.ledger.known_at import known_moment
+
+    return known_moment(known_at, field="--known-at")
+
+
 @report.command("trial-balance")
 @tenant_option()
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--currency", default=None, help="Only this currency.")
+@_KNOWN_AT
 @_REPORT_FORMAT
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def report_trial_balance(
     slug: str,
     as_of: dt.datetime | None,
     currency: str | None,
+    known_at: dt.datetime | None,
     as_csv: bool | None,
     output: Path | None,
 ) -> None:
@@ -108,7 +137,11 @@ def report_trial_balance(
         tenant = await tenant_by_slug(db, slug)
         assert tenant.id is not None
         return await report_csv.trial_balance_csv(
-            db, tenant.id, as_of=as_of.date() if as_of else None, currency=currency
+            db,
+            tenant.id,
+            as_of=as_of.date() if as_of else None,
+            currency=currency,
+            known_at=_moment(known_at),
         )
 
     text = _run(work)
@@ -125,6 +158,7 @@ def report_trial_balance(
 @click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--currency", default=None, help="Currency (default: the account's).")
+@_KNOWN_AT
 @_REPORT_FORMAT
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def report_general_ledger(
@@ -133,6 +167,7 @@ def report_general_ledger(
     date_from: dt.datetime | None,
     date_to: dt.datetime | None,
     currency: str | None,
+    known_at: dt.datetime | None,
     as_csv: bool | None,
     output: Path | None,
 ) -> None:
@@ -156,6 +191,7 @@ def report_general_ledger(
             date_to=date_to.date() if date_to else None,
             currency=currency,
             default_currency=tenant.base_currency,
+            known_at=_moment(known_at),
         )
         with _open_output(output) as out:
             if table:

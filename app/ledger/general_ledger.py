@@ -100,6 +100,8 @@ async def _sum_lines(
     return int(row[0] or 0), int(row[1] or 0)
 
 
+_DAY = dt.timedelta(days=1)
+
 # Lines read per statement of a general-ledger page: the LIMIT keeps the index walk the
 # cheaper plan on a small table too (see _ledger_rows); larger pages take several reads.
 _LEDGER_READ = 101
@@ -238,8 +240,10 @@ async def general_ledger_page(
 
     async def sums_before(date: dt.date) -> tuple[int, int]:
         if journal_id is None:
+            if date == dt.date.min:  # nothing is before the beginning
+                return 0, 0
             before = await _sum_days(session, account_id, cur, date)
-            return less_late(before, (None, date - dt.timedelta(days=1)))
+            return less_late(before, (None, date - _DAY))
         return await _sum_lines(
             session, account_id, cur, journal_id, col(JournalLine.date) < date, *visible
         )
