@@ -136,7 +136,7 @@ class JournalEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_journal_entries_tenant_date", "tenant_id", "date", "id"),
         # Reports as known at a moment read the entries recorded after it (knownAt).
-        Index("ix_journal_entries_tenant_created", "tenant_id", "created_at"),
+        Index("ix_journal_entries_tenant_created", "tenant_id", "created_at", "id"),
         # post_due seeks the SCHEDULED entries that are due. Partial indexes: the rows
         # of ordinary postings (POSTED, no external id) add no index entry.
         Index(

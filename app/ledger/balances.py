@@ -68,16 +68,15 @@ async def balances_by_account(
         query = query.where(table.account_id.in_(account_ids))
     async with known_at_module.snapshot(db, known_at is not None) as session:
         rows = (await session.execute(query)).all()
-        gone = (
-            None
-            if known_at is None
-            else await known_at_module.late(session, tenant_id, known_at, currency=currency)
-        )
+        if known_at is not None:
+            gone = await known_at_module.late(session, tenant_id, known_at)
+            late = await known_at_module.late_sums(
+                session, tenant_id, gone, [(None, as_of)], currency=currency
+            )
     # asyncpg returns SUM(bigint) as Decimal: make every total an int.
     found = {(row[0], row[1]): (int(row[2] or 0), int(row[3] or 0)) for row in rows}
-    if gone is None:
+    if known_at is None:
         return found
-    late = gone.sums([(None, as_of)])
     wanted = None if account_ids is None else set(account_ids)
     return {
         key: (debit - late.get(key, [0, 0])[0], credit - late.get(key, [0, 0])[1])
@@ -115,14 +114,16 @@ async def current_balances(
     async with known_at_module.snapshot(db, known_at is not None) as session:
         rows = (await session.execute(query)).all()
         if known_at is not None:
-            gone = await known_at_module.late(session, tenant_id, known_at, currency=currency)
+            gone = await known_at_module.late(session, tenant_id, known_at)
+            late = await known_at_module.late_sums(
+                session, tenant_id, gone, [(None, None)], currency=currency
+            )
             pending = await known_at_module.pending_change(
                 session, tenant_id, known_at, currency=currency, account_ids=account_ids
             )
     found = {(row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
     if known_at is None:
         return found
-    late = gone.sums([(None, None)])
     then: dict[tuple[int, str], tuple[int, int, int, int]] = {}
     for key, (debit, credit, pending_debit, pending_credit) in found.items():
         late_debit, late_credit = late.get(key, [0, 0])

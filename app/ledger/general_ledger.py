@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from app.ledger.accounts import find_account, find_journal_id, net_of
 from app.ledger.entries import UNPOSTED
 from app.ledger.errors import BadInput
-from app.ledger.known_at import late, snapshot
+from app.ledger.known_at import late, late_sums, snapshot
 from app.ledger.money import check_currency
 from app.ledger.paging import (
     MAX_ROW_ID,
@@ -223,19 +223,16 @@ async def general_ledger_page(
     assert account.id is not None
     account_id: int = account.id
     cur = check_currency(currency or account.currency or default_currency)
-    gone = (
-        None
-        if known_at is None
-        else await late(
-            session, tenant_id, known_at, currency=cur, journal_id=journal_id, account_id=account_id
-        )
-    )
+    gone = None if known_at is None else await late(session, tenant_id, known_at)
     visible = [] if gone is None else gone.counted_then()
 
-    def less_late(sums: tuple[int, int], bounds: Range) -> tuple[int, int]:
+    async def less_late(sums: tuple[int, int], bounds: Range) -> tuple[int, int]:
         if gone is None:
             return sums
-        debit, credit = gone.sums([bounds]).get((account_id, cur), [0, 0])
+        taken = await late_sums(
+            session, tenant_id, gone, [bounds], currency=cur, account_id=account_id
+        )
+        debit, credit = taken.get((account_id, cur), [0, 0])
         return sums[0] - debit, sums[1] - credit
 
     async def sums_before(date: dt.date) -> tuple[int, int]:
@@ -243,14 +240,14 @@ async def general_ledger_page(
             if date == dt.date.min:  # nothing is before the beginning
                 return 0, 0
             before = await _sum_days(session, account_id, cur, date)
-            return less_late(before, (None, date - _DAY))
+            return await less_late(before, (None, date - _DAY))
         return await _sum_lines(
             session, account_id, cur, journal_id, col(JournalLine.date) < date, *visible
         )
 
     opening = net_of(account.type, *await sums_before(date_from or dt.date.min))
     if journal_id is None:
-        closing_sums = less_late(
+        closing_sums = await less_late(
             await _sum_days(session, account.id, cur, through=date_to), (None, date_to)
         )
     else:

@@ -27,7 +27,7 @@ from app.ledger.accounts import AccountType, find_journal_id, net_of
 from app.ledger.closing import CLOSING_SOURCE
 from app.ledger.errors import BadInput
 from app.ledger.fx import Rate
-from app.ledger.known_at import Late, movements_at
+from app.ledger.known_at import Late, late_day_nets, movements_at
 from app.ledger.money import check_currency
 from app.ledger.period_sums import Key, Range, month_end, movements
 from app.ledger.statement_valuation import day_nets, rate_list, value_end, value_then
@@ -61,6 +61,7 @@ async def _closing_lines(
     entries = (
         select_columns(col(JournalEntry.id))
         .where(col(JournalEntry.tenant_id) == tenant_id, col(JournalEntry.source) == CLOSING_SOURCE)
+        .where(*([] if late is None else late.counted_then()))
         .scalar_subquery()
     )
     query = select_columns(
@@ -69,14 +70,11 @@ async def _closing_lines(
         col(JournalLine.date),
         col(JournalLine.debit_minor),
         col(JournalLine.credit_minor),
-        col(JournalLine.entry_id),
     ).where(col(JournalLine.entry_id).in_(entries))
     if currency is not None:
         query = query.where(col(JournalLine.currency) == currency)
     async with db.read() as session:
-        rows = (await session.execute(query)).all()
-    gone = set() if late is None else {line.entry_id for line in late.lines}
-    return [tuple(row[:5]) for row in rows if row[5] not in gone]
+        return [tuple(row) for row in (await session.execute(query)).all()]
 
 
 async def _closing_movements(
@@ -137,10 +135,12 @@ async def _day_nets(
 ) -> dict[tuple[int, str, dt.date], int]:
     """``day_nets``, less the lines of ``late`` (recorded after its moment)."""
     days = await day_nets(db, tenant_id, span, currency, to)
-    for line in [] if late is None else late.lines:
-        key = (line.account_id, line.currency, line.date)
-        if key in days:
-            days[key] -= line.debit_minor - line.credit_minor
+    if late is None:
+        return days
+    async with db.read() as session:
+        taken = await late_day_nets(session, tenant_id, late, span, currency, to)
+    for key, net in taken.items():
+        days[key] = days.get(key, 0) - net
     return days
 
 

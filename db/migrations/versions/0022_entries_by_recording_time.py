@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_journal_entries_tenant_created", "journal_entries", ["tenant_id", "created_at"]
+        "ix_journal_entries_tenant_created", "journal_entries", ["tenant_id", "created_at", "id"]
     )
     op.create_index("ix_events_tenant_created", "events", ["tenant_id", "created_at"])
 
