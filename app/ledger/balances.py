@@ -119,7 +119,7 @@ async def current_balances(
                 session, tenant_id, gone, [(None, None)], currency=currency
             )
             pending = await known_at_module.pending_change(
-                session, tenant_id, known_at, currency=currency, account_ids=account_ids
+                session, tenant_id, gone, currency=currency, account_ids=account_ids
             )
     found = {(row[0], row[1]): (int(row[2]), int(row[3]), int(row[4]), int(row[5])) for row in rows}
     if known_at is None:

@@ -265,33 +265,42 @@ async def late_day_nets(
 async def pending_change(
     session: AsyncSession,
     tenant_id: int,
-    known_at: dt.datetime,
+    late: Late,
     *,
     currency: str | None = None,
     account_ids: Sequence[int] | None = None,
 ) -> dict[Key, list[int]]:
     """[pending debit, pending credit] to add to today's pending totals for those at
-    ``known_at``: less the holds written since and still open, plus the holds open then
-    and closed since."""
-    closed_since = await _changed_since(session, tenant_id, known_at, HOLD_CLOSING_EVENTS)
-    which = and_(col(JournalEntry.created_at) > known_at, col(Hold.status) == PENDING)
-    if closed_since:
-        which = or_(which, col(JournalEntry.id).in_(sorted(closed_since)))
-    query = (
-        select_columns(
-            col(JournalLine.entry_id),
-            col(JournalLine.account_id),
-            col(JournalLine.currency),
-            col(Hold.held_json),
+    ``late.known_at``: less the holds written since and still open, plus the holds open
+    then and closed since. Each in one read bounded by entry ids, as ``late_sums_query``."""
+    closed_since = await _changed_since(session, tenant_id, late.known_at, HOLD_CLOSING_EVENTS)
+    entry = col(JournalLine.entry_id)
+    reads: list[list[Any]] = []
+    if late.ids is not None:
+        reads.append(
+            [
+                entry.between(*late.ids),
+                col(JournalEntry.created_at) > late.known_at,
+                col(Hold.status) == PENDING,
+            ]
         )
-        .join(JournalEntry, col(JournalEntry.id) == col(JournalLine.entry_id))
-        .join(Hold, col(Hold.entry_id) == col(JournalLine.entry_id))
-        .where(col(JournalEntry.tenant_id) == tenant_id, which)
-        .order_by(col(JournalLine.entry_id), col(JournalLine.line_no), col(JournalLine.id))
-    )
+    if closed_since:
+        reads.append([entry.in_(sorted(closed_since))])
+    rows: list[Any] = []
+    for which in reads:
+        query = (
+            select_columns(
+                entry, col(JournalLine.account_id), col(JournalLine.currency), col(Hold.held_json)
+            )
+            .join(JournalEntry, col(JournalEntry.id) == entry)
+            .join(Hold, col(Hold.entry_id) == entry)
+            .where(col(JournalEntry.tenant_id) == tenant_id, *which)
+            .order_by(entry, col(JournalLine.line_no), col(JournalLine.id))
+        )
+        rows.extend((await session.execute(query)).all())
     change: dict[Key, list[int]] = {}
     position: dict[int, int] = {}
-    for entry_id, account_id, cur, held_json in (await session.execute(query)).all():
+    for entry_id, account_id, cur, held_json in rows:
         # held_json: the held [debit, credit] per line, in line order (db/tables.py).
         index = position.get(entry_id, 0)
         position[entry_id] = index + 1
