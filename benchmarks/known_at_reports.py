@@ -144,8 +144,7 @@ def bench_engine(engine: str, args: argparse.Namespace, workdir: Path) -> Engine
         key = runner.run(seed(db))
         import_s = load(url, base)
         env = {**os.environ, "DATABASE_URL": url}
-        logs = Path(tempfile.mkdtemp(prefix="ledgerql-logs-"))  # kept: read them after a failure
-        print(f"  server logs: {logs}")
+        logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledgerql-logs-")))
         port, _ = stack.enter_context(harness.serve("ledgerql", "app.main:create_app", env, logs))
         filing = http.client.HTTPConnection(harness.HOST, port, timeout=REQUEST_TIMEOUT_S)
         filed_sheet = answer(filing, Query("sheet", SHEET, {"asOf": AS_OF}, ""), key)
