@@ -11,7 +11,7 @@ less what was recorded after ``known_at`` (docs/known_at.md):
 - and, for the pending layer, the holds written after it that are still open (not open
   then) and the holds closed after it (open then).
 
-Both are range reads of the indexes of migration 0020, so the cost grows with what was
+Both are range reads of the indexes of migration 0022, so the cost grows with what was
 recorded after ``known_at``, never with the ledger; without ``known_at`` nothing here
 runs. An entry's status now (REVERSED, say) plays no part: only recording times do.
 """
