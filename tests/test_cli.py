@@ -186,3 +186,13 @@ async def test_tenant_lock_closes_and_reopens_the_books_with_events(db_url: str)
         env={"DATABASE_URL": db_url},
     )
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("module", ["app.cli", "app.cli.main"])
+def test_the_command_runs_as_a_module(module: str) -> None:
+    """``python -m app.cli`` (and ``app.cli.main``) is ``ledgerql`` without the script."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: ledgerql ") and "verify" in done.stdout

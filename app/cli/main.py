@@ -145,3 +145,7 @@ def post_due_command(today: dt.datetime | None) -> None:
     on = today.date() if today is not None else None
     count = _run(lambda db: posting.post_due(db, on))
     click.echo(f"posted {count} scheduled entries")
+
+
+if __name__ == "__main__":  # python -m app.cli.main
+    main(prog_name="ledgerql")
