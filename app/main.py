@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app.events import live as live_events
-from app.http import operations
+from app.http import books, operations
 from app.http.graphiql import STATIC_DIR, STATIC_PATH
 from app.http.graphql_endpoint import GraphQLEndpoint
 from app.http.live_events import routes as live_event_routes
@@ -36,6 +36,7 @@ def routes() -> list[BaseRoute]:
         Route("/graphql", GraphQLEndpoint(), methods=["GET", "POST"]),
         *live_event_routes,  # the WebSocket of GraphQL subscriptions, also on /graphql
         *operations.routes,  # /health, /ready, /metrics
+        *books.routes,  # /books, the read-only viewer (its assets under /static/)
         *openapi.routes,
         *pismo_rest.routes,
         *journal_entries_rest.routes,
@@ -43,7 +44,9 @@ def routes() -> list[BaseRoute]:
         *pennylane_attachments.routes,
         *pennylane_reference.routes,
         *bookeeping_rest.routes,
-        Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"),  # GraphiQL assets
+        Mount(
+            STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static"
+        ),  # GraphiQL's and /books' assets
     ]
 
 

@@ -1,0 +1,124 @@
+// Trial balance, balance sheet and income statement: each one GraphQL query, shown as tables
+// whose cells hold the answer's strings as they are.
+import { query } from "../api.js";
+import { barChart } from "../chart.js";
+import { amountCell, csvButton, filters, h, table } from "../dom.js";
+import { month, startOfYear, today } from "../format.js";
+import { ACCOUNT, DEPTH, METHOD, VALUE_IN, accountLabel, heading, intOrNull, valuation } from "./common.js";
+
+export const TRIAL_BALANCE = `query BooksTrialBalance($from: Date, $to: Date, $depth: Int) {
+  trialBalanceReport(from: $from, to: $to, depth: $depth) {
+    from to balanced
+    rows { ${ACCOUNT} level currency openingBalance debit credit closingBalance }
+    totals { currency openingBalance debit credit closingBalance balanced }
+  }
+}`;
+
+export async function trialBalance(params, { go }) {
+  const variables = { from: params.from || null, to: params.to || null, depth: intOrNull(params.depth) };
+  const report = (await query(TRIAL_BALANCE, variables)).trialBalanceReport;
+  const columns = [{ label: "Account" }, { label: "Currency" }, { label: "Opening", num: true },
+    { label: "Debit", num: true }, { label: "Credit", num: true }, { label: "Closing", num: true }];
+  const rows = report.rows.map((r) => [accountLabel(r.account, r.level), r.currency,
+    amountCell(r.openingBalance), amountCell(r.debit), amountCell(r.credit), amountCell(r.closingBalance)]);
+  const footer = report.totals.map((t) => [h("th", {}, "Total"), t.currency, amountCell(t.openingBalance),
+    amountCell(t.debit), amountCell(t.credit), amountCell(t.closingBalance)]);
+  return h("section", { id: "trial-balance" },
+    heading("Trial balance", h("span", { class: report.balanced ? "ok" : "bad" }, report.balanced ? " balanced" : " NOT balanced")),
+    filters([{ name: "from", label: "From", type: "date" }, { name: "to", label: "To", type: "date" }, DEPTH],
+      params, (values) => go("trial-balance", values)),
+    table(columns, rows, { footer }),
+    h("p", {}, csvButton("trialBalanceCsv", "query BooksTrialBalanceCsv($asOf: Date) { trialBalanceCsv(asOf: $asOf) }",
+      { asOf: variables.to }, `trial-balance-${variables.to || today()}.csv`),
+      " (the posted totals through the end date)"));
+}
+
+const SHEET_SECTION = `{ type total groups { category total rows { ${ACCOUNT} level amount } } }`;
+export const BALANCE_SHEET = `query BooksBalanceSheet($asOf: Date, $depth: Int, $valuation: ValuationInput) {
+  balanceSheet(asOf: $asOf, depth: $depth, valuation: $valuation) {
+    asOf currency currentEarnings totalAssets totalLiabilitiesAndEquity difference balanced
+    assets ${SHEET_SECTION} liabilities ${SHEET_SECTION} equity ${SHEET_SECTION}
+    valuation { currency method rule }
+  }
+}`;
+
+function sheetRows(section) {
+  return section.groups.flatMap((g) => [
+    ...(g.category ? [[h("th", { colSpan: 1 }, g.category), amountCell(g.total)]] : []),
+    ...g.rows.map((r) => [accountLabel(r.account, r.level), amountCell(r.amount)]),
+  ]);
+}
+
+export async function balanceSheet(params, { go }) {
+  const variables = { asOf: params.asOf || null, depth: intOrNull(params.depth), valuation: valuation(params) };
+  const sheets = (await query(BALANCE_SHEET, variables)).balanceSheet;
+  const sections = sheets.map((s) => {
+    const name = s.valuation ? `${s.currency}, valued (${s.valuation.method}: ${s.valuation.rule})` : s.currency;
+    const part = (title, section) => table([{ label: title }, { label: s.currency, num: true }], sheetRows(section),
+      { footer: [[h("th", {}, `Total ${title.toLowerCase()}`), amountCell(section.total)]] });
+    return h("section", { class: "sheet", dataset: { currency: s.currency, valued: s.valuation ? "1" : "" } },
+      h("h2", {}, name, h("span", { class: s.balanced ? "ok" : "bad" }, s.balanced ? " balanced" : " NOT balanced")),
+      part("Assets", s.assets), part("Liabilities", s.liabilities), part("Equity", s.equity),
+      table([{ label: "" }, { label: s.currency, num: true }], [
+        [h("th", {}, "Current earnings"), amountCell(s.currentEarnings)],
+        [h("th", {}, "Total assets"), amountCell(s.totalAssets)],
+        [h("th", {}, "Total liabilities and equity"), amountCell(s.totalLiabilitiesAndEquity)],
+        [h("th", {}, "Difference"), amountCell(s.difference)],
+      ], { caption: "Totals" }));
+  });
+  return h("section", { id: "balance-sheet" }, heading("Balance sheet"),
+    filters([{ name: "asOf", label: "As of", type: "date" }, DEPTH, VALUE_IN, METHOD], params,
+      (values) => go("balance-sheet", values)),
+    sections.length ? sections : h("p", {}, "Nothing posted."));
+}
+
+const STATEMENT_SECTION = `{ type totals groups { category totals rows { ${ACCOUNT} level amounts } } }`;
+export const INCOME_STATEMENT = `query BooksIncomeStatement($from: Date!, $to: Date!, $compare: StatementCompare!,
+    $depth: Int, $valuation: ValuationInput) {
+  incomeStatement(from: $from, to: $to, compare: $compare, depth: $depth, valuation: $valuation) {
+    currency columns { from to income expenses netIncome } netIncome
+    income ${STATEMENT_SECTION} expenses ${STATEMENT_SECTION}
+    valuation { currency method rule }
+  }
+}`;
+
+function columnLabel(c) {
+  return c.from.slice(0, 7) === c.to.slice(0, 7) && c.from.endsWith("-01") ? month(c.from) : `${c.from} – ${c.to}`;
+}
+
+function statementRows(section) {
+  return section.groups.flatMap((g) => [
+    ...(g.category ? [[h("th", {}, g.category), ...g.totals.map(amountCell)]] : []),
+    ...g.rows.map((r) => [accountLabel(r.account, r.level), ...r.amounts.map(amountCell)]),
+  ]);
+}
+
+export function incomeStatementVariables(params) {
+  return { from: params.from || startOfYear(), to: params.to || today(), compare: params.compare || "MONTHLY",
+    depth: intOrNull(params.depth), valuation: valuation(params) };
+}
+
+export async function incomeStatement(params, { go }) {
+  const variables = incomeStatementVariables(params);
+  const statements = (await query(INCOME_STATEMENT, variables)).incomeStatement;
+  const sections = statements.map((s) => {
+    const columns = [{ label: "Account" }, ...s.columns.map((c) => ({ label: columnLabel(c), num: true }))];
+    const months = s.columns.filter((c) => c.from !== variables.from || c.to !== variables.to);
+    const chart = months.length > 1 ? barChart(`Income and expenses per month (${s.currency})`,
+      months.map(columnLabel), [{ label: "income", values: months.map((c) => c.income) },
+        { label: "expenses", values: months.map((c) => c.expenses) }]) : null;
+    return h("section", { class: "statement", dataset: { currency: s.currency, valued: s.valuation ? "1" : "" } },
+      h("h2", {}, s.valuation ? `${s.currency}, valued (${s.valuation.method}: ${s.valuation.rule})` : s.currency),
+      chart,
+      table(columns, statementRows(s.income), { caption: "Income",
+        footer: [[h("th", {}, "Total income"), ...s.income.totals.map(amountCell)]] }),
+      table(columns, statementRows(s.expenses), { caption: "Expenses",
+        footer: [[h("th", {}, "Total expenses"), ...s.expenses.totals.map(amountCell)]] }),
+      table(columns, [[h("th", {}, "Net income"), ...s.netIncome.map(amountCell)]], { caption: "Net income" }));
+  });
+  return h("section", { id: "income-statement" }, heading("Income statement"),
+    filters([{ name: "from", label: "From", type: "date" }, { name: "to", label: "To", type: "date" },
+      { name: "compare", label: "Columns", options: [["MONTHLY", "by month"], ["PREVIOUS_PERIOD", "previous period"], ["NONE", "period only"]] },
+      DEPTH, VALUE_IN, METHOD], { ...params, compare: variables.compare }, (values) => go("income-statement", values)),
+    sections.length ? sections : h("p", {}, "Nothing posted in the period."));
+}
