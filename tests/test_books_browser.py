@@ -213,7 +213,7 @@ class Browser:
         )
 
     def shoot(self, directory: Path, name: str) -> None:
-        self.page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=str(directory / f"{name}.png"))
         self.page.set_viewport_size(PHONE)
         # Two frames: the charts follow their box's new width (a ResizeObserver).
         overflow = self.page.evaluate(
@@ -221,7 +221,7 @@ class Browser:
                 () => done(document.documentElement.scrollWidth - innerWidth))))"""
         )
         assert overflow <= 0, f"{name}: {overflow}px wider than a phone"
-        self.page.screenshot(path=str(directory / f"{name}-phone.png"), full_page=True)
+        self.page.screenshot(path=str(directory / f"{name}-phone.png"))
         self.page.set_viewport_size({"width": 1280, "height": 900})
 
     def check_clean(self) -> None:
