@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,7 @@ class Browser:
         )
 
     def shoot(self, directory: Path, name: str) -> None:
-        self.page.screenshot(path=str(directory / f"{name}.png"))
+        self.page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
         self.page.set_viewport_size(PHONE)
         # Two frames: the charts follow their box's new width (a ResizeObserver).
         overflow = self.page.evaluate(
@@ -352,8 +353,19 @@ def test_reports_show_the_figures_graphql_gives(
         assert [r for r in tab.rows("#income-statement .table-wrap tbody tr") if not r[0]] == [
             ["", *statement["netIncome"]]
         ]
-        # The bar chart of income and expenses per month is drawn.
+        # The bar chart of income and expenses per month is drawn, and the treemap of the
+        # expense accounts holds each one's sum over the months.
         tab.page.wait_for_selector("#income-statement .chart canvas")
+        tiles = tab.page.evaluate(
+            """() => [...document.querySelectorAll("#income-statement .tile")].map((a) =>
+                [a.getAttribute("href").split("code=")[1], a.querySelector(".num").textContent])"""
+        )
+        expense_rows = [r for g in statement["expenses"]["groups"] for r in g["rows"]]
+        assert sorted(tiles) == sorted(
+            [r["account"]["code"], f"{sum(Decimal(a) for a in r['amounts']):,}"]
+            for r in expense_rows
+            if sum(Decimal(a) for a in r["amounts"]) > 0
+        )
         assert len(statement["columns"]) >= 6, statement["columns"]
         tab.shoot(screenshots, "income-statement")
 

@@ -2,6 +2,7 @@
 // whose cells hold the answer's strings as they are.
 import { query } from "../api.js";
 import { barChart } from "../chart.js";
+import { treemap } from "../treemap.js";
 import { amountCell, csvButton, filters, h, table } from "../dom.js";
 import { month, startOfYear, today } from "../format.js";
 import { ACCOUNT, DEPTH, METHOD, VALUE_IN, accountLabel, heading, intOrNull, valuation } from "./common.js";
@@ -93,6 +94,31 @@ function statementRows(section) {
   ]);
 }
 
+// The accounts without a child in the statement (a parent's amount sums its children's),
+// with the sum of their columns: the period's figure however the columns divide it.
+// `inside`: the indexes of the columns within the period (not a previous period's).
+function expenseTiles(section, inside) {
+  const rows = section.groups.flatMap((g) => g.rows);
+  return rows.filter((r, i) => !(rows[i + 1] && rows[i + 1].level > r.level)).map((r) => ({
+    label: `${r.account.code} ${r.account.name}`,
+    amount: sumOf(inside.map((i) => r.amounts[i])),
+    href: `#/account?code=${encodeURIComponent(r.account.code)}`,
+  }));
+}
+
+// Decimal strings summed exactly (in minor units, as BigInt), back to a decimal string.
+function sumOf(amounts) {
+  const decimals = Math.max(0, ...amounts.map((a) => (a.split(".")[1] || "").length));
+  const minor = amounts.reduce((s, a) => {
+    const [whole, fraction = ""] = a.replace("-", "").split(".");
+    const value = BigInt(whole + fraction.padEnd(decimals, "0"));
+    return s + (a.startsWith("-") ? -value : value);
+  }, 0n);
+  const sign = minor < 0n ? "-" : "";
+  const digits = String(minor < 0n ? -minor : minor).padStart(decimals + 1, "0");
+  return decimals ? `${sign}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}` : sign + digits;
+}
+
 export function incomeStatementVariables(params) {
   return { from: params.from || startOfYear(), to: params.to || today(), compare: params.compare || "MONTHLY",
     depth: intOrNull(params.depth), valuation: valuation(params) };
@@ -107,9 +133,13 @@ export async function incomeStatement(params, { go }) {
     const chart = months.length > 1 ? barChart(`Income and expenses per month (${s.currency})`,
       months.map(columnLabel), [{ label: "income", values: months.map((c) => c.income) },
         { label: "expenses", values: months.map((c) => c.expenses) }]) : null;
+    const inside = s.columns.flatMap((c, i) => (c.from >= variables.from && c.to <= variables.to ? [i] : []));
+    const expenses = expenseTiles(s.expenses, inside);
+    const tiles = expenses.length ? treemap(`Expenses by account over the period (${s.currency})`, expenses) : null;
     return h("section", { class: "statement", dataset: { currency: s.currency, valued: s.valuation ? "1" : "" } },
       h("h2", {}, s.valuation ? `${s.currency}, valued (${s.valuation.method}: ${s.valuation.rule})` : s.currency),
       chart,
+      tiles,
       table(columns, statementRows(s.income), { caption: "Income",
         footer: [[h("th", {}, "Total income"), ...s.income.totals.map(amountCell)]] }),
       table(columns, statementRows(s.expenses), { caption: "Expenses",
