@@ -25,8 +25,8 @@ import pytest
 
 from app.ledger.accounts import AccountInput, create_account, deactivate_account
 from app.ledger.entries import EntryInput, LineInput
-from app.ledger.posting import hold_entry, post_entries
 from app.ledger.fx import set_rate
+from app.ledger.posting import hold_entry, post_entries
 from app.ledger.tenants import create_key, create_tenant
 from benchmarks.harness import HOST, serve
 from db.engine import Database
@@ -361,6 +361,32 @@ def test_reports_show_the_figures_graphql_gives(
             for row in group["rows"]
         ]
         assert shown != expected  # valued at 1.1, not the EUR figures again
+
+        # Comparative: a column per month end, each the balance sheet at that date.
+        tab.open(f"#/balance-sheet?asOf={YEAR}-06-30&compare=MONTHLY&periods=3")
+        ends = [f"{YEAR}-04-30", f"{YEAR}-05-31", f"{YEAR}-06-30"]
+        headers = tab.page.locator("#balance-sheet .sheet table").first.locator("th.num")
+        assert headers.all_inner_texts() == ends
+        by_date = [
+            {
+                row["account"]["code"]: row["amount"]
+                for part in ("assets", "liabilities", "equity")
+                for group in server.graphql(
+                    """query ($asOf: Date) { balanceSheet(asOf: $asOf) {
+                        assets { groups { rows { account { code } amount } } }
+                        liabilities { groups { rows { account { code } amount } } }
+                        equity { groups { rows { account { code } amount } } } } }""",
+                    {"asOf": end},
+                )["balanceSheet"][0][part]["groups"]
+                for row in group["rows"]
+            }
+            for end in ends
+        ]
+        compared = [r for r in tab.rows("#balance-sheet .sheet tbody tr") if r[0]]
+        assert compared == [
+            [code, *(column.get(code, "") for column in by_date)] for code in by_date[-1]
+        ]
+        tab.shoot(screenshots, "balance-sheet-monthly")
 
         tab.open(f"#/income-statement?from={YEAR}-01-01&to={YEAR}-06-30&compare=MONTHLY")
         (statement,) = server.graphql(

@@ -4,6 +4,7 @@ import { ApiError, credentials, query } from "./api.js";
 import { errorBox, h } from "./dom.js";
 import * as accounts from "./pages/accounts.js";
 import * as account from "./pages/account.js";
+import * as balanceSheet from "./pages/balance_sheet.js";
 import * as reports from "./pages/reports.js";
 import * as journal from "./pages/journal.js";
 
@@ -11,7 +12,7 @@ const PAGES = {
   accounts: accounts.render,
   account: account.render,
   "trial-balance": reports.trialBalance,
-  "balance-sheet": reports.balanceSheet,
+  "balance-sheet": balanceSheet.render,
   "income-statement": reports.incomeStatement,
   journal: journal.render,
   entry: journal.entry,

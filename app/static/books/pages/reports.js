@@ -34,45 +34,6 @@ export async function trialBalance(params, { go }) {
       " (the posted totals through the end date)"));
 }
 
-const SHEET_SECTION = `{ type total groups { category total rows { ${ACCOUNT} level amount } } }`;
-export const BALANCE_SHEET = `query BooksBalanceSheet($asOf: Date, $depth: Int, $valuation: ValuationInput) {
-  balanceSheet(asOf: $asOf, depth: $depth, valuation: $valuation) {
-    asOf currency currentEarnings totalAssets totalLiabilitiesAndEquity difference balanced
-    assets ${SHEET_SECTION} liabilities ${SHEET_SECTION} equity ${SHEET_SECTION}
-    valuation { currency method rule }
-  }
-}`;
-
-function sheetRows(section) {
-  return section.groups.flatMap((g) => [
-    ...(g.category ? [[h("th", { colSpan: 1 }, g.category), amountCell(g.total)]] : []),
-    ...g.rows.map((r) => [accountLabel(r.account, r.level), amountCell(r.amount)]),
-  ]);
-}
-
-export async function balanceSheet(params, { go }) {
-  const variables = { asOf: params.asOf || null, depth: intOrNull(params.depth), valuation: valuation(params) };
-  const sheets = (await query(BALANCE_SHEET, variables)).balanceSheet;
-  const sections = sheets.map((s) => {
-    const name = s.valuation ? `${s.currency}, valued (${s.valuation.method}: ${s.valuation.rule})` : s.currency;
-    const part = (title, section) => table([{ label: title }, { label: s.currency, num: true }], sheetRows(section),
-      { footer: [[h("th", {}, `Total ${title.toLowerCase()}`), amountCell(section.total)]] });
-    return h("section", { class: "sheet", dataset: { currency: s.currency, valued: s.valuation ? "1" : "" } },
-      h("h2", {}, name, h("span", { class: s.balanced ? "ok" : "bad" }, s.balanced ? " balanced" : " NOT balanced")),
-      part("Assets", s.assets), part("Liabilities", s.liabilities), part("Equity", s.equity),
-      table([{ label: "" }, { label: s.currency, num: true }], [
-        [h("th", {}, "Current earnings"), amountCell(s.currentEarnings)],
-        [h("th", {}, "Total assets"), amountCell(s.totalAssets)],
-        [h("th", {}, "Total liabilities and equity"), amountCell(s.totalLiabilitiesAndEquity)],
-        [h("th", {}, "Difference"), amountCell(s.difference)],
-      ], { caption: "Totals" }));
-  });
-  return h("section", { id: "balance-sheet" }, heading("Balance sheet"),
-    filters([{ name: "asOf", label: "As of", type: "date" }, DEPTH, VALUE_IN, METHOD], params,
-      (values) => go("balance-sheet", values)),
-    sections.length ? sections : h("p", {}, "Nothing posted."));
-}
-
 const STATEMENT_SECTION = `{ type totals groups { category totals rows { ${ACCOUNT} level amounts } } }`;
 export const INCOME_STATEMENT = `query BooksIncomeStatement($from: Date!, $to: Date!, $compare: StatementCompare!,
     $depth: Int, $valuation: ValuationInput) {
