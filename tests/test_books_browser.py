@@ -479,6 +479,11 @@ def test_the_register_pages_through_the_general_ledger_by_cursor(
             for n in first["lines"]["nodes"]
         ]
         assert len(shown) == 100
+        with tab.page.expect_download() as download:
+            tab.page.click("#account button.csv")
+        csv = Path(download.value.path()).read_text(encoding="utf-8")
+        query = '{ generalLedgerCsv(accountCode: "1010", currency: "EUR") }'
+        assert csv == server.graphql(query)["generalLedgerCsv"]
         tab.shoot(screenshots, "account")
 
         tab.page.click("a.next")

@@ -71,6 +71,8 @@ async function show() {
   try {
     const content = await render(params, { tenant, go });
     main.replaceChildren(content);
+    // Keyboard users start at the new page's content, not at the link they followed.
+    if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
   } catch (error) {
     main.replaceChildren(errorBox(error));
   }
