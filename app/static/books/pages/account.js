@@ -25,21 +25,31 @@ export const REGISTER = `query BooksRegister($code: String!, $currency: String, 
   }
 }`;
 
-// The last `count` days, or the ends of the last `count` months (today last).
-function chartDates(step, count) {
+const MONTHS = 24;
+const DAYS = 31;
+
+// The span the register shows, from `start` (its first line's date; none: the last
+// months or days) to today: the ends of up to MONTHS months (today last), or DAYS days.
+function chartDates(step, start) {
   const now = new Date();
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const first = start ? new Date(`${start}T00:00:00Z`) : null;
   const dates = [];
-  for (let i = count - 1; i >= 0; i--) {
-    const d = step === "daily"
-      ? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - i))
-      : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i + 1, 0));
-    dates.push(isoDate(i === 0 && step !== "daily" ? now : d));
+  if (step === "daily") {
+    const from = first && first.getTime() <= today ? first.getTime() : today - (DAYS - 1) * 86400000;
+    for (let i = 0; i < DAYS && from + i * 86400000 <= today; i++) dates.push(isoDate(new Date(from + i * 86400000)));
+    return dates;
+  }
+  const months = first && first.getTime() <= today
+    ? (now.getUTCFullYear() - first.getUTCFullYear()) * 12 + now.getUTCMonth() - first.getUTCMonth() + 1 : 12;
+  for (let i = Math.min(months, MONTHS) - 1; i >= 0; i--) {
+    dates.push(isoDate(i === 0 ? now : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i + 1, 0))));
   }
   return dates;
 }
 
-async function balanceChart(code, currency, step) {
-  const dates = chartDates(step, step === "daily" ? 31 : 12);
+async function balanceChart(code, currency, step, start) {
+  const dates = chartDates(step, start);
   const fields = dates.map((d, i) => `d${i}: balance(asOf: "${d}", currency: $currency) { net }`).join(" ");
   const data = await query(`query BooksBalanceOverTime($code: String!, $currency: String) {
     account(code: $code) { ${fields} } }`, { code, currency });
@@ -65,10 +75,10 @@ export async function render(params, { go, tenant }) {
   if (!a) return h("p", { class: "error" }, `No account ${code}.`);
   const currency = params.currency || (a.balances[0] && a.balances[0].currency) || a.currency || tenant.baseCurrency;
   const step = params.chart === "daily" ? "daily" : "monthly";
-  const [ledger, chart] = await Promise.all([
-    query(REGISTER, { code, currency, after: params.after || null, first: PAGE_SIZE }),
-    balanceChart(code, currency, step),
-  ]);
+  const ledger = await query(REGISTER, { code, currency, after: params.after || null, first: PAGE_SIZE });
+  // The chart spans what the register page shows (its first line) up to today.
+  const shown = ledger.generalLedger.lines.nodes;
+  const chart = await balanceChart(code, currency, step, shown.length ? shown[0].date : null);
   const gl = ledger.generalLedger;
   const balances = table([{ label: "Currency" }, { label: "Debit", num: true }, { label: "Credit", num: true },
     { label: "Posted net", num: true }, { label: "Pending debit", num: true }, { label: "Pending credit", num: true },
