@@ -5,6 +5,7 @@ read back, JSON Lines' ``metadata``, CSV's ``meta.<key>`` columns, hledger tags
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import random
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.ledger.errors import BadInput
-from app.ledger.ledgerfile import FORMATS, FileEntry, FileError
+from app.ledger.ledgerfile import FORMATS, FileEntry, FileError, FileLine
 from app.ledger.ledgerfile.metadata_text import client_metadata, text_of_value, value_of_text
 from app.ledger.ledgerfile.tags import TagProblem, tag_text, tags_of, take_tags
 from app.ledger.metadata import RESERVED, check_metadata
@@ -402,3 +403,17 @@ def test_what_a_writer_writes_its_parser_reads_back_metadata_included(
     read = only(fmt, text)
     assert typed(read.metadata) == typed(entry.metadata)
     assert read.comment is None  # the tags are not left in the comment too
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("value", ["\x85", "a\u2028b", "\u2029"])
+def test_a_value_with_a_unicode_line_break_stays_on_its_line(fmt: str, value: str) -> None:
+    """U+0085, U+2028 and U+2029 end a line for str.splitlines: a writer escapes them (a
+    case hypothesis found: ``; 0: "\\x85"`` read back as two lines)."""
+    lines = [FileLine("1000", debit=Decimal("0.01")), FileLine("1000", credit=Decimal("0.01"))]
+    entry = FileEntry(line=1, date=dt.date(2000, 1, 1), memo="m", lines=lines, external_id="0")
+    entry = dataclasses.replace(entry, metadata={"k": value})
+    writer = FORMATS[fmt].writer()
+    text = writer.header(["k"]) + writer.entry(entry)
+    assert not any(raw in text for raw in ("\x85", "\u2028", "\u2029"))
+    assert only(fmt, text).metadata == {"k": value}

@@ -54,6 +54,21 @@ def value_of_text(text: str, *, field: str) -> object:
     return text
 
 
+# What str.splitlines (and so a reader splitting a file by it) takes for a line break
+# besides "\n" and "\r": written raw, a value holding one would cut its line in two.
+# JSON escapes the C0 ones itself; these three it leaves raw with ensure_ascii=False.
+_RAW_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e") | _RAW_BREAKS.keys()
+
+
+def _json_string(text: str) -> str:
+    """``text`` as a JSON string on one line whatever splits it: every line break escaped."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    for raw, escaped in _RAW_BREAKS.items():
+        quoted = quoted.replace(raw, escaped)
+    return quoted
+
+
 def _plain(text: str, tag: bool) -> bool:
     """Whether ``text`` written as it is reads back as itself."""
     return (
@@ -62,8 +77,7 @@ def _plain(text: str, tag: bool) -> bool:
         and not text.startswith('"')
         and text not in _LITERALS
         and _NUMBER.fullmatch(text) is None
-        and "\n" not in text
-        and "\r" not in text
+        and _BREAKS.isdisjoint(text)
         and not (tag and "," in text)
     )
 
@@ -82,7 +96,7 @@ def text_of_value(value: object, *, tag: bool = False) -> str:
     text = str(value)
     if _plain(text, tag):
         return text
-    quoted = json.dumps(text, ensure_ascii=False)
+    quoted = _json_string(text)
     # A comma in a JSON string is always inside the text: its escape reads back the same.
     return quoted.replace(",", "\\u002c") if tag else quoted
 
@@ -91,7 +105,7 @@ def json_value(value: object) -> str:
     """``value`` as a JSON scalar, a number digit for digit (json.dumps would refuse a
     Decimal; orjson, an integer past 64 bits)."""
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _json_string(value)
     return text_of_value(value)
 
 
@@ -100,7 +114,7 @@ def metadata_json(metadata: Mapping[str, Any]) -> str:
     return (
         "{"
         + ",".join(
-            f"{json.dumps(key, ensure_ascii=False)}:{json_value(value)}"
+            f"{_json_string(key)}:{json_value(value)}"
             for key, value in metadata.items()
         )
         + "}"
