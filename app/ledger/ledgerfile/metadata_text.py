@@ -113,10 +113,7 @@ def metadata_json(metadata: Mapping[str, Any]) -> str:
     """Flat metadata as a compact JSON object, its numbers exact."""
     return (
         "{"
-        + ",".join(
-            f"{_json_string(key)}:{json_value(value)}"
-            for key, value in metadata.items()
-        )
+        + ",".join(f"{_json_string(key)}:{json_value(value)}" for key, value in metadata.items())
         + "}"
     )
 
