@@ -17,7 +17,7 @@ from app.ledger.validation import parse_id
 from graphql_schema.context import Info
 from graphql_schema.events import LedgerEvent
 from graphql_schema.known_at import KnownAt, moment
-from graphql_schema.mutations import entry_id
+from graphql_schema.mutations import entry_id as parse_entry_id
 from graphql_schema.scalars import Metadata
 from graphql_schema.types import (
     Account,
@@ -133,7 +133,7 @@ class Query:
 
     @strawberry.field
     async def journal_entry(self, info: Info, id: strawberry.ID) -> JournalEntry | None:
-        view = await listings.get_entry(info.context.db, info.context.tenant_id, entry_id(id))
+        view = await listings.get_entry(info.context.db, info.context.tenant_id, parse_entry_id(id))
         return JournalEntry.of(view) if view else None
 
     @strawberry.field(
@@ -305,10 +305,24 @@ class Query:
 
     @strawberry.field(description="The tenant's events, oldest first.")
     async def events(
-        self, info: Info, first: int = 100, after: str | None = None
+        self,
+        info: Info,
+        first: int = 100,
+        after: str | None = None,
+        entry_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Keeps that entry's events (its status history); an entry the "
+                "tenant does not have gives none."
+            ),
+        ] = None,
     ) -> Connection[LedgerEvent]:
         page = await listings.list_events(
-            info.context.db, info.context.tenant_id, first=first, after=after
+            info.context.db,
+            info.context.tenant_id,
+            first=first,
+            after=after,
+            entry_id=None if entry_id is None else parse_entry_id(entry_id, "entryId"),
         )
         return Connection.of([LedgerEvent.of(row) for row in page.items], page)  # type: ignore[arg-type]
 

@@ -521,11 +521,28 @@ def test_the_journal_and_an_entry(chromium: str, server: Server, screenshots: Pa
             {"id": newest[-1]["id"]},
         )["journalEntry"]
         lines = tab.page.evaluate(
-            """() => [...document.querySelectorAll("#entry tbody tr")].map((tr) =>
+            """() => [...document.querySelectorAll("#lines tbody tr")].map((tr) =>
                 [tr.children[0].textContent, tr.children[2].dataset.value, tr.children[3].dataset.value])"""
         )
         assert lines == [[ln["accountCode"], ln["debit"], ln["credit"]] for ln in entry["lines"]]
+        # Its history: the types of events(entryId:), oldest first.
+        events = server.graphql(
+            "query ($id: ID!) { events(entryId: $id) { nodes { type createdAt } } }",
+            {"id": newest[-1]["id"]},
+        )["events"]["nodes"]
+        shown = tab.page.evaluate(
+            """() => [...document.querySelectorAll("#history tbody tr")].map((tr) =>
+                [tr.children[0].textContent, tr.children[1].textContent])"""
+        )
+        assert shown == [[e["createdAt"], e["type"]] for e in events]
+        assert [e["type"] for e in events] == ["journal_entry.posted"]
         tab.shoot(screenshots, "entry")
+        (held,) = server.graphql("{ journalEntries(status: PENDING) { nodes { id } } }")[
+            "journalEntries"
+        ]["nodes"]
+        tab.open(f"#/entry?id={held['id']}")
+        types = tab.page.locator("#history tbody tr td:nth-child(2)").all_inner_texts()
+        assert types == ["hold.created"]
         tab.record_timings(screenshots)
         tab.check_clean()
 

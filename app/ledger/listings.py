@@ -218,11 +218,21 @@ async def list_lines(
 
 
 async def list_events(
-    db: Database, tenant_id: int, *, first: int = 100, after: str | None = None
+    db: Database,
+    tenant_id: int,
+    *,
+    first: int = 100,
+    after: str | None = None,
+    entry_id: int | None = None,
 ) -> Page[Event]:
-    """Events oldest first, keyset-paginated on their id."""
+    """Events oldest first, keyset-paginated on their id; ``entry_id`` keeps that entry's
+    (none for another tenant's entry: the tenant condition still holds)."""
     check_page_size(first)
     query = select(Event).where(col(Event.tenant_id) == tenant_id)
+    if entry_id is not None:
+        # Equality on entry_id lets both engines read ix_events_entry (entry_id, link):
+        # an entry's few events, sorted by id after, not a walk of the tenant's log.
+        query = query.where(col(Event.entry_id) == entry_id)
     if after:
         (event_id,) = decode_cursor(after, (int,))
         query = query.where(col(Event.id) > event_id)

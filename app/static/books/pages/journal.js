@@ -1,5 +1,5 @@
 // The journal, newest first, 50 entries a page by cursor, with the API's filters; and one
-// entry with its lines, its hold, its reversal links and its attachment.
+// entry with its lines, its hold, its reversal links, its attachment and its history (events).
 import { credentials, query } from "../api.js";
 import { amountCell, errorBox, filters, h, link, table } from "../dom.js";
 
@@ -56,6 +56,37 @@ export const ENTRY = `query BooksEntry($id: ID!) {
   hold(entryId: $id) { status expiresAt reason }
 }`;
 
+export const HISTORY = `query BooksEntryHistory($id: ID!, $after: String) {
+  events(entryId: $id, first: 100, after: $after) { nodes { id type entryId createdAt } pageInfo { hasNextPage endCursor } }
+}`;
+
+// Every event of one entry (a handful: created, posted or voided, metadata changes), by cursor.
+async function eventsOf(id) {
+  const found = [];
+  let after = null;
+  do {
+    const page = (await query(HISTORY, { id, after })).events;
+    found.push(...page.nodes);
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  } while (after);
+  return found;
+}
+
+// The entry's events, oldest first. A reversal is recorded as an event of the reversing
+// entry (journal_entry.reversed), so that one is read from it and linked to it.
+async function history(e) {
+  const [own, reversing] = await Promise.all([eventsOf(e.id), e.reversedById ? eventsOf(e.reversedById) : []]);
+  const events = [...own, ...reversing.filter((v) => v.type === "journal_entry.reversed")]
+    .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  const related = (v) => {
+    if (v.entryId !== e.id) return link(`#/entry?id=${v.entryId}`, `reversed by entry ${v.entryId}`);
+    if (v.type === "journal_entry.reversed" && e.reversalOfId) return link(`#/entry?id=${e.reversalOfId}`, `reverses entry ${e.reversalOfId}`);
+    return "";
+  };
+  return table([{ label: "Time" }, { label: "Event" }, { label: "Entry" }],
+    events.map((v) => [h("time", { datetime: v.createdAt }, v.createdAt), v.type, related(v)]), { caption: "History", id: "history" });
+}
+
 // The attachment's bytes come from the file route, with the same key (a header, so a fetch).
 function attachmentButton(entry) {
   return h("button", { type: "button", onclick: async (event) => {
@@ -81,6 +112,7 @@ export async function entry(params) {
   const data = await query(ENTRY, { id: params.id });
   const e = data.journalEntry;
   if (!e) return h("p", { class: "error" }, `No entry ${params.id}.`);
+  const events = await history(e);
   const reporting = Boolean(e.reportingCurrency);
   const fact = (name, value) => (value ? [h("dt", {}, name), h("dd", {}, value)] : []);
   const columns = [{ label: "Account" }, { label: "Currency" }, { label: "Debit", num: true }, { label: "Credit", num: true },
@@ -98,5 +130,6 @@ export async function entry(params) {
       fact("Reporting", reporting ? `${e.reportingCurrency} at ${e.exchangeRate} (${e.rateSource}, ${e.rateDate})` : null),
       fact("Metadata", e.metadata ? h("code", {}, JSON.stringify(e.metadata)) : null),
       fact("Attachment", e.attachmentId ? attachmentButton(e) : null)),
-    table(columns, rows, { caption: "Lines" }));
+    table(columns, rows, { caption: "Lines", id: "lines" }),
+    events);
 }
