@@ -163,6 +163,15 @@ class Query:
             list[str] | None,
             strawberry.argument(description="Keeps the entries whose metadata has every key."),
         ] = None,
+        memo_contains: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Keeps the entries whose memo holds this text, in any case (% and "
+                f"_ match themselves; at most {listings.MAX_MEMO_SEARCH} characters). No "
+                "index serves it: it reads the tenant's entries the other filters leave, so "
+                "on big books give a date range or another filter with it."
+            ),
+        ] = None,
     ) -> Connection[JournalEntry]:
         page = await listings.list_entries(
             info.context.db,
@@ -178,6 +187,7 @@ class Query:
             order=order.value,
             metadata=metadata,
             metadata_has=metadata_has,
+            memo_contains=memo_contains,
         )
         return Connection.of([JournalEntry.of(view) for view in page.items], page)  # type: ignore[arg-type]
 

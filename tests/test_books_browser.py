@@ -514,6 +514,20 @@ def test_the_journal_and_an_entry(chromium: str, server: Server, screenshots: Pa
         numbers = tab.page.locator("#journal tbody tr td:nth-child(2) a").all_inner_texts()
         assert numbers == [n["number"] for n in newest]
         tab.shoot(screenshots, "journal")
+        # The memo filter, typed in the form: what journalEntries(memoContains:) answers.
+        tab.page.fill("#journal input[name=memo]", "CASH SALE 12")
+        tab.page.click("#journal form.filters button[type=submit]")
+        tab.page.wait_for_selector(
+            '#main[data-page="journal"][data-state="ready"][data-route*="memo="]', state="attached"
+        )
+        found = server.graphql(
+            """{ journalEntries(memoContains: "cash sale 12", first: 50, order: DATE_DESC) {
+                nodes { number memo } } }"""
+        )["journalEntries"]["nodes"]
+        shown = tab.page.locator("#journal tbody tr td:nth-child(2) a").all_inner_texts()
+        assert shown == [n["number"] for n in found]
+        assert len(found) == 11 and all("Cash sale 12" in n["memo"] for n in found)
+        tab.open("#/journal")
         tab.page.click(f"text={newest[-1]['number']}")
         tab.page.wait_for_selector('#main[data-page="entry"][data-state="ready"]', state="attached")
         entry = server.graphql(

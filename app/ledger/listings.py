@@ -53,12 +53,14 @@ async def list_entries(
     order: str = "DATE",
     metadata: Mapping[str, object] | None = None,
     metadata_has: Sequence[str] | None = None,
+    memo_contains: str | None = None,
 ) -> Page[EntryView]:
     """Entries in ``order`` (DATE: by (date, id); DATE_DESC, ID, ID_DESC), keyset-paginated;
     SCHEDULED ones too unless ``status`` keeps one status; ``ids`` and ``journal_ids``
     keep those listed; ``metadata`` those whose metadata has every key with that value,
     ``metadata_has`` those with every key (metadata_filter.py). A cursor is good for its
-    own order only."""
+    own order only. ``memo_contains`` keeps those whose memo holds that text, in any case:
+    no index serves it, so it scans the tenant's entries the other filters leave."""
     check_page_size(first)
     if order not in ENTRY_ORDERS:
         raise BadInput(f"order must be one of {', '.join(ENTRY_ORDERS)}", field="order")
@@ -87,6 +89,8 @@ async def list_entries(
         if status not in _STATUSES:
             raise BadInput(f"status must be one of {', '.join(_STATUSES)}", field="status")
         query = query.where(col(JournalEntry.status) == status)
+    if memo_contains is not None:
+        query = query.where(_memo_holds(memo_contains))
     wanted = metadata_conditions(ENTRIES, tenant_id, metadata, metadata_has)
     async with db.read() as session:
         if wanted:
@@ -111,6 +115,20 @@ async def list_entries(
 
 
 _STATUSES = (POSTED, SCHEDULED, REVERSED, *HOLD_STATUSES)
+MAX_MEMO_SEARCH = 200
+
+
+def _memo_holds(text: str) -> Any:
+    """The memo holds ``text`` as typed: % and _ are escaped, so they match themselves.
+    ILIKE on PostgreSQL; on SQLite lower() LIKE lower(), case-insensitive for ASCII."""
+    if len(text) > MAX_MEMO_SEARCH:
+        raise BadInput(
+            f"memoContains is at most {MAX_MEMO_SEARCH} characters", field="memoContains"
+        )
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return col(JournalEntry.memo).ilike(f"%{escaped}%", escape="\\")
+
+
 ENTRY_ORDERS = ("DATE", "DATE_DESC", "ID", "ID_DESC")
 
 # The columns of ix_journal_entries_tenant_date, the order of the DATE listings.

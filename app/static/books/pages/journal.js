@@ -4,9 +4,9 @@ import { credentials, query } from "../api.js";
 import { amountCell, errorBox, filters, h, link, table } from "../dom.js";
 
 export const JOURNAL = `query BooksJournal($from: Date, $to: Date, $accountCode: String, $status: EntryStatus,
-    $journalIds: [ID!], $metadata: JSON, $after: String) {
+    $journalIds: [ID!], $metadata: JSON, $memoContains: String, $after: String) {
   journalEntries(from: $from, to: $to, accountCode: $accountCode, status: $status, journalIds: $journalIds,
-      metadata: $metadata, after: $after, first: 50, order: DATE_DESC) {
+      metadata: $metadata, memoContains: $memoContains, after: $after, first: 50, order: DATE_DESC) {
     nodes { id number date memo status journalCode currency lines { debit } }
     pageInfo { hasNextPage endCursor }
   }
@@ -28,7 +28,8 @@ export function journalVariables(params) {
     try { metadata = JSON.parse(params.metadata); } catch { throw new Error("metadata: not JSON, e.g. {\"customer\": \"42\"}"); }
   }
   return { from: params.from || null, to: params.to || null, accountCode: params.account || null,
-    status: params.status || null, journalIds: params.journal ? [params.journal] : null, metadata, after: params.after || null };
+    status: params.status || null, journalIds: params.journal ? [params.journal] : null, metadata,
+    memoContains: params.memo || null, after: params.after || null };
 }
 
 export async function render(params, { go }) {
@@ -40,7 +41,9 @@ export async function render(params, { go }) {
   return h("section", { id: "journal" }, h("h1", {}, "Journal"),
     filters([{ name: "from", label: "From", type: "date" }, { name: "to", label: "To", type: "date" },
       { name: "account", label: "Account", placeholder: "code" }, { name: "journal", label: "Journal id" },
-      { name: "status", label: "Status", options: STATUSES }, { name: "metadata", label: "Metadata", placeholder: '{"key": "value"}' }],
+      { name: "status", label: "Status", options: STATUSES }, { name: "metadata", label: "Metadata", placeholder: '{"key": "value"}' },
+      // Case-insensitive; it scans the entries the other filters leave, so a date range helps.
+      { name: "memo", label: "Memo contains", placeholder: "text" }],
     params, (values) => go("journal", values)),
     table([{ label: "Date" }, { label: "Entry" }, { label: "Journal" }, { label: "Memo" }, { label: "Status" },
       { label: "Currency" }, { label: "Amount", num: true }], rows),
