@@ -17,6 +17,7 @@ from graphql_schema.loaders import (
     Current,
     CurrentKey,
     Totals,
+    account_code_loader,
     balance_loader,
     current_loader,
 )
@@ -87,6 +88,11 @@ class Context:
         """The current balances a trial balance's pending layers read: one query per
         currency filter, when first selected."""
         return current_loader(self.db, self.tenant_id)
+
+    @cached_property
+    def account_codes(self) -> DataLoader[int, str | None]:
+        """Accounts' codes by id (Account.parentCode), batched per request."""
+        return account_code_loader(self.db, self.tenant_id)
 
     def writable_tenant(self) -> int:
         """The tenant to write to; a read-only key is refused."""

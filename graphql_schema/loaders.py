@@ -1,5 +1,6 @@
-"""Per-request DataLoaders: one query for the balances of every account in a response, and
-one for the current balances of every account a trial balance's pending layers need."""
+"""Per-request DataLoaders: one query for the balances of every account in a response, one
+for the current balances of every account a trial balance's pending layers need, and one
+for the codes of the accounts' parents."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import defaultdict
 
 from strawberry.dataloader import DataLoader
 
-from app.ledger import balances
+from app.ledger import balances, reference
 from db.engine import Database
 
 # (account id, as of, currency, known at); currency None means every currency of the
@@ -73,5 +74,15 @@ def current_loader(db: Database, tenant_id: int) -> DataLoader[CurrentKey, Curre
             )
             for currency, known_at in keys
         ]
+
+    return DataLoader(load_fn=load)
+
+
+def account_code_loader(db: Database, tenant_id: int) -> DataLoader[int, str | None]:
+    """Account codes by id: a page of accounts reads its parents' codes in one query."""
+
+    async def load(keys: list[int]) -> list[str | None]:
+        found = await reference.account_codes(db, tenant_id, sorted(set(keys)))
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)

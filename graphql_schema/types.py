@@ -181,6 +181,11 @@ class Account:
     def active(self) -> bool:
         return self.deactivated_at is None
 
+    @strawberry.field(description="The parent account's code; null for a top-level account.")
+    async def parent_code(self, info: Info) -> str | None:
+        parent = self._row.parent_id
+        return None if parent is None else await info.context.account_codes.load(parent)
+
     @strawberry.field(description="Balance limits; every setting off for an unlimited account.")
     def limits(self) -> AccountLimits:
         return AccountLimits.of(parse_limits(self._row.limits_json))

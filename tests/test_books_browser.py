@@ -40,6 +40,7 @@ ACCOUNTS = [
     ("1000", "Current assets", "ASSET", None),
     ("1010", "Cash", "ASSET", "1000"),
     ("1020", "Bank", "ASSET", "1000"),
+    ("1030", "Petty cash", "ASSET", "1000"),  # nothing posted: in the tree all the same
     ("2000", "Payables", "LIABILITY", None),
     ("3000", "Owner's equity", "EQUITY", None),
     ("4000", "Sales", "INCOME", None),
@@ -448,11 +449,21 @@ def test_reports_show_the_figures_graphql_gives(
             """{ trialBalanceReport { rows { account { code }
                 closingBalance pendingDebit pendingCredit available } } }"""
         )["trialBalanceReport"]
-        assert tab.rows("#accounts > .table-wrap tbody tr") == [
+        shown = tab.rows("#accounts > .table-wrap tbody tr")
+        assert [r for r in shown if len(r) > 1] == [
             [r["account"]["code"], r["closingBalance"], r["pendingDebit"], r["pendingCredit"],
              r["available"]]
             for r in tree["rows"]
         ]  # fmt: skip
+        # 1030 has no posting: a row without figures under its parent 1000 (its parentCode),
+        # after 1000's other children, one level down.
+        codes = [r[0] for r in shown]
+        assert shown[codes.index("1030")] == ["1030"]
+        assert codes.index("1000") < codes.index("1020") == codes.index("1030") - 1
+        petty = tab.page.locator("#accounts tr.unposted td.account", has_text="1030 Petty cash")
+        assert "level-1" in (petty.get_attribute("class") or "")
+        parents = server.graphql('{ accounts(codes: ["1030"]) { nodes { parentCode } } }')
+        assert parents["accounts"]["nodes"] == [{"parentCode": "1000"}]
         assert tab.page.locator("#accounts td.account.inactive").count() >= 1  # 5900, dimmed
         tab.shoot(screenshots, "accounts")
         tab.record_timings(screenshots)

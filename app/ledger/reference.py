@@ -144,3 +144,14 @@ async def list_accounts_by_id(
         encode_cursor(item.code) if by_code else encode_cursor(ID_ORDER, item.id) for item in items
     ]
     return Page(items, len(rows) > first, cursors)
+
+
+async def account_codes(db: Database, tenant_id: int, ids: Sequence[int]) -> dict[int, str]:
+    """The codes of the tenant's accounts among ``ids``, by id (parents' codes, in one
+    query for a whole page of accounts)."""
+    query = select(col(Account.id), col(Account.code)).where(
+        col(Account.tenant_id) == tenant_id, col(Account.id).in_(list(ids))
+    )
+    async with db.read() as session:
+        rows = (await session.execute(query)).all()
+    return {account_id: code for account_id, code in rows if account_id is not None}
