@@ -141,6 +141,14 @@ def literals(source: str) -> Iterator[tuple[int, str]]:
             index += 1
 
 
+def viewer_number(name: str, path: Path) -> int:
+    """A number constant of a viewer file (``export const NAME = 3;``)."""
+    found = re.search(rf"const\s+{name}\s*=\s*(\d+)\s*;", path.read_text())
+    if found is None:
+        raise BenchmarkFailed(f"no number {name} in {path}")
+    return int(found.group(1))
+
+
 def viewer_documents(root: Path = BOOKS) -> tuple[dict[str, str], dict[str, str]]:
     """The viewer's complete query documents by operation name, and its string constants
     by name (``${NAME}`` substituted from the constants of all files, as the imports do).
@@ -314,11 +322,23 @@ class Pages:
             raise BenchmarkFailed("trial balance: no rows")
 
     def _balance_sheet(self, b: Browser, dates: list[str]) -> None:
-        """balance_sheet.js render: one query of aliased balanceSheet fields."""
-        variables: dict[str, Any] = {"depth": None, "valuation": None}
-        variables.update({f"d{i}": d for i, d in enumerate(dates)})
-        data = b.query(balance_sheet_query(len(dates), self.constants["FIELDS"]), variables)
-        if not all(data[f"c{i}"] for i in range(len(dates))):
+        """balance_sheet.js render: queries of CHUNK aliased balanceSheet fields, together."""
+        size = viewer_number("CHUNK", BOOKS / "pages" / "balance_sheet.js")
+        chunks = [dates[start : start + size] for start in range(0, len(dates), size)]
+
+        def one(part: list[str]) -> Callable[[], dict[str, Any]]:
+            variables: dict[str, Any] = {"depth": None, "valuation": None}
+            variables.update({f"d{i}": d for i, d in enumerate(part)})
+            document = balance_sheet_query(len(part), self.constants["FIELDS"])
+            return lambda: b.query(document, variables)
+
+        answers = b.all(*(one(part) for part in chunks))
+        columns = [
+            data[f"c{i}"]
+            for data, part in zip(answers, chunks, strict=True)
+            for i in range(len(part))
+        ]
+        if not all(columns):
             raise BenchmarkFailed(f"balance sheet: an empty column in {dates}")
 
     def balance_sheet(self, b: Browser) -> None:

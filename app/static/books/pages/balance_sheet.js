@@ -1,5 +1,6 @@
 // The balance sheet at a date, or side by side at the ends of the last months or years
-// (compare=MONTHLY|YEARLY): one query of aliased balanceSheet fields, one per column.
+// (compare=MONTHLY|YEARLY): queries of aliased balanceSheet fields, one per column, CHUNK
+// columns a query, sent together.
 import { query } from "../api.js";
 import { amountCell, filters, h, table } from "../dom.js";
 import { isoDate } from "../format.js";
@@ -12,6 +13,9 @@ const PARTS = [["assets", "Assets"], ["liabilities", "Liabilities"], ["equity", 
 const TOTALS = [["currentEarnings", "Current earnings"], ["totalAssets", "Total assets"],
   ["totalLiabilitiesAndEquity", "Total liabilities and equity"], ["difference", "Difference"]];
 export const MAX_COLUMNS = 24;
+// A server with the default LEDGERQL_MAX_COST (25,000) takes three balance sheets in one
+// query (each is estimated at about 8,250): more columns go in more queries, in parallel.
+export const CHUNK = 3;
 
 // The dates of the columns, oldest first: asOf alone, or the ends of the `count` months or
 // years before it, then asOf (default today) itself.
@@ -69,10 +73,14 @@ function sheetSection(sheets, labels) {
 export async function render(params, { go }) {
   const count = Math.min(Math.max(intOrNull(params.periods) || (params.compare === "YEARLY" ? 3 : 6), 1), MAX_COLUMNS);
   const dates = columnDates(params.asOf, params.compare, count);
-  const variables = { depth: intOrNull(params.depth), valuation: valuation(params) };
-  dates.forEach((d, i) => { variables[`d${i}`] = d; });
-  const data = await query(balanceSheetQuery(dates.length), variables);
-  const columns = dates.map((_, i) => data[`c${i}`]);
+  const chunks = [];
+  for (let start = 0; start < dates.length; start += CHUNK) chunks.push(dates.slice(start, start + CHUNK));
+  const answers = await Promise.all(chunks.map((part) => {
+    const variables = { depth: intOrNull(params.depth), valuation: valuation(params) };
+    part.forEach((d, i) => { variables[`d${i}`] = d; });
+    return query(balanceSheetQuery(part.length), variables);
+  }));
+  const columns = answers.flatMap((data, k) => chunks[k].map((_, i) => data[`c${i}`]));
   // One sheet per currency (and one valued): matched across columns by currency and valuation.
   const keys = [...new Set(columns.flat().map((s) => `${s.currency}|${s.valuation ? 1 : 0}`))];
   const labels = dates.map((d) => d || "now");
