@@ -29,19 +29,22 @@ const MONTHS = 24;
 const DAYS = 31;
 
 // The span the register shows, from `start` (its first line's date; none: the last
-// months or days) to today: the ends of up to MONTHS months (today last), or DAYS days.
+// months or days) to today: the ends of 12 to MONTHS months (today last), or DAYS days
+// (from `start`, or the last DAYS when it is more recent). A line needs a few points:
+// books of this month still get a year, rising from zero.
 function chartDates(step, start) {
   const now = new Date();
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const first = start ? new Date(`${start}T00:00:00Z`) : null;
   const dates = [];
   if (step === "daily") {
-    const from = first && first.getTime() <= today ? first.getTime() : today - (DAYS - 1) * 86400000;
+    const recent = today - (DAYS - 1) * 86400000;
+    const from = first && first.getTime() < recent ? first.getTime() : recent;
     for (let i = 0; i < DAYS && from + i * 86400000 <= today; i++) dates.push(isoDate(new Date(from + i * 86400000)));
     return dates;
   }
-  const months = first && first.getTime() <= today
-    ? (now.getUTCFullYear() - first.getUTCFullYear()) * 12 + now.getUTCMonth() - first.getUTCMonth() + 1 : 12;
+  const months = Math.max(12, first && first.getTime() <= today
+    ? (now.getUTCFullYear() - first.getUTCFullYear()) * 12 + now.getUTCMonth() - first.getUTCMonth() + 1 : 12);
   for (let i = Math.min(months, MONTHS) - 1; i >= 0; i--) {
     dates.push(isoDate(i === 0 ? now : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i + 1, 0))));
   }
