@@ -407,8 +407,8 @@ def test_reports_show_the_figures_graphql_gives(
         # The default of "month ends" (6 columns) and 12: more balance sheets than the
         # server's default cost limit takes in one query, so the viewer splits them.
         for periods, last in ((None, f"{YEAR}-06-30"), (12, f"{YEAR}-06-30")):
-            shown = "" if periods is None else f"&periods={periods}"
-            tab.open(f"#/balance-sheet?asOf={YEAR}-06-30&compare=MONTHLY{shown}")
+            count = "" if periods is None else f"&periods={periods}"
+            tab.open(f"#/balance-sheet?asOf={YEAR}-06-30&compare=MONTHLY{count}")
             headers = tab.page.locator("#balance-sheet .sheet table").first.locator("th.num")
             texts = headers.all_inner_texts()
             assert len(texts) == (periods or 6) and texts[-1] == last, texts
