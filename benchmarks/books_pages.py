@@ -25,7 +25,6 @@ Target: every page at most TARGET_PAGE_MS (median).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import calendar
 import datetime as dt
 import http.client
@@ -47,9 +46,7 @@ from typing import Any
 from benchmarks import gen_ledger, harness
 from benchmarks.harness import BenchmarkFailed, Target
 from benchmarks.known_at_reports import load
-from benchmarks.reports_at_scale import chart, entries, gl_positions, seed
-from db.engine import Database
-from db.migrate import upgrade
+from benchmarks.reports_at_scale import chart, entries, gl_positions, seeded
 
 TARGET_PAGE_MS = 100.0
 BOOKS = Path(__file__).resolve().parent.parent / "app" / "static" / "books"
@@ -450,12 +447,7 @@ def bench_engine(engine: str, args: argparse.Namespace, workdir: Path) -> Engine
         write_ledger(ledger, args.entries)
     postings = sum(len(json.loads(line)["lines"]) for line in ledger.open())
     with ExitStack() as stack:
-        url = stack.enter_context(harness.fresh_database(engine))
-        upgrade(url)
-        runner = stack.enter_context(asyncio.Runner())
-        db = Database(url)
-        stack.callback(lambda: runner.run(db.dispose()))
-        key = runner.run(seed(db))
+        url, runner, db, key = seeded(stack, engine)
         import_s = load(url, ledger)
         print(f"  {engine}: {args.entries} entries, {postings} lines imported in {import_s:.1f} s")
         code, hot_lines, middle, _ = runner.run(gl_positions(db, chart()[1]))

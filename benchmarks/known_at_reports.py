@@ -22,7 +22,6 @@ at most TARGET_MS.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import http.client
 import json
@@ -42,9 +41,8 @@ from sqlalchemy import text
 from app.ledger.known_at import Late, late_sums_query, recorded_ids
 from benchmarks import gen_ledger, harness
 from benchmarks.harness import BenchmarkFailed, Target
-from benchmarks.reports_at_scale import Query, chart, entries, seed, timed
+from benchmarks.reports_at_scale import Query, chart, entries, seeded, timed
 from db.engine import Database
-from db.migrate import upgrade
 
 TARGET_MS = 100.0
 AS_OF = "2026-06-30"
@@ -136,12 +134,7 @@ def bench_engine(engine: str, args: argparse.Namespace, workdir: Path) -> Engine
         write(base, args.entries, 1, "r")
         write(late, args.late, 2, "late")
     with ExitStack() as stack:
-        url = stack.enter_context(harness.fresh_database(engine))
-        upgrade(url)
-        runner = stack.enter_context(asyncio.Runner())
-        db = Database(url)
-        stack.callback(lambda: runner.run(db.dispose()))
-        key = runner.run(seed(db))
+        url, runner, db, key = seeded(stack, engine)
         import_s = load(url, base)
         env = {**os.environ, "DATABASE_URL": url}
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ledgerql-logs-")))

@@ -168,6 +168,18 @@ def write_ledger(path: Path, count: int, leaves: list[str]) -> int:
     return postings
 
 
+def seeded(stack: ExitStack, engine: str) -> tuple[str, asyncio.Runner, Database, str]:
+    """A fresh database of ``engine``, migrated, with the tenant ``bench`` and its chart:
+    its URL, the runner and Database to reach it in process, and the tenant's key; all
+    gone when ``stack`` closes."""
+    url = stack.enter_context(harness.fresh_database(engine))
+    upgrade(url)
+    runner = stack.enter_context(asyncio.Runner())
+    db = Database(url)
+    stack.callback(lambda: runner.run(db.dispose()))
+    return url, runner, db, runner.run(seed(db))
+
+
 async def seed(db: Database) -> str:
     tenant, issued = await create_tenant(db, slug="bench", name="Benchmark", currency="EUR")
     assert tenant.id is not None
@@ -250,12 +262,7 @@ def measure_size(
         write_ledger(ledger, entry_count, leaves)
     postings = sum(len(json.loads(line)["lines"]) for line in ledger.open())
     with ExitStack() as stack:
-        url = stack.enter_context(harness.fresh_database(engine))
-        upgrade(url)
-        runner = stack.enter_context(asyncio.Runner())
-        db = Database(url)
-        stack.callback(lambda: runner.run(db.dispose()))
-        key = runner.run(seed(db))
+        url, runner, db, key = seeded(stack, engine)
         env = {**os.environ, "DATABASE_URL": url}
         cli = str(Path(sys.executable).with_name("ledgerql"))
         command = [cli, "import", str(ledger), "--tenant", "bench", "--format", "jsonl"]
