@@ -42,6 +42,16 @@ def db_datetime(conn: Connection, value: dt.datetime) -> object:
     return value.astimezone(dt.UTC).strftime(_SQLITE_DATETIME)
 
 
+def stored_datetime(value: object) -> dt.datetime:
+    """The inverse of ``db_datetime``, for what either engine gives back: SQLite's UTC text
+    or a naive UTC datetime (stored in UTC, read without a zone), or an aware one."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)  # _SQLITE_DATETIME, or without microseconds
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"not a stored time: {value!r}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 def let_others_run() -> None:
     """Lets the event loop run other work, when this sync code runs on it (asyncpg's bridge).
 

@@ -44,21 +44,26 @@ EXACT: dict[str, Any] = {
 }
 
 
+def exact_input(memo: str) -> posting.EntryInput:
+    """An entry of 1.00 carrying EXACT as its metadata."""
+    return posting.EntryInput(
+        date=dt.date(2026, 1, 2),
+        memo=memo,
+        metadata=EXACT,
+        lines=[
+            posting.LineInput(account_code="5100", debit="1.00"),
+            posting.LineInput(account_code="1000", credit="1.00"),
+        ],
+    )
+
+
 async def test_metadata_numbers_are_stored_as_exact_json_numbers(db: Database) -> None:
     tenant = await make_tenant(db, "USD")
     await chart(db, tenant.id)
     result = await posting.post_entry(
         db,
         tenant.id,
-        posting.EntryInput(
-            date=dt.date(2026, 1, 2),
-            memo="exact",
-            metadata=EXACT,
-            lines=[
-                posting.LineInput(account_code="5100", debit="1.00"),
-                posting.LineInput(account_code="1000", credit="1.00"),
-            ],
-        ),
+        exact_input("exact"),
     )
     async with db.read() as session:
         stored = await session.scalar(
@@ -89,15 +94,7 @@ async def test_a_hold_event_keeps_metadata_numbers_exact(db: Database) -> None:
     held = await posting.hold_entry(
         db,
         tenant.id,
-        posting.EntryInput(
-            date=dt.date(2026, 1, 2),
-            memo="held",
-            metadata=EXACT,
-            lines=[
-                posting.LineInput(account_code="5100", debit="1.00"),
-                posting.LineInput(account_code="1000", credit="1.00"),
-            ],
-        ),
+        exact_input("held"),
     )
     await posting.void_hold(db, tenant.id, held.entry.id, "changed mind")
     async with db.read() as session:

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from db.bulk import stored_datetime
 from db.engine import Database
 from db.tables import Event, Tenant
 
@@ -43,7 +44,6 @@ _EVENTS = Event.__table__  # type: ignore[attr-defined]
 _LINK_TIME = select(_EVENTS.c.created_at).where(
     _EVENTS.c.tenant_id == bindparam("tenant_id"), _EVENTS.c.link == bindparam("link")
 )
-_SQLITE_TEXT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,7 @@ def moment_text(value: object) -> str:
 
     Accepts what the write path holds (an aware datetime, or SQLite's UTC text) and what
     a read gives back (a naive UTC datetime, or the text)."""
-    if isinstance(value, str):
-        value = dt.datetime.strptime(value, _SQLITE_TEXT)
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"not a moment: {value!r}")
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return stored_datetime(value).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def link_bytes(
@@ -142,6 +136,5 @@ async def current_head(db: Database, tenant_id: int) -> Checkpoint:
                 _LINK_TIME, {"tenant_id": tenant_id, "link": row.chain_link}
             )
             at = found.scalar_one_or_none()
-    if at is not None and at.tzinfo is None:
-        at = at.replace(tzinfo=dt.UTC)  # stored in UTC
-    return Checkpoint(int(row.chain_link), str(row.chain_hash), at)
+    moment = stored_datetime(at) if at is not None else None
+    return Checkpoint(int(row.chain_link), str(row.chain_hash), moment)

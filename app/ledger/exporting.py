@@ -33,6 +33,7 @@ from app.ledger.ledgerfile.metadata_text import client_metadata
 from app.ledger.ledgerfile.model import marks_of
 from app.ledger.money import from_minor
 from app.ledger.posting import EntryView, load_entries
+from db.bulk import stored_datetime
 from db.engine import Database
 from db.tables import Account, Hold, JournalEntry, JournalLine
 
@@ -206,11 +207,7 @@ async def _expiries(session: AsyncSession, held: list[int]) -> dict[int, dt.date
     rows = await session.execute(
         select(col(Hold.entry_id), col(Hold.expires_at)).where(col(Hold.entry_id).in_(held))
     )
-    return {int(entry_id): _utc(expires) for entry_id, expires in rows.all()}
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # Stored in UTC; SQLite gives it back without its zone.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=dt.UTC)
+    return {
+        int(entry_id): stored_datetime(expires) if expires is not None else None
+        for entry_id, expires in rows.all()
+    }

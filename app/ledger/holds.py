@@ -45,7 +45,7 @@ from app.ledger.rollups import Movements, add_pending
 from app.ledger.text import check_text
 from app.ledger.validation import check_key, check_not_locked
 from app.runtime.metrics import POSTED_ENTRIES
-from db.bulk import db_datetime, insert_rows
+from db.bulk import db_datetime, insert_rows, stored_datetime
 from db.tables import utcnow
 
 logger = logging.getLogger("ledgerql.holds")
@@ -129,11 +129,7 @@ def read_hold(conn: Connection, tenant_id: int, entry_id: int) -> HoldRow | None
 
 
 def _hold_of(row: Any) -> HoldRow:
-    expires = row.expires_at
-    if isinstance(expires, str):  # SQLite's text
-        expires = dt.datetime.fromisoformat(expires)
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
+    expires = stored_datetime(row.expires_at) if row.expires_at is not None else None
     held = [(int(debit), int(credit)) for debit, credit in orjson.loads(row.held_json)]
     return HoldRow(row.entry_id, row.status, expires, held, row.reason)
 
