@@ -11,6 +11,8 @@ import sys
 from asyncio.subprocess import DEVNULL, PIPE
 from pathlib import Path
 
+import pytest
+
 from db.engine import Database
 from tests.conftest import make_tenant
 from tests.test_import import balances, entry_count
@@ -34,21 +36,31 @@ def write_ledger(path: Path) -> dict[tuple[str, str], int]:
     return {("1000", "USD"): total, ("4000", "USD"): -total}
 
 
-def command(path: Path, slug: str) -> list[str]:
+def command(path: Path, slug: str, chunk: int) -> list[str]:
     script = Path(sys.executable).parent / "ledgerql"
-    # --chunk 1: entries commit one by one, so the kill lands between or inside commits.
-    return [str(script), "import", str(path), "--tenant", slug, "--create-accounts", "--chunk", "1"]
+    return [
+        str(script), "import", str(path), "--tenant", slug, "--create-accounts",
+        "--chunk", str(chunk),
+    ]  # fmt: skip
 
 
+# (chunk of the killed run, chunk of the rerun). 1: entries commit one by one, so the
+# kill lands between or inside commits. 7 then 5: the bulk load's chunks of 7 commit
+# whole, and the rerun's chunks of 5 straddle them, so some hold entries already
+# posted and entries not yet posted (the general path's replays and posts, together).
+CHUNKS = [(1, 1), (7, 5)]
+
+
+@pytest.mark.parametrize(("chunk", "rerun_chunk"), CHUNKS)
 async def test_an_import_killed_halfway_then_rerun_posts_each_entry_once(
-    db: Database, db_url: str, tmp_path: Path
+    db: Database, db_url: str, tmp_path: Path, chunk: int, rerun_chunk: int
 ) -> None:
     tenant = await make_tenant(db, "USD")
     path = tmp_path / "sales.jsonl"
     expected = write_ledger(path)
     env = {**os.environ, "DATABASE_URL": db_url}
     process = await asyncio.create_subprocess_exec(
-        *command(path, tenant.slug), env=env, stdout=DEVNULL, stderr=PIPE
+        *command(path, tenant.slug, chunk), env=env, stdout=DEVNULL, stderr=PIPE
     )
     try:
         for _ in range(GIVE_UP_AFTER_POLLS):
@@ -64,7 +76,7 @@ async def test_an_import_killed_halfway_then_rerun_posts_each_entry_once(
     assert 0 < killed_at < ENTRIES
 
     rerun = await asyncio.create_subprocess_exec(
-        *command(path, tenant.slug), env=env, stdout=PIPE, stderr=PIPE
+        *command(path, tenant.slug, rerun_chunk), env=env, stdout=PIPE, stderr=PIPE
     )
     stdout, stderr = await rerun.communicate()
     assert rerun.returncode == 0, stderr.decode()

@@ -101,7 +101,7 @@ _collector_was_enabled = False
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Automatic garbage collection off while batches are written.
 
     A batch allocates a few dozen short-lived objects per entry and no cycles; the
@@ -150,7 +150,7 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
     PostgreSQL); what may change meanwhile (keys, balances, the lock date) is
     read again under the tenant's lock by ``commit_batch``.
     """
-    with _collector_paused():
+    with collector_paused():
         checked: list[list[Checked]] = [[] for _ in requests]
         limited: dict[int, Limited] = {}
         named_accounts: dict[int, AccountRef] = {}
@@ -190,7 +190,7 @@ def plan_batch(conn: Connection, requests: Sequence[Request]) -> Plan:
 
 def commit_batch(conn: Connection, plan: Plan) -> list[list[BulkItem]]:
     """Writes a planned batch under the locks; one list of outcomes per request, in order."""
-    with _collector_paused():
+    with collector_paused():
         requests = plan.requests
         outcomes: list[list[BulkItem]] = [[] for _ in requests]
         today = server_today()

@@ -272,6 +272,14 @@ def balances(conn: Connection, account_ids: set[int]) -> tuple[Totals, Totals]:
 # ---------------------------------------------------------------- writes
 
 
+def advance_seq(conn: Connection, tenant: Tenant, count: int) -> int:
+    """Takes ``count`` numbers from the tenant's entry counter; the last number before them."""
+    seq = tenant.entry_seq
+    conn.execute(_SET_SEQ, {"tenant_id": tenant.id, "seq": seq + count})
+    tenant.entry_seq = seq + count
+    return seq
+
+
 def write_entries(
     conn: Connection, tenant: Tenant, news: Sequence[New], today: dt.date | None = None
 ) -> list[EntryView]:
@@ -283,9 +291,7 @@ def write_entries(
     """
     if not news:
         return []
-    seq = tenant.entry_seq
-    conn.execute(_SET_SEQ, {"tenant_id": tenant.id, "seq": seq + len(news)})
-    tenant.entry_seq = seq + len(news)
+    seq = advance_seq(conn, tenant, len(news))
     entry_ids = allocate_ids(conn, "journal_entries", len(news))
     line_ids = iter(allocate_ids(conn, "journal_lines", sum(len(n.prepared.lines) for n in news)))
     created_at = utcnow()

@@ -18,8 +18,9 @@ have sent, so a lost or duplicated wake-up costs a read, never an event.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -47,31 +48,77 @@ _NOTIFY = text("SELECT pg_notify(:channel, :tenant)")
 
 def entry_payload(view: EntryView) -> str:
     """The payload of an entry's event: the entry as posted, amounts as decimal text."""
-    payload: dict[str, Any] = {
-        "entry_id": view.id,
-        "number": view.number,
-        "date": view.date.isoformat(),
-        "memo": view.memo,
-        "currency": view.currency,
-        "source": view.source,
-        "reversal_of_id": view.reversal_of_id,
-        "metadata": view.metadata,
-        "lines": [
-            {
-                # The journal line's id: Pismo's accounting_entry_id of a script's entry.
-                "id": line.id,
-                "account_code": line.account_code,
-                "currency": line.currency,
-                "debit": format_minor(line.debit_minor, line.currency),
-                "credit": format_minor(line.credit_minor, line.currency),
-                # Texts too, so the hash chain fixes them (docs/audit.md).
-                "description": line.description,
-            }
+    return payload_text(
+        view.id,
+        view.number,
+        view.date,
+        view.memo,
+        view.currency,
+        view.source,
+        view.reversal_of_id,
+        view.metadata,
+        [
+            line_document(
+                line.id,
+                line.account_code,
+                line.currency,
+                line.debit_minor,
+                line.credit_minor,
+                line.description,
+            )
             for line in view.lines
         ],
+        view.accrual_date,
+    )
+
+
+def line_document(
+    line_id: int,
+    account_code: str,
+    currency: str,
+    debit_minor: int,
+    credit_minor: int,
+    description: str | None,
+) -> dict[str, Any]:
+    """One line of an entry's event payload."""
+    return {
+        # The journal line's id: Pismo's accounting_entry_id of a script's entry.
+        "id": line_id,
+        "account_code": account_code,
+        "currency": currency,
+        "debit": format_minor(debit_minor, currency),
+        "credit": format_minor(credit_minor, currency),
+        # Texts too, so the hash chain fixes them (docs/audit.md).
+        "description": description,
     }
-    if view.accrual_date is not None:
-        payload["accrual_date"] = view.accrual_date.isoformat()
+
+
+def payload_text(
+    entry_id: int,
+    number: str,
+    on: dt.date,
+    memo: str,
+    currency: str,
+    source: str,
+    reversal_of_id: int | None,
+    metadata: Mapping[str, Any] | None,
+    lines: list[dict[str, Any]],
+    accrual_date: dt.date | None = None,
+) -> str:
+    """An entry's event payload from its parts (``entry_payload``; the bulk load's rows)."""
+    payload: dict[str, Any] = {
+        "entry_id": entry_id,
+        "number": number,
+        "date": on.isoformat(),
+        "memo": memo,
+        "currency": currency,
+        "source": source,
+        "reversal_of_id": reversal_of_id,
+        "metadata": metadata,
+        "lines": lines,
+    }
+    if accrual_date is not None:
+        payload["accrual_date"] = accrual_date.isoformat()
     return json_text(payload)
 
 

@@ -17,6 +17,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from app.ledger.entries import (
     MAX_DATE,
     MAX_DESCRIPTION,
@@ -288,7 +290,13 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str
 def _amount_key(value: object) -> str | None:
     """A side's amount in normal form; None for an absent side, and so for a zero one,
     which means the same (the hash of every input valid before zeros were taken is kept)."""
-    if value is None or value == "":
+    if value is None:
+        return None
+    if type(value) is Decimal and value.is_finite():
+        # A file's amount: random, so the cache below would only miss (and hash it).
+        key = str(value.normalize())
+        return None if key in _ZEROS else key
+    if value == "":
         return None
     # Equal Decimals of different precisions share a cache slot, which is right: the
     # normal form of a non-zero value does not depend on its precision (0 and -0 do).
@@ -371,6 +379,30 @@ def request_hash(data: EntryInput, metadata: Mapping[str, object] | None = _AS_G
             for line in data.lines
         ],
     }
+    return canonical_digest(document)
+
+
+# orjson writes what _CANONICAL writes for a document of plain values whose text is
+# printable ASCII: then it hashes 5x faster. It leaves DEL and non-ASCII raw where
+# _CANONICAL escapes them, encodes some types _CANONICAL hands to str() (enums),
+# and may sort other keys otherwise: those documents take _CANONICAL.
+_ORJSON_CANONICAL = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def canonical_digest(document: dict[str, Any]) -> str:
+    """The SHA-256 of ``document``'s canonical JSON (sorted keys, no spaces, ASCII)."""
+    if document.get("metadata") is None:
+        try:
+            encoded = orjson.dumps(document, option=_ORJSON_CANONICAL)
+        except TypeError:
+            encoded = b"\x80"  # a value orjson does not take as it is: _CANONICAL's turn
+        if encoded.isascii() and b"\x7f" not in encoded:
+            return hashlib.sha256(encoded).hexdigest()
     return hashlib.sha256(_CANONICAL.encode(document).encode()).hexdigest()
 
 

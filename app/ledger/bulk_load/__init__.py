@@ -1,0 +1,60 @@
+"""The bulk load: large batches of entries (a whole file's import) written set-based,
+without the per-entry machinery of the general write path, and to the same rows.
+
+A batch is planned (``plan_plain``: ``plain.plan`` proves in memory that every entry
+passes, or gives up) and then written in one write transaction (``write_planned``:
+``store.write_plain`` writes the rows under the tenant's lock with one multi-row
+statement per table, COPY on PostgreSQL). A batch it gives up on is not written, and
+the caller posts it through the general path (``posting.post_entries``), which decides
+it entry by entry with the usual refusals: the bulk load never words a refusal of its
+own. docs/bulk_load.md tells the design and its figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from app.ledger.batch import collector_paused
+from app.ledger.batch_store import accounts, read_tenant
+from app.ledger.bulk_load.plain import PlainBatch, plan
+from app.ledger.bulk_load.store import Stored, write_plain
+from app.ledger.entries import EntryInput
+from db.engine import Database
+
+__all__ = ["PlainBatch", "Stored", "plan", "plan_plain", "write_plain", "write_planned"]
+
+
+async def plan_plain(
+    db: Database, tenant_id: int, inputs: Sequence[EntryInput]
+) -> PlainBatch | None:
+    """``inputs`` planned (``plain.plan``) against the tenant and accounts as they are now,
+    read without a lock like the general path's plan; None: the general path decides them.
+    Done before the write, so that one batch is planned while the one before it is written."""
+
+    def read(conn: Connection) -> PlainBatch | None:
+        tenant = read_tenant(conn, tenant_id, lock=False)
+        if tenant is None:
+            return None
+        by_code, _ = accounts(conn, tenant_id, inputs)
+        with collector_paused():
+            return plan(
+                inputs,
+                base_currency=tenant.base_currency,
+                lock_date=tenant.lock_date,
+                by_code=by_code,
+            )
+
+    return await db.run_read(read)
+
+
+async def write_planned(db: Database, tenant_id: int, batch: PlainBatch) -> Stored | None:
+    """Writes a planned batch in a transaction of its own; None: nothing written, the
+    general path decides it."""
+
+    def work(conn: Connection) -> Stored | None:
+        with collector_paused():
+            return write_plain(conn, tenant_id, batch)
+
+    return await db.run_write(work)
