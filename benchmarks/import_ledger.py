@@ -1,7 +1,8 @@
 """Benchmark: ``ledgerql import`` of a generated ledger, checked against hledger.
 
     .venv/bin/python -m benchmarks.import_ledger [--engine sqlite|postgres|both]
-        [--entries 250000] [--ledger PREFIX] [--cli PATH] [--json FILE]
+        [--entries 250000] [--ledger PREFIX] [--format journal|jsonl] [--no-export]
+        [--cli PATH] [--json FILE]
 
 The ledger is ``benchmarks.gen_ledger``'s (``--entries`` entries, four postings
 each on average, seed ``--seed``), written to a temporary directory, or the
@@ -10,14 +11,18 @@ journal once (``hledger -f FILE bal --flat --no-total -O csv``); its balances mu
 equal the sums of the JSON Lines file, or the files disagree and the benchmark stops.
 
 Per engine: a fresh database, migrated, with one tenant (``bench``, EUR), then
-``ledgerql import FILE.jsonl --tenant bench --format jsonl --create-accounts`` in a
-subprocess with DATABASE_URL set. Measured: its wall time from start to exit
+``ledgerql import FILE --tenant bench --format journal --create-accounts`` (the journal
+hledger read; ``--format jsonl``: the JSON Lines file) in a subprocess with DATABASE_URL
+set. Measured: its wall time from start to exit
 (Python's start-up and the CLI's migration check included), hence entries/s and
 postings/s; its CPU time; and its peak RSS, the ``ru_maxrss`` that ``os.wait4``
 returns for that one process (the kernel's high-water mark, not a sampled value).
 Checked: exit status 0; the tenant has exactly the file's entries and lines; its
 trial balance, read through the ledger core (``app.ledger.balances.trial_balance``),
-equals hledger's to the cent for every account and currency, and balances.
+equals hledger's to the cent for every account and currency, and balances. Then
+(unless ``--no-export``) ``ledgerql export`` of the tenant in each format, timed the
+same way, each checked equal to the input (JSON Lines: its entries, postings and
+balances; journal: hledger's balances of it; CSV: its postings).
 
 On PostgreSQL, also in the same run: the rows the import wrote (entries, lines,
 events, idempotency records, balances: every table in WRITTEN_TABLES that has
@@ -28,7 +33,8 @@ That COPY time is the floor for writing these rows; the ratio import/COPY is the
 import's entries/s over the COPY's.
 
 Targets: TARGET_SQLITE_ENTRIES_PER_S on SQLite; peak RSS at most
-TARGET_PEAK_RSS_MIB; import/COPY at least TARGET_COPY_RATIO on PostgreSQL.
+TARGET_PEAK_RSS_MIB; import/COPY at least TARGET_COPY_RATIO on PostgreSQL; each export
+at least TARGET_EXPORT_ENTRIES_PER_S.
 Exit status 1 when a check fails, 2 with ``--require-targets`` when a target is missed.
 """
 
@@ -68,6 +74,8 @@ from db.tables import JournalEntry, JournalLine
 TARGET_SQLITE_ENTRIES_PER_S = 20_000.0
 TARGET_PEAK_RSS_MIB = 300.0
 TARGET_COPY_RATIO = 0.7
+TARGET_EXPORT_ENTRIES_PER_S = 50_000.0
+EXPORT_FORMATS = ("jsonl", "journal", "csv")
 TENANT = "bench"
 # Copied first and untimed in the COPY baseline: the rows the entries refer to.
 REFERENCE_TABLES = ("users", "tenants", "journals", "accounts")
@@ -152,6 +160,8 @@ def read_jsonl(path: Path) -> tuple[int, int, Totals]:
     with path.open() as file:
         for text in file:
             entry = json.loads(text)
+            if "lines" not in entry:  # an export's account declaration
+                continue
             entries += 1
             for line in entry["lines"]:
                 postings += 1
@@ -185,6 +195,8 @@ def hledger_totals(journal: Path) -> Totals:
         # "EUR 1234.56" or, for several commodities, "EUR 1.00, USD -2.00".
         for amount in balance.split(", "):
             currency, _, number = amount.strip().partition(" ")
+            if currency[-1:].isdigit():  # "1234.56 EUR": the commodity written after
+                number, currency = currency, number
             if currency.startswith("-"):  # "-EUR 13", the other way hledger writes a negative
                 currency, number = currency[1:], "-" + number
             if not number:
@@ -392,7 +404,7 @@ async def copy_baseline(source_url: str, target_url: str) -> Copied:
 
 @contextmanager
 def imported(
-    engine: str, ledger: Ledger, cli: str, timeout_s: float
+    engine: str, ledger: Ledger, cli: str, timeout_s: float, fmt: str = "journal"
 ) -> Iterator[tuple[str, Measured]]:
     """A fresh database into which ``ledgerql import`` loaded ``ledger``, and the measures."""
     with ExitStack() as stack:
@@ -402,9 +414,10 @@ def imported(
         db = Database(url)
         stack.callback(lambda: runner.run(db.dispose()))
         tenant_id = runner.run(new_tenant(db))
+        source = ledger.journal if fmt == "journal" else ledger.jsonl
         command = [
-            cli, "import", str(ledger.jsonl), "--tenant", TENANT,
-            "--format", "jsonl", "--create-accounts",
+            cli, "import", str(source), "--tenant", TENANT,
+            "--format", fmt, "--create-accounts",
         ]  # fmt: skip
         measured = run_measured(command, {**os.environ, "DATABASE_URL": url}, timeout_s)
         if measured.returncode != 0:
@@ -423,15 +436,60 @@ def imported(
         yield url, measured
 
 
+def exported(url: str, ledger: Ledger, cli: str, timeout_s: float) -> dict[str, float]:
+    """``ledgerql export`` of the imported tenant in each format, timed (entries/s), and
+    checked equal to the input: the JSON Lines and journal exports hold the file's
+    entries and balances (the journal's read back by hledger), the CSV its lines."""
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="ledgerql-export-") as directory:
+        for fmt in EXPORT_FORMATS:
+            target = Path(directory) / f"export.{fmt}"
+            command = [cli, "export", "--tenant", TENANT, "--format", fmt, "-o", str(target)]
+            measured = run_measured(command, {**os.environ, "DATABASE_URL": url}, timeout_s)
+            if measured.returncode != 0:
+                raise BenchmarkFailed(f"{' '.join(command)}: {measured.output[-2000:]}")
+            rates[fmt] = ledger.entries / measured.wall_s
+            if fmt == "jsonl":
+                entries, postings, totals = read_jsonl(target)
+            elif fmt == "journal":
+                entries = postings = -1  # counted by the JSON Lines check
+                totals = hledger_totals(target)
+            else:
+                with target.open() as text:
+                    postings = sum(1 for _ in text) - 1
+                entries, totals = -1, ledger.totals
+            if (
+                totals != ledger.totals
+                or postings not in (-1, ledger.postings)
+                or entries
+                not in (
+                    -1,
+                    ledger.entries,
+                )
+            ):
+                raise BenchmarkFailed(f"the {fmt} export differs from the input")
+            print(
+                f"  export {fmt:7s} {measured.wall_s:6.2f} s: {rates[fmt]:9,.0f} entries/s; "
+                f"peak RSS {measured.peak_rss_mib:.1f} MiB; equal to the input",
+                flush=True,
+            )
+    return rates
+
+
 def bench_engine(engine: str, ledger: Ledger, args: argparse.Namespace) -> ImportResult:
-    print(f"{engine}: ledgerql import of {ledger.entries} entries", flush=True)
+    print(f"{engine}: ledgerql import of {ledger.entries} entries ({args.format})", flush=True)
     copied = None
-    with imported(engine, ledger, args.cli, args.timeout) as (url, measured):
+    with imported(engine, ledger, args.cli, args.timeout, args.format) as (url, measured):
+        export_rates = exported(url, ledger, args.cli, args.timeout) if args.export else {}
         if engine == "postgres":
             with harness.fresh_database(engine) as target_url:
                 upgrade(target_url)
                 copied = asyncio.run(copy_baseline(url, target_url))
     result = figures(engine, ledger, measured, copied)
+    for fmt, rate in export_rates.items():
+        result.targets.append(
+            Target(f"export {fmt} entries/s", rate, TARGET_EXPORT_ENTRIES_PER_S, "entries/s")
+        )
     for target in result.targets:
         print(target.line())
     sys.stdout.flush()
@@ -488,6 +546,14 @@ def main(argv: list[str] | None = None) -> int:
         "--cli", default=ledgerql_cli(), help="the ledgerql executable (default: the venv's)"
     )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per import")
+    parser.add_argument(
+        "--format", choices=("journal", "jsonl"), default="journal",
+        help="the file imported (default: the hledger journal, as hledger reads it)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-export", dest="export", action="store_false",
+        help="leave out the export of each format after the import",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.entries < 1:
         parser.error("--entries must be positive")

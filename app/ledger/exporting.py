@@ -19,69 +19,33 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
-from typing import cast
+from typing import Any
 
 from sqlalchemy import exists, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
+from app.ledger import export_reads
 from app.ledger.entry_reads import read_metadata
-from app.ledger.importing import IMPORT_SOURCE
-from app.ledger.ledgerfile import FileAccount, FileEntry, FileLine, Format
+from app.ledger.export_reads import HELD
+from app.ledger.ledgerfile import FileAccount, FileEntry, Format
 from app.ledger.ledgerfile.metadata_text import client_metadata
-from app.ledger.ledgerfile.model import marks_of
-from app.ledger.money import from_minor
-from app.ledger.posting import EntryView, load_entries
+from app.ledger.posting import EntryView
 from db.bulk import stored_datetime
 from db.engine import Database
 from db.tables import Account, Hold, JournalEntry, JournalLine
 
-PAGE_SIZE = 500
+PAGE_SIZE = 5000
 # Scheduled entries do not count yet; a reversed one stays posted, its reversal counters it.
 EXPORTED_STATUSES = ("POSTED", "REVERSED")
-# A hold still pending, written by the formats that can say so (JSON Lines' "hold").
-HELD = "PENDING"
 
 
 def external_id_of(entry: EntryView) -> str:
-    """The id written for an entry: its import key when it came from a file, else its number.
-
-    Importing the export again, here or into another tenant, then finds the same
-    ids, so a second export is the same text and a rerun posts nothing twice.
-    """
-    if entry.source == IMPORT_SOURCE and entry.idempotency_key:
-        return entry.idempotency_key
-    return entry.number
-
-
-def file_entry_of(entry: EntryView, expires_at: dt.datetime | None = None) -> FileEntry:
-    # What an imported journal said beyond amounts (status marks, comment), kept in
-    # the entry's metadata; a journal writes it back, the other formats have no place.
-    status, comment, marks = marks_of(entry.metadata)
-    return FileEntry(
-        metadata=client_metadata(entry.metadata),
-        line=0,
-        date=entry.date,
-        memo=entry.memo,
-        currency=entry.currency,
-        external_id=external_id_of(entry),
-        status=status,
-        comment=comment,
-        hold=entry.status == HELD,
-        expires_at=expires_at,
-        lines=[
-            FileLine(
-                account=line.account_code,
-                debit=from_minor(line.debit_minor, line.currency) if line.debit_minor else None,
-                credit=from_minor(line.credit_minor, line.currency) if line.credit_minor else None,
-                currency=line.currency,
-                description=line.description,
-                status=marks[index] or None if index < len(marks) else None,
-            )
-            for index, line in enumerate(entry.lines)
-        ],
-    )
+    """The id an export writes for ``entry`` (export_reads.external_id_of)."""
+    return export_reads.external_id_of(entry.source, entry.idempotency_key, entry.number)
 
 
 async def used_accounts(
@@ -170,34 +134,32 @@ async def export_ledger(
             declared := writer.accounts(await used_accounts(session, tenant_id, statuses))
         ):
             write(declared)
-        query = (
-            select(col(JournalEntry.id), col(JournalEntry.date))
-            .where(
-                col(JournalEntry.tenant_id) == tenant_id,
-                col(JournalEntry.status).in_(statuses),
+        after: export_reads.Cursor = None
+        while True:
+            page = await session.run_sync(_read_page, tenant_id, statuses, after, page_size)
+            held = [entry_id for entry_id, _, status, _ in page if status == HELD]
+            expiries = await _expiries(session, held)
+            write(
+                "".join(
+                    writer.entry(
+                        replace(entry, expires_at=expiries.get(entry_id))
+                        if status == HELD
+                        else entry
+                    )
+                    for entry_id, _, status, entry in page
+                )
             )
-            .order_by(col(JournalEntry.date), col(JournalEntry.id))
-            .limit(page_size)
-        )
-        page = (await session.execute(query)).all()
-        while page:
-            entries = await load_entries(session, tenant_id, [cast(int, row[0]) for row in page])
-            expiries = await _expiries(session, [e.id for e in entries if e.status == HELD])
-            for entry in entries:
-                write(writer.entry(file_entry_of(entry, expiries.get(entry.id))))
-            count += len(entries)
+            count += len(page)
             if len(page) < page_size:
                 break
-            last_id, last_date = page[-1]
-            page = (
-                await session.execute(
-                    query.where(
-                        tuple_(col(JournalEntry.date), col(JournalEntry.id))
-                        > tuple_(last_date, last_id)
-                    )
-                )
-            ).all()
+            after = (page[-1][0], page[-1][1])
     return count
+
+
+def _read_page(
+    sync: Session, tenant_id: int, statuses: tuple[str, ...], after: export_reads.Cursor, size: int
+) -> list[tuple[int, Any, str, FileEntry]]:
+    return export_reads.read_page(sync.connection(), tenant_id, statuses, after, size)
 
 
 async def _expiries(session: AsyncSession, held: list[int]) -> dict[int, dt.datetime | None]:

@@ -89,9 +89,11 @@ def plan(
     batch = PlainBatch([])
     scales: dict[str, int] = {}
     claims: set[tuple[str, str]] = set()
+    # Each code's account, its text checked once per batch rather than once per line.
+    named: dict[str, AccountRef | None] = {}
     try:
         for data in inputs:
-            entry = _entry(data, base_currency, lock_date, by_code, scales)
+            entry = _entry(data, base_currency, lock_date, by_code, named, scales)
             if entry.claim is not None:
                 if entry.claim in claims:  # a replay within the batch: the general path's
                     raise _NotPlain
@@ -116,6 +118,7 @@ def _entry(
     base_currency: str,
     lock_date: dt.date | None,
     by_code: Mapping[str, AccountRef],
+    named: dict[str, AccountRef | None],
     scales: dict[str, int],
 ) -> PlainEntry:
     if (
@@ -142,7 +145,10 @@ def _entry(
         code = raw.account_code
         if not code or raw.account_id is not None:
             raise _NotPlain
-        account = by_code.get(check_lookup(code, field="accountCode"))
+        if code in named:
+            account = named[code]
+        else:
+            account = named[code] = by_code.get(check_lookup(code, field="accountCode"))
         if (
             account is None
             or not account.active
@@ -161,9 +167,11 @@ def _entry(
             credits[line_currency] = credits.get(line_currency, 0) + credit
         else:
             raise _NotPlain
-        description = check_optional_text(
-            raw.description, field="description", max_length=MAX_DESCRIPTION
-        )
+        description = raw.description
+        if description is not None:
+            description = check_optional_text(
+                description, field="description", max_length=MAX_DESCRIPTION
+            )
         lines.append((account.id, account.code, line_currency, debit, credit, description))
     if debits != credits or max(debits.values()) > MAX_MINOR:
         raise _NotPlain
