@@ -35,8 +35,12 @@ from app.ledger.outbox import json_text
 from app.ledger.posting_rules import claim_of
 from app.ledger.text import check_lookup, check_optional_text
 from app.ledger.validation import AccountRef, check_memo, check_not_locked, request_hash
+from db.bulk import let_others_run
 
-_EXACT = Context(prec=80)  # as money._EXACT: no amount below 2^63 minor units is rounded
+_EXACT = Context(prec=80)
+# Planning yields to the event loop this often (on PostgreSQL it runs on the loop), so
+# the batch being written meanwhile is not kept from sending its next statement.
+_SLICE = 100  # as money._EXACT: no amount below 2^63 minor units is rounded
 
 # (account id, account code, currency, debit minor, credit minor, description)
 PlainLine = tuple[int, str, str, int, int, str | None]
@@ -92,7 +96,9 @@ def plan(
     # Each code's account, its text checked once per batch rather than once per line.
     named: dict[str, AccountRef | None] = {}
     try:
-        for data in inputs:
+        for index, data in enumerate(inputs, start=1):
+            if index % _SLICE == 0:
+                let_others_run()
             entry = _entry(data, base_currency, lock_date, by_code, named, scales)
             if entry.claim is not None:
                 if entry.claim in claims:  # a replay within the batch: the general path's

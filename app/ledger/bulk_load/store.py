@@ -38,8 +38,10 @@ from app.ledger.posting_rules import entry_number
 from app.ledger.rollups import Movements
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.runtime.metrics import POSTED_ENTRIES, POSTING_BATCH_ENTRIES
-from db.bulk import allocate_ids, db_date, db_datetime, insert_rows
+from db.bulk import allocate_ids, db_date, db_datetime, insert_rows, let_others_run
 from db.tables import utcnow
+
+_SLICE = 100  # entries between two yields to the event loop (plain._SLICE)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: Plain
     movements = Movements()
     totals, moved_days = movements.balances, movements.days
     for offset, (entry, entry_id) in enumerate(zip(entries, entry_ids, strict=True), start=1):
+        if offset % _SLICE == 0:
+            let_others_run()  # on PostgreSQL: the next batch's plan goes on meanwhile
         date = entry.date
         on = days.get(date)
         if on is None:
