@@ -21,12 +21,15 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection
 
 from app.ledger import accounts
+from app.ledger.audit_verify import verify
 from app.ledger.bulk_load import plan, plan_plain
 from app.ledger.entries import EntryInput, LineInput
+from app.ledger.entry_reads import load_views
 from app.ledger.errors import LedgerError
 from app.ledger.importing import _input
 from app.ledger.ledgerfile import FORMATS, FileEntry
 from app.ledger.limits import LimitsChange
+from app.ledger.outbox import entry_payload
 from app.ledger.posting import post_entries
 from app.ledger.posting_rules import claim_of
 from app.ledger.validation import _CANONICAL, AccountRef, canonical_digest, prepare
@@ -170,6 +173,37 @@ async def test_the_bulk_load_writes_the_rows_of_the_general_path(db: Database) -
     for row in bulk_rows["idempotency_records"]:  # the hash of the same request, both ways
         assert general_keys[row["key"]] == row["request_hash"]
     assert bulk_rows == general_rows
+    # Byte for byte: each event's payload is the one outbox.entry_payload writes for the
+    # stored entry, and the books verify against their hash chain.
+    stored = await db.run_read(
+        lambda conn: [
+            (str(payload), entry_payload(view))
+            for (payload,), view in zip(
+                conn.exec_driver_sql(
+                    "SELECT payload_json FROM events WHERE tenant_id = "
+                    + ("?" if conn.dialect.name == "sqlite" else "$1")
+                    + " ORDER BY link",
+                    (bulk.id,),
+                ).all(),
+                load_views(
+                    conn,
+                    bulk.id,
+                    [
+                        int(row[0])
+                        for row in conn.exec_driver_sql(
+                            "SELECT entry_id FROM events WHERE tenant_id = "
+                            + ("?" if conn.dialect.name == "sqlite" else "$1")
+                            + " ORDER BY link",
+                            (bulk.id,),
+                        ).all()
+                    ],
+                ),
+                strict=True,
+            )
+        ]
+    )
+    assert [written for written, _ in stored] == [expected for _, expected in stored]
+    assert (await verify(db, bulk.id)).problems == []
     assert {table: len(rows) for table, rows in bulk_rows.items()} == {
         "journal_entries": 4,
         "journal_lines": 10,

@@ -102,10 +102,11 @@ def payload_text(
     source: str,
     reversal_of_id: int | None,
     metadata: Mapping[str, Any] | None,
-    lines: list[dict[str, Any]],
+    lines: list[dict[str, Any]] | orjson.Fragment,
     accrual_date: dt.date | None = None,
 ) -> str:
-    """An entry's event payload from its parts (``entry_payload``; the bulk load's rows)."""
+    """An entry's event payload from its parts (``entry_payload``; the bulk load's rows,
+    whose lines come as JSON already written: ``line_document``'s, ids included)."""
     payload: dict[str, Any] = {
         "entry_id": entry_id,
         "number": number,

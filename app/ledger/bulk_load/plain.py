@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from typing import Any
 
+import orjson
+
 from app.ledger.entries import (
     GRAPHQL_SOURCE,
     MAX_DESCRIPTION,
@@ -31,7 +33,7 @@ from app.ledger.entries import (
 from app.ledger.errors import LedgerError
 from app.ledger.metadata import index_rows
 from app.ledger.money import MAX_MINOR, check_currency, exponent
-from app.ledger.outbox import json_text
+from app.ledger.outbox import json_text, line_document
 from app.ledger.posting_rules import claim_of
 from app.ledger.text import check_lookup, check_optional_text
 from app.ledger.validation import AccountRef, check_memo, check_not_locked, request_hash
@@ -40,7 +42,9 @@ from db.bulk import let_others_run
 _EXACT = Context(prec=80)
 # Planning yields to the event loop this often (on PostgreSQL it runs on the loop), so
 # the batch being written meanwhile is not kept from sending its next statement.
-_SLICE = 100  # as money._EXACT: no amount below 2^63 minor units is rounded
+_SLICE = 100
+# How a line document with id 0 starts: cut off, it leaves the rest of the line's JSON.
+_NO_ID = b'{"id":0,'  # as money._EXACT: no amount below 2^63 minor units is rounded
 
 # (account id, account code, currency, debit minor, credit minor, description)
 PlainLine = tuple[int, str, str, int, int, str | None]
@@ -62,6 +66,9 @@ class PlainEntry:
     metadata: Mapping[str, Any] | None
     metadata_json: str | None
     metadata_rows: list[tuple[str, str]]
+    # Each line's document in the entry's event (outbox.line_document) but its id, as
+    # JSON after the opening brace: the write puts the id in front (store.py).
+    line_texts: list[bytes]
 
 
 @dataclass
@@ -69,8 +76,11 @@ class PlainBatch:
     """A batch every input of which passes: its entries, in order, and what they move."""
 
     entries: list[PlainEntry]
-    # (account id, currency) -> [debits, credits] of the whole batch: the overflow check.
+    # (account id, currency) -> [debits, credits] of the whole batch: the overflow check,
+    # and what the running balances move by.
     moved: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    # (account id, currency, day) -> [debits, credits]: what the day roll-ups move by.
+    days: dict[tuple[int, str, dt.date], list[int]] = field(default_factory=dict)
     lines: int = 0
 
     @property
@@ -104,7 +114,7 @@ def plan(
                 if entry.claim in claims:  # a replay within the batch: the general path's
                     raise _NotPlain
                 claims.add(entry.claim)
-            moved = batch.moved
+            moved, days, date = batch.moved, batch.days, entry.date
             for account_id, _, currency, debit, credit, _ in entry.lines:
                 total = moved.get((account_id, currency))
                 if total is None:
@@ -112,6 +122,12 @@ def plan(
                 else:
                     total[0] += debit
                     total[1] += credit
+                day = days.get((account_id, currency, date))
+                if day is None:
+                    days[(account_id, currency, date)] = [debit, credit]
+                else:
+                    day[0] += debit
+                    day[1] += credit
             batch.lines += len(entry.lines)
             batch.entries.append(entry)
     except (_NotPlain, LedgerError):
@@ -195,6 +211,12 @@ def _entry(
         metadata=metadata,
         metadata_json=json_text(metadata) if metadata else None,
         metadata_rows=index_rows(metadata),
+        line_texts=[
+            orjson.dumps(line_document(0, code, currency, debit, credit, description))[
+                len(_NO_ID) :
+            ]
+            for _, code, currency, debit, credit, description in lines
+        ],
     )
 
 

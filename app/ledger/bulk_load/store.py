@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from app.ledger.batch_store import (
@@ -33,7 +34,7 @@ from app.ledger.batch_store import (
 from app.ledger.bulk_load.plain import PlainBatch
 from app.ledger.entries import POSTED
 from app.ledger.money import MAX_MINOR
-from app.ledger.outbox import line_document, payload_text, write_events
+from app.ledger.outbox import payload_text, write_events
 from app.ledger.posting_rules import entry_number
 from app.ledger.rollups import Movements
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
@@ -98,7 +99,7 @@ def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: Plain
     event_rows: list[tuple[Any, ...]] = []
     metadata_rows: list[tuple[Any, ...]] = []
     movements = Movements()
-    totals, moved_days = movements.balances, movements.days
+    movements.balances, movements.days = batch.moved, batch.days
     for offset, (entry, entry_id) in enumerate(zip(entries, entry_ids, strict=True), start=1):
         if offset % _SLICE == 0:
             let_others_run()  # on PostgreSQL: the next batch's plan goes on meanwhile
@@ -126,8 +127,8 @@ def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: Plain
             )
         )
         documents = []
-        for line_no, (account_id, code, currency, debit, credit, description) in enumerate(
-            entry.lines
+        for line_no, ((account_id, _, currency, debit, credit, description), text) in enumerate(
+            zip(entry.lines, entry.line_texts, strict=True)
         ):
             line_id = next(line_ids)
             line_rows.append(
@@ -144,13 +145,7 @@ def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: Plain
                     line_no,
                 )
             )
-            documents.append(line_document(line_id, code, currency, debit, credit, description))
-            total = totals[(account_id, currency)]
-            total[0] += debit
-            total[1] += credit
-            day = moved_days[(account_id, currency, date)]
-            day[0] += debit
-            day[1] += credit
+            documents.append(b'{"id":%d,%b' % (line_id, text))
         if entry.claim is not None:
             scope, key = entry.claim
             key_rows.append((tenant_id, scope, key, entry.request_hash, entry_id, created_db))
@@ -163,7 +158,7 @@ def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: Plain
             entry.source,
             None,
             entry.metadata,
-            documents,
+            orjson.Fragment(b"[" + b",".join(documents) + b"]"),
         )
         event_rows.append((tenant_id, entry.event_type, entry_id, payload, created_db))
         metadata_rows += [(tenant_id, key, value, entry_id) for key, value in entry.metadata_rows]
