@@ -1,12 +1,14 @@
 """Importing a whole ledger file: streamed, posted in chunks, safe to run again.
 
 A first pass over the bytes takes the file's SHA-256 (and checks it is UTF-8);
-the second parses it one entry at a time and posts chunks of entries through
-``posting.post_entries`` (never all at once: memory stays flat whatever the
-file's size). Every entry carries an idempotency key in the ``import`` scope:
-the file's own id (``external_id``, a journal's ``(CODE)``) or else the file's
-hash and the entry's line. Running an import again, after a crash or not,
-replays what is already posted and posts only the rest.
+the second parses it one entry at a time and posts chunks of entries (never all at
+once: memory stays flat whatever the file's size), each through the bulk load
+(app/ledger/bulk_load, one transaction) when all its entries are plain and pass, else
+through ``posting.post_entries``, which decides each entry on its own. Every entry
+carries an idempotency key in the ``import`` scope: the file's own id
+(``external_id``, a journal's ``(CODE)``) or else the file's hash and the entry's
+line. Running an import again, after a crash or not, replays what is already posted
+and posts only the rest.
 """
 
 from __future__ import annotations
@@ -436,10 +438,9 @@ async def import_file(
         db, tenant, fmt, summary, _Accounts(db, tenant_id, create_accounts, create_hint)
     )
     lines = _Lines(source)
-    # Chunks are posted while the next is parsed (the parser yields to the event
-    # loop every few entries), and two are handed to the write path at a time, so
-    # group commit can plan one while the other commits (on PostgreSQL the
-    # ledger's work then overlaps the database's). They commit in order.
+    # Chunks are posted while the next is parsed (the parser yields to the event loop
+    # every few entries): a chunk is planned as soon as it is parsed and written once the
+    # chunk before it is committed, so they commit in file order; two at a time.
     in_flight: deque[asyncio.Task[None]] = deque()
 
     async def hand_over(chunk: list[FileEntry | FileError], read: int) -> None:
@@ -454,34 +455,33 @@ async def import_file(
     chunk: list[FileEntry | FileError] = []
     entries = 0
     # The collector off for the whole import, as for a batch (batch.collector_paused):
-    # parsing makes millions of short-lived objects and no cycle.
-    paused = collector_paused()
-    paused.__enter__()
-    try:
-        for item in fmt.parse(lines):
-            if isinstance(item, FileAccount):
-                if item.type is not None:
-                    importer.accounts.declared[item.code] = AccountType(item.type)
-                if item.metadata:
-                    importer.accounts.metadata[item.code] = item.metadata
-                continue
-            chunk.append(item)
-            entries += isinstance(item, FileEntry)
-            if len(chunk) % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-            # Unreadable entries wait in the chunk too, so failures are reported in line order.
-            if entries >= chunk_size or len(chunk) >= 2 * chunk_size:
+    # parsing makes millions of short-lived objects and no cycle (100,000 entries: 13.2 s
+    # instead of 14.2). Back on when the last batch or import running ends.
+    with collector_paused():
+        try:
+            for item in fmt.parse(lines):
+                if isinstance(item, FileAccount):
+                    if item.type is not None:
+                        importer.accounts.declared[item.code] = AccountType(item.type)
+                    if item.metadata:
+                        importer.accounts.metadata[item.code] = item.metadata
+                    continue
+                chunk.append(item)
+                entries += isinstance(item, FileEntry)
+                if len(chunk) % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+                # Unreadable entries wait in the chunk too, so failures are reported in line order.
+                if entries >= chunk_size or len(chunk) >= 2 * chunk_size:
+                    await hand_over(chunk, lines.bytes_read)
+                    chunk, entries = [], 0
+            if chunk:
                 await hand_over(chunk, lines.bytes_read)
-                chunk, entries = [], 0
-        if chunk:
-            await hand_over(chunk, lines.bytes_read)
-        while in_flight:
-            await in_flight.popleft()
-    finally:
-        # A failure while parsing (or in a chunk) leaves no write running unawaited.
-        if in_flight:
-            await asyncio.wait(in_flight)
-        paused.__exit__(None, None, None)
+            while in_flight:
+                await in_flight.popleft()
+        finally:
+            # A failure while parsing (or in a chunk) leaves no write running unawaited.
+            if in_flight:
+                await asyncio.wait(in_flight)
     if on_progress is not None:
         on_progress(Progress(size, size, summary))
     return summary
