@@ -156,7 +156,7 @@ async def test_the_bulk_load_writes_the_rows_of_the_general_path(db: Database) -
         await chart(db, tenant.id)
     inputs = inputs_of(JOURNAL, "f")
     planned = await plan_plain(db, bulk.id, inputs)
-    assert planned is not None and len(planned.entries) == 4  # the bulk load takes them all
+    assert planned is not None and len(planned.batch.entries) == 4  # the bulk load takes all
     summary = await run_import(db, bulk.id, JOURNAL, "journal")
     assert (summary.posted, summary.failed) == (4, 0), summary.errors
     items = await post_entries(db, general.id, inputs, atomic=False)
@@ -288,6 +288,33 @@ async def test_a_chunk_the_bulk_load_cannot_prove_goes_to_the_general_path(
     assert [str(error) for error in summary.errors] == [
         "line 3 (account): account 4O00 does not exist (import with --create-accounts to create it)"
     ]
+
+
+async def test_entries_are_numbered_and_identified_in_file_order_around_a_refusal(
+    db: Database,
+) -> None:
+    """Chunks of two: the second has a refused entry and goes to the general path, the
+    others to the bulk load (on PostgreSQL with ids drawn while the one before is
+    written): ids still follow the numbers, which follow the file."""
+    tenant = await make_tenant(db, "USD")
+    await chart(db, tenant.id)
+    text = "".join(
+        f"2026-02-{day:02d} Sale {day}\n    1000    {day}.00 USD\n"
+        f"    {'4O00' if day == 4 else '4000'}\n\n"
+        for day in range(1, 9)
+    )
+    summary = await run_import(db, tenant.id, text, "journal", chunk_size=2)
+    assert (summary.posted, summary.failed) == (7, 1)
+    rows = await db.run_read(
+        lambda conn: conn.exec_driver_sql(
+            "SELECT id, number, memo FROM journal_entries WHERE tenant_id = "
+            + ("?" if conn.dialect.name == "sqlite" else "$1")
+            + " ORDER BY id",
+            (tenant.id,),
+        ).all()
+    )
+    assert [row[2] for row in rows] == [f"Sale {day}" for day in range(1, 9) if day != 4]
+    assert [row[1] for row in rows] == sorted(row[1] for row in rows)
 
 
 # ---------------------------------------------------------------- the planner's proof

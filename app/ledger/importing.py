@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from sqlmodel import col, select
@@ -340,6 +340,11 @@ class _Importer:
         self.fmt = fmt
         self.summary = summary
         self.accounts = accounts
+        self.planning = asyncio.Lock()
+        # The highest entry id written so far: a chunk whose ids were drawn at its plan
+        # (PostgreSQL) below it, by a chunk before it written since, draws them again
+        # when written, so that ids follow the file (``post``).
+        self.last_id = 0
 
     def key(self, entry: FileEntry) -> str:
         return entry.external_id or f"{self.summary.sha256[:32]}:{entry.line}"
@@ -389,17 +394,29 @@ class _Importer:
             failures.append(self.error(entry, f"lines.{missing}.accountCode", BadInput(message)))
         assert self.tenant.id is not None
         inputs = [_input(entry, self.tenant.base_currency, self.key(entry)) for entry in ready]
-        planned = await plan_plain(self.db, self.tenant.id, inputs) if not failures else None
+        planned = None
+        if not failures:
+            # One plan at a time, in file order: on PostgreSQL a plan draws the chunk's ids.
+            async with self.planning:
+                planned = await plan_plain(self.db, self.tenant.id, inputs)
         if previous is not None:  # chunks are written in file order
             await previous
         if planned is not None:
+            drawn = planned.lines.entry_ids if planned.lines is not None else []
+            if drawn and drawn[0] < self.last_id:
+                planned = replace(planned, lines=None)
             stored = await write_planned(self.db, self.tenant.id, planned)
             if stored is not None:
+                self.last_id = max(self.last_id, stored.last_id)
                 self.summary.posted += stored.written
                 self.summary.already_imported += stored.replayed
                 self.summary.accounts_created = self.accounts.created
                 return
         items = await post_entries(self.db, self.tenant.id, inputs, atomic=False)
+        self.last_id = max(
+            [self.last_id]
+            + [item.result.entry.id for item in items if item.result and not item.result.replayed]
+        )
         for entry, item in zip(ready, items, strict=True):
             if item.error is not None:
                 field = _BULK_PREFIX.sub("", item.error.field or "") or None

@@ -13,48 +13,68 @@ own. docs/bulk_load.md tells the design and its figures.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from app.ledger.batch import collector_paused
 from app.ledger.batch_store import accounts, read_tenant
 from app.ledger.bulk_load.plain import PlainBatch, plan
-from app.ledger.bulk_load.store import Stored, write_plain
+from app.ledger.bulk_load.store import LineRows, Stored, lines_before, write_plain
 from app.ledger.entries import EntryInput
 from db.engine import Database
 
-__all__ = ["PlainBatch", "Stored", "plan", "plan_plain", "write_plain", "write_planned"]
+__all__ = [
+    "LineRows",
+    "PlainBatch",
+    "Planned",
+    "Stored",
+    "plan",
+    "plan_plain",
+    "write_plain",
+    "write_planned",
+]
 
 
-async def plan_plain(
-    db: Database, tenant_id: int, inputs: Sequence[EntryInput]
-) -> PlainBatch | None:
+@dataclass(frozen=True)
+class Planned:
+    """A batch proven plain (``plain.plan``), with its line rows where already built."""
+
+    batch: PlainBatch
+    lines: LineRows | None
+
+
+async def plan_plain(db: Database, tenant_id: int, inputs: Sequence[EntryInput]) -> Planned | None:
     """``inputs`` planned (``plain.plan``) against the tenant and accounts as they are now,
     read without a lock like the general path's plan; None: the general path decides them.
-    Done before the write, so that one batch is planned while the one before it is written."""
+    Done before the write, so that one batch is planned while the one before it is
+    written; on PostgreSQL its ids are drawn and its line rows built then too."""
 
-    def read(conn: Connection) -> PlainBatch | None:
+    def read(conn: Connection) -> Planned | None:
         tenant = read_tenant(conn, tenant_id, lock=False)
         if tenant is None:
             return None
         by_code, _ = accounts(conn, tenant_id, inputs)
         with collector_paused():
-            return plan(
+            batch = plan(
                 inputs,
                 base_currency=tenant.base_currency,
                 lock_date=tenant.lock_date,
                 by_code=by_code,
             )
+            if batch is None or not batch.entries:
+                return None
+            return Planned(batch, lines_before(conn, tenant_id, batch))
 
     return await db.run_read(read)
 
 
-async def write_planned(db: Database, tenant_id: int, batch: PlainBatch) -> Stored | None:
+async def write_planned(db: Database, tenant_id: int, planned: Planned) -> Stored | None:
     """Writes a planned batch in a transaction of its own; None: nothing written, the
     general path decides it."""
 
     def work(conn: Connection) -> Stored | None:
         with collector_paused():
-            return write_plain(conn, tenant_id, batch)
+            return write_plain(conn, tenant_id, planned.batch, planned.lines)
 
     return await db.run_write(work)
