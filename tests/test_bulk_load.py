@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from app.ledger import accounts
 from app.ledger.audit_verify import verify
-from app.ledger.bulk_load import plan, plan_plain
+from app.ledger.bulk_load import plan, plan_plain, write_planned
 from app.ledger.entries import EntryInput, LineInput
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import LedgerError
@@ -35,7 +35,7 @@ from app.ledger.posting_rules import claim_of
 from app.ledger.validation import _CANONICAL, AccountRef, canonical_digest, prepare
 from db.engine import Database
 from tests.conftest import GraphQLClient, TenantFixture, make_tenant
-from tests.test_import import chart, run_import
+from tests.test_import import chart, entry_count, run_import
 
 # Metadata, descriptions, two currencies in one entry, ids and none, elided amounts.
 JOURNAL = """\
@@ -315,6 +315,28 @@ async def test_entries_are_numbered_and_identified_in_file_order_around_a_refusa
     )
     assert [row[2] for row in rows] == [f"Sale {day}" for day in range(1, 9) if day != 4]
     assert [row[1] for row in rows] == sorted(row[1] for row in rows)
+
+
+async def test_a_key_stored_between_the_plan_and_the_write_writes_nothing(db: Database) -> None:
+    """The plan reads the keys; one stored meanwhile (another import of the same file)
+    fails the write on the records' unique index: nothing is written, and the general
+    path decides the batch (here: one replay, one new entry)."""
+    tenant = await make_tenant(db, "USD")
+    await chart(db, tenant.id)
+    inputs = inputs_of(JOURNAL, "race")[:2]
+    planned = await plan_plain(db, tenant.id, inputs)
+    assert planned is not None and not planned.replayed
+    (first,) = await post_entries(db, tenant.id, inputs[:1], atomic=False)
+    assert first.error is None
+    assert await write_planned(db, tenant.id, planned) is None
+    assert await entry_count(db, tenant.id) == 1
+    items = await post_entries(db, tenant.id, inputs, atomic=False)
+    assert [(item.error, item.result and item.result.replayed) for item in items] == [
+        (None, True),
+        (None, False),
+    ]
+    again = await plan_plain(db, tenant.id, inputs)
+    assert again is not None and again.replayed  # every key stored, same requests
 
 
 # ---------------------------------------------------------------- the planner's proof

@@ -16,11 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from app.ledger.batch import collector_paused
 from app.ledger.batch_store import accounts, read_tenant
 from app.ledger.bulk_load.plain import PlainBatch, plan
-from app.ledger.bulk_load.store import LineRows, Stored, lines_before, write_plain
+from app.ledger.bulk_load.store import (
+    LineRows,
+    Stored,
+    claimed,
+    lines_before,
+    unique_key_clash,
+    write_plain,
+)
 from app.ledger.entries import EntryInput
 from db.engine import Database
 
@@ -42,6 +50,8 @@ class Planned:
 
     batch: PlainBatch
     lines: LineRows | None
+    # Every key already stored for the same request: the whole batch replays, unwritten.
+    replayed: bool = False
 
 
 async def plan_plain(db: Database, tenant_id: int, inputs: Sequence[EntryInput]) -> Planned | None:
@@ -64,6 +74,11 @@ async def plan_plain(db: Database, tenant_id: int, inputs: Sequence[EntryInput])
             )
             if batch is None or not batch.entries:
                 return None
+            found = claimed(conn, tenant_id, batch)
+            if found == "some":
+                return None
+            if found == "all":
+                return Planned(batch, None, replayed=True)
             return Planned(batch, lines_before(conn, tenant_id, batch))
 
     return await db.run_read(read)
@@ -73,8 +88,16 @@ async def write_planned(db: Database, tenant_id: int, planned: Planned) -> Store
     """Writes a planned batch in a transaction of its own; None: nothing written, the
     general path decides it."""
 
+    if planned.replayed:
+        return Stored(replayed=len(planned.batch.entries))
+
     def work(conn: Connection) -> Stored | None:
         with collector_paused():
-            return write_plain(conn, tenant_id, planned.batch, planned.lines)
+            return write_plain(conn, tenant_id, planned.batch, planned.lines, keys_read=True)
 
-    return await db.run_write(work)
+    try:
+        return await db.run_write(work)
+    except DBAPIError as error:  # rolled back: nothing of the batch is written
+        if unique_key_clash(error):
+            return None
+        raise

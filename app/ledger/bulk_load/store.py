@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from app.ledger.batch_store import (
     ENTRY_COLUMNS,
@@ -106,12 +107,39 @@ def _line_rows(conn: Connection, tenant_id: int, batch: PlainBatch) -> LineRows:
     return LineRows(entry_ids, rows, documents)
 
 
+def claimed(conn: Connection, tenant_id: int, batch: PlainBatch) -> str:
+    """What the batch's idempotency keys are already, read with its plan: "none" stored,
+    "all" stored for the same requests (the whole batch replays), or "some" (the general
+    path decides the batch). Read before the write's transaction, on PostgreSQL on
+    another connection than the write's, so the server does it while the chunk before is
+    written; a key stored in between fails the write on the records' unique index, and
+    the general path then decides the batch (``unique_key_clash``)."""
+    claims = {entry.claim for entry in batch.entries if entry.claim is not None}
+    stored = stored_keys(conn, tenant_id, claims) if claims else {}
+    if not stored:
+        return "none"
+    return "all" if _replays(batch.entries, stored) else "some"
+
+
+def unique_key_clash(error: DBAPIError) -> bool:
+    """Whether ``error`` is an idempotency key stored since the batch's plan read them."""
+    orig = error.orig
+    if getattr(orig, "constraint_name", None) == "uq_idempotency_tenant_scope_key":
+        return True  # PostgreSQL (asyncpg)
+    return "UNIQUE constraint failed: idempotency_records" in str(orig)  # SQLite
+
+
 def write_plain(
-    conn: Connection, tenant_id: int, batch: PlainBatch, lines: LineRows | None = None
+    conn: Connection,
+    tenant_id: int,
+    batch: PlainBatch,
+    lines: LineRows | None = None,
+    *,
+    keys_read: bool = False,
 ) -> Stored | None:
     """Writes ``batch`` (planned by ``plan``; ``lines`` from ``lines_before``, if any) in the
     caller's transaction; None: not written, the general path decides it (module
-    docstring)."""
+    docstring). ``keys_read``: the plan found none of its keys stored (``claimed``)."""
     entries = batch.entries
     tenant = read_tenant(conn, tenant_id, lock=True)
     if tenant is None or not entries:
@@ -119,11 +147,10 @@ def write_plain(
     lock_date = tenant.lock_date
     if lock_date is not None and any(entry.date <= lock_date for entry in entries):
         return None
-    claims = {entry.claim for entry in entries if entry.claim is not None}
-    if claims:
-        stored = stored_keys(conn, tenant.id, claims)
-        if stored:
-            return Stored(replayed=len(entries)) if _replays(entries, stored) else None
+    if not keys_read:
+        found = claimed(conn, tenant.id, batch)
+        if found != "none":
+            return Stored(replayed=len(entries)) if found == "all" else None
     journal_id = journals(conn, tenant.id, {DEFAULT_JOURNAL_CODE}).get(DEFAULT_JOURNAL_CODE)
     account_ids = batch.account_ids
     if journal_id is None or limited_accounts(conn, account_ids):
