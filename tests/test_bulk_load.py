@@ -90,11 +90,15 @@ TABLES: list[tuple[str, str, str]] = [
 ]
 
 
+def tenant_mark(conn: Connection) -> str:
+    """The driver's placeholder for the one parameter of these tests' plain statements."""
+    return "?" if conn.dialect.name == "sqlite" else "$1"
+
+
 def rows_of(conn: Connection, tenant_id: int) -> dict[str, list[dict[str, Any]]]:
     """The tenant's rows of TABLES, its ids as their ranks (entries, lines) or codes
     (accounts), so two tenants' rows compare; timestamps and chain hashes left out."""
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "$1"
+    mark = tenant_mark(conn)
     param = (tenant_id,)
     found_codes = conn.exec_driver_sql(
         f"SELECT id, code FROM accounts WHERE tenant_id = {mark}", param
@@ -173,35 +177,22 @@ async def test_the_bulk_load_writes_the_rows_of_the_general_path(db: Database) -
     for row in bulk_rows["idempotency_records"]:  # the hash of the same request, both ways
         assert general_keys[row["key"]] == row["request_hash"]
     assert bulk_rows == general_rows
+
     # Byte for byte: each event's payload is the one outbox.entry_payload writes for the
     # stored entry, and the books verify against their hash chain.
-    stored = await db.run_read(
-        lambda conn: [
+    def payloads(conn: Connection) -> list[tuple[str, str]]:
+        events = conn.exec_driver_sql(
+            f"SELECT entry_id, payload_json FROM events WHERE tenant_id = {tenant_mark(conn)} "
+            "ORDER BY link",
+            (bulk.id,),
+        ).all()
+        views = load_views(conn, bulk.id, [int(entry_id) for entry_id, _ in events])
+        return [
             (str(payload), entry_payload(view))
-            for (payload,), view in zip(
-                conn.exec_driver_sql(
-                    "SELECT payload_json FROM events WHERE tenant_id = "
-                    + ("?" if conn.dialect.name == "sqlite" else "$1")
-                    + " ORDER BY link",
-                    (bulk.id,),
-                ).all(),
-                load_views(
-                    conn,
-                    bulk.id,
-                    [
-                        int(row[0])
-                        for row in conn.exec_driver_sql(
-                            "SELECT entry_id FROM events WHERE tenant_id = "
-                            + ("?" if conn.dialect.name == "sqlite" else "$1")
-                            + " ORDER BY link",
-                            (bulk.id,),
-                        ).all()
-                    ],
-                ),
-                strict=True,
-            )
+            for (_, payload), view in zip(events, views, strict=True)
         ]
-    )
+
+    stored = await db.run_read(payloads)
     assert [written for written, _ in stored] == [expected for _, expected in stored]
     assert (await verify(db, bulk.id)).problems == []
     assert {table: len(rows) for table, rows in bulk_rows.items()} == {
@@ -307,9 +298,8 @@ async def test_entries_are_numbered_and_identified_in_file_order_around_a_refusa
     assert (summary.posted, summary.failed) == (7, 1)
     rows = await db.run_read(
         lambda conn: conn.exec_driver_sql(
-            "SELECT id, number, memo FROM journal_entries WHERE tenant_id = "
-            + ("?" if conn.dialect.name == "sqlite" else "$1")
-            + " ORDER BY id",
+            f"SELECT id, number, memo FROM journal_entries WHERE tenant_id = {tenant_mark(conn)} "
+            "ORDER BY id",
             (tenant.id,),
         ).all()
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import Connection
@@ -107,7 +107,11 @@ def _line_rows(conn: Connection, tenant_id: int, batch: PlainBatch) -> LineRows:
     return LineRows(entry_ids, rows, documents)
 
 
-def claimed(conn: Connection, tenant_id: int, batch: PlainBatch) -> str:
+# What a batch's keys are already (``claimed``).
+Claimed = Literal["none", "all", "some"]
+
+
+def claimed(conn: Connection, tenant_id: int, batch: PlainBatch) -> Claimed:
     """What the batch's idempotency keys are already, read with its plan: "none" stored,
     "all" stored for the same requests (the whole batch replays), or "some" (the general
     path decides the batch). Read before the write's transaction, on PostgreSQL on
