@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
@@ -25,6 +26,13 @@ Row = tuple[Any, ...]
 # read engines parse back; PostgreSQL takes the Python values as they are.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 _SQLITE_KEYS_PER_QUERY = 10_000
+# From this many rows on, SQLite takes them as one JSON document (insert_rows).
+_SQLITE_JSON_ROWS = 64
+_AS_BOUND = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 
 
 def is_postgres(conn: Connection) -> bool:
@@ -96,8 +104,31 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
             # Raised by asyncpg itself, not through SQLAlchemy: wrap it like the others.
             raise DBAPIError(f"COPY {table}", None, error) from error
         return
+    if len(rows) >= _SQLITE_JSON_ROWS and (document := _json_rows(rows)) is not None:
+        # One statement for all the rows: SQLite runs it without the GIL, so the rows are
+        # written while the event loop's thread goes on (executemany takes the GIL back
+        # for every row, and waits for it while that thread is busy: 50,000 entries and
+        # their lines took 6.9 s so, against 2.6 s as one json_each statement each).
+        picks = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(columns)))
+        conn.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {picks} FROM json_each(?)",
+            (document,),
+        )
+        return
     marks = ", ".join("?" * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def _json_rows(rows: Sequence[Row]) -> str | None:
+    """``rows`` as one JSON array of arrays, for ``json_each``; None when a value would not
+    read back as the driver binds it: a type orjson writes otherwise than the driver (dates
+    and times, subclasses) or not at all (bytes, Decimal, an integer past 64 bits), or a
+    NUL character, at which SQLite's JSON functions end a string."""
+    try:
+        text = orjson.dumps(rows, option=_AS_BOUND)
+    except TypeError:
+        return None
+    return None if b"\\u0000" in text else text.decode()
 
 
 def add_to_totals(

@@ -1,0 +1,73 @@
+"""db.bulk.insert_rows on SQLite: rows sent as one JSON document (json_each) read back as
+the driver's executemany binds them, and rows JSON would change go through executemany."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from db.bulk import _SQLITE_JSON_ROWS, insert_rows
+
+TEXTS = ["plain", "é ü 日本", 'quote " and \\ backslash', "tab\tnewline\n", "", "x" * 600]
+
+
+def _rows(count: int) -> list[tuple[Any, ...]]:
+    return [
+        (
+            index,
+            TEXTS[index % len(TEXTS)],
+            None if index % 3 else index * 7,
+            2**63 - 1 - index if index % 5 == 0 else -index,
+            1.25 if index % 2 else None,
+        )
+        for index in range(1, count + 1)
+    ]
+
+
+def _read(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT id, text, typeof(text), maybe, typeof(maybe), big, typeof(big), real "
+            "FROM t ORDER BY id"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("count", [3, _SQLITE_JSON_ROWS, 500])
+def test_json_rows_read_back_as_bound(tmp_path: Path, count: int) -> None:
+    """The same rows inserted by insert_rows and by plain executemany are equal, types too."""
+    rows = _rows(count)
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    schema = (
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, text VARCHAR, maybe BIGINT, big BIGINT, real REAL)"
+    )
+    with sqlite3.connect(theirs) as conn:
+        conn.execute(schema)
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
+    engine = create_engine(f"sqlite:///{ours}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(schema)
+        insert_rows(conn, "t", ("id", "text", "maybe", "big", "real"), rows)
+    engine.dispose()
+    assert _read(ours) == _read(theirs)
+    assert len(_read(ours)) == count
+
+
+@pytest.mark.parametrize(
+    "odd", ["nul \x00 inside", dt.date(2026, 1, 2), b"bytes"], ids=["nul", "date", "bytes"]
+)
+def test_values_json_would_change_take_executemany(tmp_path: Path, odd: object) -> None:
+    sqlite3.register_adapter(dt.date, dt.date.isoformat)  # as SQLAlchemy's types store dates
+    rows: list[tuple[Any, ...]] = [(index, "a") for index in range(1, _SQLITE_JSON_ROWS + 1)]
+    rows.append((len(rows) + 1, odd))
+    engine = create_engine(f"sqlite:///{tmp_path / 'odd.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
+        insert_rows(conn, "t", ("id", "v"), rows)
+        stored = conn.exec_driver_sql("SELECT v FROM t WHERE id = ?", (len(rows),)).scalar_one()
+    engine.dispose()
+    assert stored == (odd.isoformat() if isinstance(odd, dt.date) else odd)
