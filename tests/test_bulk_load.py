@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -23,16 +24,23 @@ from sqlalchemy import Connection
 from app.ledger import accounts
 from app.ledger.audit_verify import verify
 from app.ledger.bulk_load import plan, plan_plain, write_planned
+from app.ledger.bulk_load.from_file import plan_file
 from app.ledger.entries import EntryInput, LineInput
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import LedgerError
-from app.ledger.importing import _input
-from app.ledger.ledgerfile import FORMATS, FileEntry
+from app.ledger.importing import IMPORT_SCOPE, IMPORT_SOURCE, _input
+from app.ledger.ledgerfile import FORMATS, FileEntry, FileLine
 from app.ledger.limits import LimitsChange
 from app.ledger.outbox import entry_payload
 from app.ledger.posting import post_entries
 from app.ledger.posting_rules import claim_of
-from app.ledger.validation import _CANONICAL, AccountRef, canonical_digest, prepare
+from app.ledger.validation import (
+    _CANONICAL,
+    AccountRef,
+    canonical_digest,
+    prepare,
+    request_hash,
+)
 from db.engine import Database
 from tests.conftest import GraphQLClient, TenantFixture, make_tenant
 from tests.test_import import chart, entry_count, run_import
@@ -436,3 +444,91 @@ def test_the_canonical_digest_is_the_json_encoders(engine_free: bool, document: 
     wrapped = {"metadata": None, "memo": document, "lines": [[document]]}
     expected = hashlib.sha256(_CANONICAL.encode(wrapped).encode()).hexdigest()
     assert canonical_digest(wrapped) == expected
+
+
+file_lines = st.builds(
+    FileLine,
+    account=st.sampled_from([*ACCOUNTS, "missing", ""]),
+    debit=amounts,
+    credit=amounts,
+    currency=st.sampled_from([None, None, "USD", "JPY", "EUR", "eur"]),
+    description=st.one_of(st.none(), st.text(max_size=5)),
+    status=st.sampled_from([None, None, "*", "!"]),
+)
+file_entries = st.builds(
+    FileEntry,
+    line=st.integers(min_value=1, max_value=10**6),
+    date=st.dates(min_value=dt.date(2026, 1, 25), max_value=dt.date(2026, 2, 5)),
+    memo=st.text(max_size=6),
+    lines=st.lists(file_lines, min_size=1, max_size=4),
+    currency=st.sampled_from([None, "USD", "JPY"]),
+    external_id=st.one_of(st.none(), st.text(min_size=1, max_size=4)),
+    status=st.sampled_from([None, "*", "!"]),
+    comment=st.one_of(st.none(), st.text(max_size=5)),
+    metadata=st.one_of(
+        st.none(),
+        st.dictionaries(
+            st.sampled_from(["order_id", "amount", "n"]),
+            st.one_of(st.text(max_size=3), st.integers(), st.decimals(places=2, allow_nan=False)),
+            max_size=2,
+        ),
+    ),
+    hold=st.sampled_from([False, False, True]),
+)
+
+
+@st.composite
+def balanced_file_entries(draw: st.DrawFn) -> FileEntry:
+    """Entries the bulk load takes, mostly: accounts that exist, balanced per currency."""
+    entry = draw(file_entries)
+    currency = draw(st.sampled_from([None, "USD", "EUR"]))
+    amounts = draw(
+        st.lists(
+            st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999"), places=2),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    lines = [
+        FileLine(
+            draw(st.sampled_from(["cash", "sales"])),
+            debit=amount,
+            currency=draw(st.sampled_from([None, currency])),
+            description=draw(st.one_of(st.none(), st.text(max_size=3))),
+            status=draw(st.sampled_from([None, "*"])),
+        )
+        for amount in amounts
+    ]
+    lines.append(FileLine("sales", credit=sum(amounts, Decimal(0)), currency=currency))
+    return replace(entry, lines=lines, currency=currency, hold=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    entries=st.lists(
+        st.one_of(file_entries, balanced_file_entries(), balanced_file_entries()),
+        min_size=1,
+        max_size=3,
+    ),
+    key=st.text(min_size=1, max_size=4),
+)
+def test_a_file_is_planned_as_the_inputs_it_is_posted_as(
+    entries: list[FileEntry], key: str
+) -> None:
+    """bulk_load.from_file plans a file's entries to the batch ``plan`` makes of the
+    inputs importing posts them as: the same checks, rows, event lines and request hash."""
+    keys = [entry.external_id or f"{key}:{index}" for index, entry in enumerate(entries)]
+    inputs = [_input(entry, "USD", k) for entry, k in zip(entries, keys, strict=True)]
+    expected = plan(inputs, base_currency="USD", lock_date=LOCK, by_code=ACCOUNTS)
+    found = plan_file(
+        entries,
+        keys,
+        scope=IMPORT_SCOPE,
+        source=IMPORT_SOURCE,
+        base_currency="USD",
+        lock_date=LOCK,
+        by_code=ACCOUNTS,
+    )
+    assert found == expected
+    if found is not None:
+        assert [e.request_hash for e in found.entries] == [request_hash(d) for d in inputs]

@@ -191,17 +191,25 @@ def accounts(
         for line in data.lines
         if line.account_id is not None and not line.account_code
     }
-    by_code: dict[str, AccountRef] = {}
+    by_code = accounts_by_code(conn, tenant_id, codes)
     by_id: dict[int, AccountRef] = {}
-    if codes:
-        for row in conn.execute(
-            _ACCOUNTS_BY_CODE, {"tenant_id": tenant_id, "codes": sorted(codes)}
-        ):
-            by_code[row.code] = _account_ref(row)
     if ids:
         for row in conn.execute(_ACCOUNTS_BY_ID, {"tenant_id": tenant_id, "ids": sorted(ids)}):
             by_id[row.id] = _account_ref(row)
     return by_code, by_id
+
+
+def accounts_by_code(
+    conn: Connection, tenant_id: int, codes: Iterable[str]
+) -> dict[str, AccountRef]:
+    """The tenant's accounts among ``codes`` (each one an engine can store), by code."""
+    wanted = sorted(codes)
+    if not wanted:
+        return {}
+    return {
+        row.code: _account_ref(row)
+        for row in conn.execute(_ACCOUNTS_BY_CODE, {"tenant_id": tenant_id, "codes": wanted})
+    }
 
 
 def _account_ref(row: Any) -> AccountRef:

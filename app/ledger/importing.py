@@ -27,11 +27,11 @@ from sqlmodel import col, select
 
 from app.ledger.accounts import AccountInput, AccountType, create_account
 from app.ledger.batch import collector_paused
-from app.ledger.bulk_load import plan_plain, write_planned
+from app.ledger.bulk_load import plan_plain_file, write_planned
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.hold_rules import check_expiry
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileError, Format
-from app.ledger.ledgerfile.model import metadata_of
+from app.ledger.ledgerfile.model import entry_metadata
 from app.ledger.posting import EntryInput, LineInput, as_hold, post_entries
 from db.engine import Database
 from db.tables import Account, Tenant
@@ -315,15 +315,9 @@ def _input(entry: FileEntry, base_currency: str, key: str) -> EntryInput:
         idempotency_key=key,
         idempotency_scope=IMPORT_SCOPE,
         source=IMPORT_SOURCE,
-        metadata=_metadata(entry),
+        metadata=entry_metadata(entry),
     )
     return as_hold(data, entry.expires_at) if entry.hold else data
-
-
-def _metadata(entry: FileEntry) -> dict[str, object] | None:
-    """The client's metadata and, under its own key, what a journal says beyond amounts."""
-    metadata = {**(entry.metadata or {}), **(metadata_of(entry) or {})}
-    return metadata or None
 
 
 class _Importer:
@@ -393,12 +387,19 @@ class _Importer:
             message = self.accounts.refused[entry.lines[missing].account]
             failures.append(self.error(entry, f"lines.{missing}.accountCode", BadInput(message)))
         assert self.tenant.id is not None
-        inputs = [_input(entry, self.tenant.base_currency, self.key(entry)) for entry in ready]
+        keys = [self.key(entry) for entry in ready]
         planned = None
         if not failures:
             # One plan at a time, in file order: on PostgreSQL a plan draws the chunk's ids.
             async with self.planning:
-                planned = await plan_plain(self.db, self.tenant.id, inputs)
+                planned = await plan_plain_file(
+                    self.db,
+                    self.tenant.id,
+                    ready,
+                    keys,
+                    scope=IMPORT_SCOPE,
+                    source=IMPORT_SOURCE,
+                )
         if previous is not None:  # chunks are written in file order
             await previous
         if planned is not None:
@@ -412,6 +413,8 @@ class _Importer:
                 self.summary.already_imported += stored.replayed
                 self.summary.accounts_created = self.accounts.created
                 return
+        base = self.tenant.base_currency
+        inputs = [_input(entry, base, key) for entry, key in zip(ready, keys, strict=True)]
         items = await post_entries(self.db, self.tenant.id, inputs, atomic=False)
         self.last_id = max(
             [self.last_id]

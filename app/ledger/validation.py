@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -357,26 +357,62 @@ _AS_GIVEN: Any = object()
 def request_hash(data: EntryInput, metadata: Mapping[str, object] | None = _AS_GIVEN) -> str:
     """A digest of what the request asks for, so a replay with equal meaning matches.
     ``metadata``: the input's metadata as checked, when the caller checked it."""
-    if metadata is _AS_GIVEN:
-        metadata = data.metadata
-    document = {
-        "date": data.date.isoformat() if isinstance(data.date, dt.date) else repr(data.date),
-        "memo": (data.memo or "").strip(),
-        "currency": data.currency,
-        "journal": data.journal_code,
-        "source": data.source,
-        "metadata": _hashed_metadata(metadata),
-        **_optional_parts(data),
-        "lines": [
-            [
+    return request_digest(
+        data.date,
+        data.memo,
+        data.currency,
+        data.journal_code,
+        data.source,
+        data.metadata if metadata is _AS_GIVEN else metadata,
+        _optional_parts(data),
+        [
+            (
                 line.account_code,
                 line.account_id,
                 line.currency,
-                _amount_key(line.debit),
-                _amount_key(line.credit),
-                (line.description or "").strip() or None,
-            ]
+                line.debit,
+                line.credit,
+                line.description,
+            )
             for line in data.lines
+        ],
+    )
+
+
+# A line as hashed: (account code, account id, currency, debit, credit, description).
+HashedLine = tuple[str | None, int | None, str | None, object, object, str | None]
+
+
+def request_digest(
+    date: object,
+    memo: str | None,
+    currency: str | None,
+    journal: str | None,
+    source: str,
+    metadata: Mapping[str, object] | None,
+    optional: Mapping[str, str],
+    lines: Sequence[HashedLine],
+) -> str:
+    """``request_hash`` of a request given by its parts: the bulk load hashes a file's
+    entry from them without building its EntryInput (the same document, so the same hash)."""
+    document = {
+        "date": date.isoformat() if isinstance(date, dt.date) else repr(date),
+        "memo": (memo or "").strip(),
+        "currency": currency,
+        "journal": journal,
+        "source": source,
+        "metadata": _hashed_metadata(metadata),
+        **optional,
+        "lines": [
+            [
+                code,
+                account_id,
+                line_currency,
+                _amount_key(debit),
+                _amount_key(credit),
+                (description or "").strip() or None,
+            ]
+            for code, account_id, line_currency, debit, credit, description in lines
         ],
     }
     return canonical_digest(document)

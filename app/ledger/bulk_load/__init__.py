@@ -12,14 +12,15 @@ own. docs/bulk_load.md tells the design and its figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from app.ledger.batch import collector_paused
-from app.ledger.batch_store import accounts, read_tenant
+from app.ledger.batch_store import accounts_by_code, read_tenant
+from app.ledger.bulk_load.from_file import plan_file
 from app.ledger.bulk_load.plain import PlainBatch, plan
 from app.ledger.bulk_load.store import (
     LineRows,
@@ -30,6 +31,10 @@ from app.ledger.bulk_load.store import (
     write_plain,
 )
 from app.ledger.entries import EntryInput
+from app.ledger.ledgerfile.model import FileEntry
+from app.ledger.posting_rules import Tenant
+from app.ledger.text import storable
+from app.ledger.validation import AccountRef
 from db.engine import Database
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "Stored",
     "plan",
     "plan_plain",
+    "plan_plain_file",
     "write_plain",
     "write_planned",
 ]
@@ -59,19 +65,60 @@ async def plan_plain(db: Database, tenant_id: int, inputs: Sequence[EntryInput])
     read without a lock like the general path's plan; None: the general path decides them.
     Done before the write, so that one batch is planned while the one before it is
     written; on PostgreSQL its ids are drawn and its line rows built then too."""
+    codes = {
+        line.account_code
+        for data in inputs
+        for line in data.lines
+        if line.account_code and storable(line.account_code)
+    }
 
+    def make(tenant: Tenant, by_code: dict[str, AccountRef]) -> PlainBatch | None:
+        return plan(
+            inputs, base_currency=tenant.base_currency, lock_date=tenant.lock_date, by_code=by_code
+        )
+
+    return await _planned(db, tenant_id, codes, make)
+
+
+async def plan_plain_file(
+    db: Database,
+    tenant_id: int,
+    entries: Sequence[FileEntry],
+    keys: Sequence[str],
+    *,
+    scope: str,
+    source: str,
+) -> Planned | None:
+    """``plan_plain`` of the inputs a file's ``entries`` are posted as (``from_file``)."""
+    codes = {line.account for entry in entries for line in entry.lines if storable(line.account)}
+
+    def make(tenant: Tenant, by_code: dict[str, AccountRef]) -> PlainBatch | None:
+        return plan_file(
+            entries,
+            keys,
+            scope=scope,
+            source=source,
+            base_currency=tenant.base_currency,
+            lock_date=tenant.lock_date,
+            by_code=by_code,
+        )
+
+    return await _planned(db, tenant_id, codes, make)
+
+
+async def _planned(
+    db: Database,
+    tenant_id: int,
+    codes: set[str],
+    make: Callable[[Tenant, dict[str, AccountRef]], PlainBatch | None],
+) -> Planned | None:
     def read(conn: Connection) -> Planned | None:
         tenant = read_tenant(conn, tenant_id, lock=False)
         if tenant is None:
             return None
-        by_code, _ = accounts(conn, tenant_id, inputs)
+        by_code = accounts_by_code(conn, tenant_id, codes)
         with collector_paused():
-            batch = plan(
-                inputs,
-                base_currency=tenant.base_currency,
-                lock_date=tenant.lock_date,
-                by_code=by_code,
-            )
+            batch = make(tenant, by_code)
             if batch is None or not batch.entries:
                 return None
             found = claimed(conn, tenant_id, batch)

@@ -171,6 +171,13 @@ def metadata_of(entry: FileEntry) -> dict[str, object] | None:
     return {METADATA_KEY: kept} if kept else None
 
 
+def entry_metadata(entry: FileEntry) -> dict[str, object] | None:
+    """The metadata an imported entry is posted with: the client's and, under its own key,
+    what a journal says beyond amounts (``metadata_of``)."""
+    metadata = {**(entry.metadata or {}), **(metadata_of(entry) or {})}
+    return metadata or None
+
+
 def marks_of(metadata: Mapping[str, Any] | None) -> tuple[str | None, str | None, list[str]]:
     """(status, comment, posting statuses) kept by ``metadata_of``; other metadata
     (a vendor's) gives none."""
