@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.ledger.errors import BadInput
@@ -18,6 +19,7 @@ from app.ledger.ledgerfile import (
     FileError,
     FileLine,
     format_of_path,
+    journal,
 )
 from app.ledger.ledgerfile.formats import Format
 from app.ledger.ledgerfile.model import Parsed
@@ -441,3 +443,54 @@ def test_an_account_a_status_mark_would_swallow_is_not_written() -> None:
     )
     with pytest.raises(BadInput, match="account name"):
         FORMATS["journal"].writer().entry(entry)
+
+
+# Pieces of postings, plain and not: the one-match reading of a plain posting
+# (journal._PLAIN_POSTING) must give what the general reading gives, or leave it to it.
+_POSTING_PIECES = st.lists(
+    st.sampled_from(
+        [
+            "assets:bank",
+            "a b",
+            "x",
+            "*",
+            "!",
+            "(",
+            ";",
+            " ",
+            "  ",
+            "\t",
+            "EUR",
+            "$",
+            "eur",
+            "-",
+            "10",
+            "10.5",
+            "1,000.00",
+            "12345678901234567890123456789012",
+            "@",
+        ]
+    ),
+    min_size=1,
+    max_size=7,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@example(pieces=["x", "  ", "x", "  ", "EUR", "10"], indent="    ")
+@example(pieces=["* x", "  ", "EUR -10"], indent="\t")
+@example(pieces=["x", "  ", "EUR", "-", "10.5"], indent="    ")
+@example(pieces=["a b", "\t", "-", "10", " ", "EUR"], indent="    ")
+@given(pieces=_POSTING_PIECES, indent=st.sampled_from(["    ", "\t", "  "]))
+def test_a_plain_posting_read_in_one_match_reads_as_the_general_reading(
+    pieces: list[str], indent: str
+) -> None:
+    text = f"2026-01-02 Rent\n{indent}{''.join(pieces)}\n    assets:cash\n"
+    fast = parse("journal", text)
+    plain = journal._PLAIN_POSTING
+    journal._PLAIN_POSTING = re.compile(r"(?!x)x")  # matches nothing: the general reading
+    try:
+        general = parse("journal", text)
+    finally:
+        journal._PLAIN_POSTING = plain
+    assert fast == general

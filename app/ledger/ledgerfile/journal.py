@@ -74,6 +74,14 @@ REFUSED = {
 
 _HEADER = re.compile(r"^(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2})(?:=(?P<date2>\S*))?(?P<rest>.*)$")
 _SPLIT = re.compile(r"\t| {2,}")
+# A posting as most journals write it: an account (no status mark, no virtual account,
+# never two spaces running), a tab or two spaces or more, then an amount in one of
+# journal_amounts._PLAIN_AMOUNT's spellings, and no comment. Read in one match (a fifth of
+# the reading of a million postings was _posting's general steps).
+_PLAIN_POSTING = re.compile(
+    r"([^\s;*!(\[](?:[^\t; ]| (?! ))*)(?:\t| {2,})[ \t]*"
+    r"(?:([A-Z]{3}) ?(-?)(\d{1,30}(?:\.\d{1,30})?)|(-?)(\d{1,30}(?:\.\d{1,30})?) ?([A-Z]{3}))[ \t]*"
+)
 _OLD_YEAR = re.compile(r"^Y\d{4}$")  # "Y2026", the old spelling of "Y 2026"
 
 
@@ -156,6 +164,24 @@ class _Transaction:
             self.error = refused.error
 
     def _posting(self, line: int, body: str) -> None:
+        plain = _PLAIN_POSTING.fullmatch(body)
+        if plain is not None and len(self.postings) < MAX_ENTRY_LINES:
+            # The general reading below gives these the same posting, through more steps.
+            name, left, sign, number, sign2, number2, right = plain.groups()
+            try:
+                code = check_account(name)
+            except LedgerError as error:
+                raise Refused(line, error.message, error.field) from None
+            given = Decimal(number or number2)
+            self.postings.append(
+                _Posting(
+                    line,
+                    code,
+                    -given if (sign or sign2) else given,
+                    self.commodities.code(left or right, line),
+                )
+            )
+            return
         status = None
         if body[:1] in STATUSES and body[1:2].isspace():
             status, body = body[0], body[1:].lstrip()
