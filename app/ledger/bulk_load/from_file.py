@@ -49,7 +49,7 @@ def plan_file(
             planner.add(_entry(entry, key, scope, source, planner))
     except (NotPlain, LedgerError):
         return None
-    return planner.batch
+    return planner.finish()
 
 
 def _entry(entry: FileEntry, key: str, scope: str, source: str, planner: Planner) -> PlainEntry:

@@ -111,9 +111,10 @@ class Planner:
         self.currencies: dict[str, str] = {}
         self.scales: dict[str, int] = {}
         self.claims: set[tuple[str, str]] = set()
-        # Each account code's JSON text and each amount's, as the event's line documents
-        # hold them (outbox.line_document): many lines share them.
-        self.code_texts: dict[str, bytes] = {}
+        # The start of a line's event document per (code, currency), and each currency's
+        # zero, as outbox.line_document writes them: many lines share them.
+        self.prefixes: dict[tuple[str, str], bytes] = {}
+        self.zeros: dict[str, bytes] = {}
 
     def currency(self, code: str) -> str:
         checked = self.currencies.get(code)
@@ -179,16 +180,27 @@ class Planner:
         """The line's document in the entry's event but its id (``line_document``'s JSON
         after ``{"id":N,``), written from cached pieces: orjson of a dict per line was a
         tenth of the plan."""
-        code_text = self.code_texts.get(code)
-        if code_text is None:
-            code_text = self.code_texts[code] = orjson.dumps(code)
-        return b'"account_code":%b,"currency":"%b","debit":"%b","credit":"%b","description":%b}' % (
-            code_text,
-            currency.encode(),
-            format_minor(debit, currency).encode(),
-            format_minor(credit, currency).encode(),
+        prefix = self.prefixes.get((code, currency))
+        if prefix is None:
+            prefix = self.prefixes[(code, currency)] = b'"account_code":%b,"currency":"%b"' % (
+                orjson.dumps(code),
+                currency.encode(),
+            )
+        return b'%b,"debit":"%b","credit":"%b","description":%b}' % (
+            prefix,
+            self._amount_text(debit, currency),
+            self._amount_text(credit, currency),
             b"null" if description is None else orjson.dumps(description),
         )
+
+    def _amount_text(self, minor: int, currency: str) -> bytes:
+        """``money.format_minor`` as bytes, its zero (every line's empty side) cached."""
+        if minor == 0:
+            zero = self.zeros.get(currency)
+            if zero is None:
+                zero = self.zeros[currency] = format_minor(0, currency).encode()
+            return zero
+        return format_minor(minor, currency).encode()
 
     def add(self, entry: PlainEntry) -> None:
         """Counts ``entry`` into the batch: its claim, and what it moves per account and day."""
@@ -199,14 +211,8 @@ class Planner:
                 raise NotPlain
             self.claims.add(entry.claim)
         batch = self.batch
-        moved, days, date = batch.moved, batch.days, entry.date
+        days, date = batch.days, entry.date
         for account_id, _, currency, debit, credit, _ in entry.lines:
-            total = moved.get((account_id, currency))
-            if total is None:
-                moved[(account_id, currency)] = [debit, credit]
-            else:
-                total[0] += debit
-                total[1] += credit
             day = days.get((account_id, currency, date))
             if day is None:
                 days[(account_id, currency, date)] = [debit, credit]
@@ -215,6 +221,19 @@ class Planner:
                 day[1] += credit
         batch.lines += len(entry.lines)
         batch.entries.append(entry)
+
+    def finish(self) -> PlainBatch:
+        """The batch, with what it moves per account (the sum of its days: far fewer
+        than its lines)."""
+        moved = self.batch.moved
+        for (account_id, currency, _), (debit, credit) in self.batch.days.items():
+            total = moved.get((account_id, currency))
+            if total is None:
+                moved[(account_id, currency)] = [debit, credit]
+            else:
+                total[0] += debit
+                total[1] += credit
+        return self.batch
 
 
 def plan(
@@ -231,7 +250,7 @@ def plan(
             planner.add(_entry(data, planner))
     except (NotPlain, LedgerError):
         return None
-    return planner.batch
+    return planner.finish()
 
 
 def _entry(data: EntryInput, planner: Planner) -> PlainEntry:
