@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.cli.main import main
-from app.ledger import accounts
+from app.ledger import accounts, importing
 from app.ledger.balances import trial_balance
 from app.ledger.errors import BadInput
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file
@@ -409,3 +409,31 @@ async def test_a_journals_marks_annotate_the_entry_without_conflicting(
             select(col(JournalEntry.metadata_json)).where(col(JournalEntry.tenant_id) == tenant.id)
         )
     assert json.loads(metadata or "") == {"hledger": {"status": "!", "comment": "ordered"}}
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 20])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"a",
+        b"a\n",
+        b"\xef\xbb\xbfa\nb",
+        b"a\r\nb\n\nc",
+        "é\n日本\nx".encode(),
+        b"\n\n",
+        b"a\x0bb\x0cc\n\x1cd",
+    ],
+)
+def test_the_lines_read_a_block_at_a_time_are_the_files_lines(
+    data: bytes, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """importing._Lines gives the lines binary iteration gives (split at "\\n" only, a
+    leading BOM dropped), wherever its blocks cut the file."""
+    monkeypatch.setattr(importing, "_READ_BLOCK", block)
+    expected = [raw.decode() for raw in io.BytesIO(data)]
+    if expected:
+        expected[0] = expected[0].removeprefix("\ufeff")
+    lines = importing._Lines(io.BytesIO(data))
+    assert list(lines) == expected
+    assert lines.bytes_read == len(data)

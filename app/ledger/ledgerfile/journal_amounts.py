@@ -93,12 +93,21 @@ class Commodities:
 
     def __init__(self) -> None:
         self.declared: dict[str, str] = {}
+        # Each ISO code met, once checked: a journal writes a few, a million times.
+        self.checked: dict[str, str] = {}
 
     def code(self, symbol: str, line: int) -> str:
         """The ISO 4217 code an amount's commodity stands for."""
         mapped = self.declared.get(symbol) or DEFAULT_SYMBOLS.get(symbol)
         if mapped is not None:
             return mapped
+        checked = self.checked.get(symbol)
+        if checked is not None:
+            return checked
+        self.checked[symbol] = self._iso(symbol, line)
+        return self.checked[symbol]
+
+    def _iso(self, symbol: str, line: int) -> str:
         if not _ISO.match(symbol):
             raise Refused(
                 line,
