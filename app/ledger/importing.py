@@ -387,6 +387,7 @@ class _Importer:
         ]
         ready: list[FileEntry] = []
         now = dt.datetime.now(dt.UTC)
+        refused = self.accounts.refused
         for entry in entries:
             if entry.hold:
                 try:
@@ -394,9 +395,10 @@ class _Importer:
                 except BadInput as error:
                     failures.append(self.error(entry, "hold.expires_at", error))
                     continue
-            missing = next(
-                (i for i, line in enumerate(entry.lines) if line.account in self.accounts.refused),
-                None,
+            missing = (
+                next((i for i, line in enumerate(entry.lines) if line.account in refused), None)
+                if refused
+                else None
             )
             if missing is None:
                 ready.append(entry)

@@ -24,7 +24,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _BAD_ID_CHARS = re.compile(r"[)\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
+# FileLine and FileEntry are not frozen, though nothing changes them: a frozen dataclass's
+# __init__ takes three times as long (1.4 against 0.4 us), and an import of a million
+# postings builds a million lines.
+@dataclass
 class FileLine:
     """One line of an entry as a file gives it; ``line`` is where it was read."""
 
@@ -38,7 +41,7 @@ class FileLine:
     status: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class FileEntry:
     """One entry as a file gives it; ``line`` is where it starts."""
 
