@@ -25,12 +25,14 @@ from app.ledger import accounts
 from app.ledger.audit_verify import verify
 from app.ledger.bulk_load import plan, plan_plain, write_planned
 from app.ledger.bulk_load.from_file import plan_file
+from app.ledger.bulk_load.plain import Planner
 from app.ledger.entries import EntryInput, LineInput
 from app.ledger.entry_reads import load_views
 from app.ledger.errors import LedgerError
 from app.ledger.importing import IMPORT_SCOPE, IMPORT_SOURCE, _input
 from app.ledger.ledgerfile import FORMATS, FileEntry, FileLine
 from app.ledger.limits import LimitsChange
+from app.ledger.money import exponent, format_minor
 from app.ledger.outbox import entry_payload
 from app.ledger.posting import post_entries
 from app.ledger.posting_rules import claim_of
@@ -532,3 +534,16 @@ def test_a_file_is_planned_as_the_inputs_it_is_posted_as(
     assert found == expected
     if found is not None:
         assert [e.request_hash for e in found.entries] == [request_hash(d) for d in inputs]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    minor=st.one_of(st.just(0), st.integers(min_value=1, max_value=2**63 - 1)),
+    currency=st.sampled_from(["EUR", "JPY", "BHD", "CLF", "USD"]),
+)
+def test_a_lines_amount_text_is_format_minors(minor: int, currency: str) -> None:
+    """The plan writes an event line's amounts as money.format_minor does, every scale."""
+    planner = Planner("EUR", None, {})
+    assert planner._amount_text(minor, currency, exponent(currency)) == (
+        format_minor(minor, currency).encode()
+    )
