@@ -53,10 +53,10 @@ from app.ledger.ledgerfile.model import (
     FileAccount,
     FileEntry,
     FileError,
+    FileLine,
     Parsed,
     check_account,
     check_external_id,
-    signed_line,
 )
 from app.ledger.ledgerfile.tags import TagProblem, tag_text, take_tags, writable_key
 
@@ -86,6 +86,11 @@ _OLD_YEAR = re.compile(r"^Y\d{4}$")  # "Y2026", the old spelling of "Y 2026"
 
 
 def _date(text: str, line: int) -> dt.date:
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # YYYY-MM-DD: the usual
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass  # refused below, in the same words as the other spellings
     year, month, day = (int(part) for part in re.split(r"[-/.]", text))
     try:
         return dt.date(year, month, day)
@@ -236,13 +241,15 @@ class _Transaction:
             comment=comment,
             metadata=metadata,
             lines=[
-                signed_line(
+                # model.signed_line, inlined: this runs once per posting of the file.
+                FileLine(
                     posting.account,
-                    amount,
-                    currency=None if only else posting.commodity,
-                    description="\n".join(posting.comments) or None,
-                    line=posting.line,
-                    status=posting.status,
+                    None if amount < 0 else amount,
+                    -amount if amount < 0 else None,
+                    None if only else posting.commodity,
+                    "\n".join(posting.comments) or None,
+                    posting.line,
+                    posting.status,
                 )
                 for posting, amount in zip(self.postings, amounts, strict=True)
             ],
