@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from app.ledger.accounts import AccountType
+from app.ledger.account_types import AccountType
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.ledgerfile.entry_notes import notes_of
 from app.ledger.ledgerfile.journal_amounts import (

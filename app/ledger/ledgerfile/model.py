@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from app.ledger.entries import MAX_LINES
+from app.ledger.entry_size import MAX_LINES
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.money import parse_decimal
 
