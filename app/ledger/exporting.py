@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.ledger import export_reads
+from app.ledger.errors import NotFound
 from app.ledger.ledgerfile.rows import HELD
 
 if TYPE_CHECKING:
@@ -31,6 +32,15 @@ if TYPE_CHECKING:
 PAGE_SIZE = 5000
 # Scheduled entries do not count yet; a reversed one stays posted, its reversal counters it.
 EXPORTED_STATUSES = ("POSTED", "REVERSED")
+
+
+async def tenant_of_slug(db: Database, slug: str) -> int:
+    """The id of the tenant ``slug``; NotFound names it (as importing.tenant_by_slug)."""
+    async with export_reads.snapshot(db) as snap:
+        found = await snap.all("SELECT id FROM tenants WHERE slug = ?", [slug])
+    if not found:
+        raise NotFound(f"tenant {slug!r} does not exist", field="tenant")
+    return int(found[0][0])
 
 
 def external_id_of(entry: EntryView) -> str:
