@@ -18,6 +18,7 @@ every exported entry, read in a first pass over the same snapshot), journal tags
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from app.ledger import export_reads
@@ -73,7 +74,10 @@ async def export_ledger(
         ):
             write(declared)
         codes = await export_reads.account_codes(snap, tenant_id)
-        async for page in export_reads.pages(snap, tenant_id, statuses, codes, page_size):
-            write(writer.page(page))
-            count += len(page.entries)
+        async with aclosing(
+            export_reads.pages(snap, tenant_id, statuses, codes, page_size)
+        ) as pages:
+            async for page in pages:
+                write(writer.page(page))
+                count += len(page.entries)
     return count
