@@ -43,7 +43,7 @@ def external_id_of(source: str, idempotency_key: str | None, number: str) -> str
 
     Importing the export again, here or into another tenant, then finds the same
     ids, so a second export is the same text and a rerun posts nothing twice.
-    (``_ENTRIES`` computes the same in SQL.)
+    (``pages`` computes the same in SQL.)
     """
     if source == IMPORT_SOURCE and idempotency_key:
         return idempotency_key
