@@ -200,3 +200,18 @@ async def test_the_export_command(db: Database, db_url: str, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert await balances(db, copy.id) == await balances(db, tenant.id)
     assert await entry_count(db, copy.id) == 4
+
+
+async def test_a_refusal_in_a_later_page_ends_the_export_cleanly(db: Database) -> None:
+    """The writer refuses the second entry while (on PostgreSQL) the next page's lines are
+    being read: the error is the writer's, and the connection is left fit for the next
+    export."""
+    tenant = await make_tenant(db, "USD")
+    await chart(db, tenant.id)
+    await run_import(
+        db, tenant.id, JSONL.replace('"memo":"Sale",', '"memo":"Sale; cash",'), "jsonl"
+    )
+    for _ in range(3):  # more times than the pool has connections
+        with pytest.raises(BadInput, match=r"the memo 'Sale; cash'"):
+            await export_text(db, tenant.id, "journal", page_size=1)
+    assert "Sale; cash" in await export_text(db, tenant.id, "csv", page_size=1)

@@ -14,6 +14,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
@@ -21,7 +22,7 @@ from sqlmodel import SQLModel
 from app.ledger import posting
 from app.ledger.accounts import AccountInput, create_account
 from db.engine import Database
-from db.migrate import alembic_config, upgrade
+from db.migrate import alembic_config, is_current, script_head, upgrade
 from tests.conftest import fresh_postgres_database, make_tenant
 
 
@@ -141,3 +142,23 @@ def test_entry_metadata_keeps_its_rows_across_0019(engine: str, tmp_path: Path) 
         upgrade(url)
         assert asyncio.run(rows_of(url, index, tenant_id)) == written
         assert not asyncio.run(orphan_refused(url, tenant_id))
+
+
+def test_the_scripts_head_read_from_their_text_is_alembics() -> None:
+    """db.migrate.script_head (which spares a command line Alembic) finds Alembic's head."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None and script_head() == head
+
+
+async def test_a_database_is_current_once_migrated(db: Database, tmp_path: Path) -> None:
+    assert await is_current(db)  # the tests' database, migrated
+    url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+    fresh = Database(url)
+    try:
+        assert not await is_current(fresh)  # no version table yet
+        await asyncio.to_thread(upgrade, url, "0021")
+        assert not await is_current(fresh)  # behind the head
+        await asyncio.to_thread(upgrade, url)
+        assert await is_current(fresh)
+    finally:
+        await fresh.dispose()

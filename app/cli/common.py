@@ -2,23 +2,24 @@
 taking the tenant as ``--tenant SLUG``.
 
 A module of its own so that app.cli.main and the command groups beside it (tenants,
-keys, periods, reports, ...) import it rather than each other.
+keys, periods, reports, ...) import it rather than each other. It imports the database
+and the ledger core only when a command runs (app.cli.main: what each command loads).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from app.ledger.errors import LedgerError
-from app.ledger.importing import tenant_by_slug
-from app.ledger.tenants import IssuedKey
 from app.runtime.settings import Settings
-from db.engine import Database
-from db.migrate import upgrade
+
+if TYPE_CHECKING:
+    from app.ledger.tenants import IssuedKey
+    from db.engine import Database
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,12 +31,18 @@ def settings() -> Settings:
 
 def run(work: Callable[[Database], Awaitable[T]]) -> T:
     """Runs ``work`` against DATABASE_URL, migrated first; a LedgerError is a clean exit 1."""
+    from db.engine import Database
+    from db.migrate import is_current, upgrade
+
     url = settings().database_url
-    upgrade(url)
 
     async def main() -> T:
         db = Database(url)
         try:
+            # Alembic (its import and its reading of every script) costs half a second:
+            # it runs only when the database is not at the scripts' head already.
+            if not await is_current(db):
+                await asyncio.to_thread(upgrade, url)  # alembic runs a loop of its own
             return await work(db)
         finally:
             await db.dispose()
@@ -48,6 +55,8 @@ def run(work: Callable[[Database], Awaitable[T]]) -> T:
 
 
 async def tenant_id(db: Database, slug: str) -> int:
+    from app.ledger.importing import tenant_by_slug
+
     tenant = await tenant_by_slug(db, slug)
     assert tenant.id is not None
     return tenant.id

@@ -1,22 +1,18 @@
-"""`ledgerql import` and `ledgerql export`: a tenant's entries from and to a file (JSON
-Lines, CSV, hledger journal)."""
+"""`ledgerql import`: a tenant's entries from a file (JSON Lines, CSV, hledger journal).
+``ledgerql export`` is in export.py: it loads none of the import's machinery."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO
 
 import click
 
 from app.cli.common import run as _run
 from app.cli.common import tenant_option
-from app.ledger.errors import LedgerError
-from app.ledger.exporting import export_ledger
 from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file, tenant_by_slug
 from app.ledger.importing import Progress as ImportProgress
-from app.ledger.ledgerfile import FORMATS, Format, format_named, format_of_path
+from app.ledger.ledgerfile import FORMATS, format_named, format_of_path
 from db.engine import Database
 
 MAX_ERRORS_SHOWN = 20
@@ -106,53 +102,3 @@ def import_command(
     click.echo(str(summary))
     if summary.failed:
         raise SystemExit(1)
-
-
-def _export_format(format_name: str | None, output: Path | None) -> Format:
-    if format_name:
-        return format_named(format_name)
-    if output is not None and output.suffix:
-        return format_of_path(output)
-    return FORMATS["jsonl"]
-
-
-async def _export(db: Database, slug: str, fmt: Format, out: TextIO) -> int:
-    tenant = await tenant_by_slug(db, slug)
-    assert tenant.id is not None
-    return await export_ledger(db, tenant.id, fmt, out.write)
-
-
-@click.command("export")
-@tenant_option("Slug of the tenant to export.")
-@click.option(
-    "--format",
-    "format_name",
-    type=click.Choice(sorted(FORMATS)),
-    default=None,
-    help="File format (default: from the extension of -o, else jsonl).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="File to write (default: standard output).",
-)
-def export_command(slug: str, format_name: str | None, output: Path | None) -> None:
-    """Write a tenant's posted entries in (date, id) order, in the formats import reads."""
-    try:
-        fmt = _export_format(format_name, output)
-    except LedgerError as error:
-        raise click.UsageError(error.message) from None
-    if output is None:
-        count = _run(lambda db: _export(db, slug, fmt, sys.stdout))
-    else:
-        # Written aside and renamed at the end: a failed export leaves no half file behind.
-        partial = output.with_name(output.name + ".part")
-        try:
-            with partial.open("w", encoding="utf-8", newline="") as out:
-                count = _run(lambda db: _export(db, slug, fmt, out))
-            os.replace(partial, output)
-        finally:
-            partial.unlink(missing_ok=True)
-    click.echo(f"exported {count} entries", err=True)

@@ -1,14 +1,21 @@
 """The ``ledgerql`` command line: the root group (``main``, the entry point), the
 commands on the whole server (serve, migrate, post-due), and the registration of every
-command group, each in its own module beside this one. Every command uses DATABASE_URL."""
+command group, each in its own module beside this one. Every command uses DATABASE_URL.
+
+A command's module is imported when the command runs (or --help lists it), not when the
+command line starts: ``ledgerql export`` then loads neither the GraphQL schema nor the
+posting and import machinery, which took most of a second before any work began.
+"""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,41 +23,54 @@ import click
 
 from app.cli.common import run as _run
 from app.cli.common import settings as _settings
-from app.cli.demo import demo
-from app.cli.import_export import export_command, import_command
-from app.cli.keys import key
-from app.cli.periods import period
-from app.cli.rates import rates
-from app.cli.reports import report
-from app.cli.tenants import tenant
-from app.cli.verify import verify_command
-from app.cli.webhooks import webhook
-from app.ledger import posting
-from db.migrate import upgrade
 
 
-@click.group()
-def main() -> None:
-    """ledgerql: a double-entry ledger served as a GraphQL API."""
+class LazyGroup(click.Group):
+    """A group whose commands named in ``lazy`` ("name" -> "module:attribute") are
+    imported when first asked for."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy and cmd_name not in self.commands:
+            module, attribute = self._lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 # The command groups, each in the module of its name (ledgerql tenant: app/cli/tenants.py).
 # A new command goes in its group's module; a new group gets a module and a line here.
-main.add_command(tenant)
-main.add_command(key)
-main.add_command(period)
-main.add_command(report)
-main.add_command(rates)
-main.add_command(webhook)
-main.add_command(demo)
-main.add_command(import_command)  # ledgerql import, app/cli/import_export.py
-main.add_command(export_command)  # ledgerql export, app/cli/import_export.py
-main.add_command(verify_command)  # ledgerql verify, app/cli/verify.py
+COMMANDS = {
+    "tenant": "app.cli.tenants:tenant",
+    "key": "app.cli.keys:key",
+    "period": "app.cli.periods:period",
+    "report": "app.cli.reports:report",
+    "rates": "app.cli.rates:rates",
+    "webhook": "app.cli.webhooks:webhook",
+    "demo": "app.cli.demo:demo",
+    "import": "app.cli.import_export:import_command",
+    "export": "app.cli.export:export_command",
+    "verify": "app.cli.verify:verify_command",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS)
+def main() -> None:
+    """ledgerql: a double-entry ledger served as a GraphQL API."""
 
 
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
+    from db.migrate import upgrade
+
     upgrade(_settings().database_url)
     click.echo("database is up to date")
 
@@ -109,6 +129,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     from app.main import create_app
+    from db.migrate import upgrade
 
     settings = _settings()
     count = workers or int(os.environ.get("LEDGERQL_WORKERS", "1"))
@@ -142,6 +163,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 )
 def post_due_command(today: dt.datetime | None) -> None:
     """Post every scheduled entry whose accrual date has come (the server does it too)."""
+    from app.ledger import posting
+
     on = today.date() if today is not None else None
     count = _run(lambda db: posting.post_due(db, on))
     click.echo(f"posted {count} scheduled entries")

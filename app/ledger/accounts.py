@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.ledger import limits as account_limits
+from app.ledger.account_types import AccountType as AccountType
 from app.ledger.errors import BadInput, Conflict, NotFound
 from app.ledger.metadata import check_metadata, index_rows
 from app.ledger.money import check_currency
@@ -23,14 +24,6 @@ from app.ledger.text import check_lookup, check_optional_text, check_text, colum
 from app.ledger.validation import parse_id
 from db.engine import Database
 from db.tables import Account, AccountMetadata, Journal, Tenant, utcnow
-
-
-class AccountType(StrEnum):
-    ASSET = "ASSET"
-    LIABILITY = "LIABILITY"
-    EQUITY = "EQUITY"
-    INCOME = "INCOME"
-    EXPENSE = "EXPENSE"
 
 
 class JournalType(StrEnum):

@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.ledger.entry_size import MAX_LINES as MAX_LINES
 from app.ledger.errors import LedgerError
 from app.ledger.text import column_length
 from db.tables import IdempotencyRecord, JournalEntry, JournalLine
 
-MAX_LINES = 1000
 MAX_MEMO = column_length(JournalEntry, "memo")
 MAX_DESCRIPTION = column_length(JournalLine, "description")
 MAX_KEY = column_length(IdempotencyRecord, "key")

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.entry_notes import notes_of
 from app.ledger.ledgerfile.metadata_text import text_of_value, value_of_text
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
@@ -40,6 +42,7 @@ from app.ledger.ledgerfile.model import (
     check_date,
     check_external_id,
 )
+from app.ledger.ledgerfile.rows import Amounts, RowPage
 from app.ledger.metadata import check_metadata
 
 COLUMNS = ("date", "external_id", "memo", "currency", "account", "debit", "credit", "description")
@@ -237,6 +240,19 @@ def parse_csv(lines: Iterable[str]) -> Iterator[Parsed]:
     yield from finish()
 
 
+# The characters for which the csv module may quote a cell (it quotes on ',', '"' and
+# '\n' with this writer's dialect; '\r' too in some versions). A cell without any is
+# written as it is; one with any is left to the csv module.
+_MAYBE_QUOTED = re.compile('[,"\r\n]')
+
+
+def _cell(text: str) -> str:
+    """``text`` as the csv module writes it in a row of several cells."""
+    if _MAYBE_QUOTED.search(text) is None:
+        return text
+    return CsvWriter._row([text, ""])[:-2]
+
+
 class CsvWriter:
     """Writes entries as CSV rows under the standard header, then a meta.<key> column for
     each metadata key of the export, the entry's values on its first row."""
@@ -248,6 +264,10 @@ class CsvWriter:
     def __init__(self) -> None:
         self._last_id: str | None = None
         self._keys: Sequence[str] = ()
+        self._amounts = Amounts()
+        # The cells an account or a currency always writes, by account id / code.
+        self._account_cells: dict[int, str] = {}
+        self._currency_cells: dict[str, str] = {}
 
     @staticmethod
     def _row(cells: list[str]) -> str:
@@ -289,3 +309,46 @@ class CsvWriter:
                 ]
             )
         return text
+
+    def page(self, page: RowPage) -> str:
+        """The text ``entry`` gives for each of the page's entries, written from the rows:
+        the cells an entry repeats on each of its rows quoted once."""
+        amounts = self._amounts
+        accounts = self._account_cells
+        currencies = self._currency_cells
+        keys = self._keys
+        no_meta = "," * len(keys)
+        out: list[str] = []
+        for entry_id, date, memo, currency, _, external_id, stored in page.entries:
+            if external_id and external_id == self._last_id:
+                out.append("\n")
+            self._last_id = external_id
+            first_meta = no_meta
+            if stored and (metadata := notes_of(stored).metadata):
+                missing = [key for key in metadata if key not in keys]
+                if missing:  # the export lists every key first: this is a bug, not bad input
+                    raise ValueError(f"metadata keys {missing} are not columns of the header")
+                first_meta = "".join(
+                    f",{_cell(text_of_value(metadata[key]))}" if key in metadata else ","
+                    for key in keys
+                )
+            head = f"{date},{_cell(external_id or '')},{_cell(memo)},"
+            meta = first_meta
+            for _, account_id, line_currency, debit, credit, description in page.lines.get(
+                entry_id, ()
+            ):
+                unit = line_currency or currency or ""
+                unit_cell = currencies.get(unit)
+                if unit_cell is None:
+                    unit_cell = currencies[unit] = _cell(unit)
+                account = accounts.get(account_id)
+                if account is None:
+                    account = accounts[account_id] = _cell(page.codes[account_id])
+                out.append(
+                    f"{head}{unit_cell},{account},"
+                    f"{amounts[line_currency](debit) if debit else ''},"
+                    f"{amounts[line_currency](credit) if credit else ''},"
+                    f"{_cell(description) if description else ''}{meta}\n"
+                )
+                meta = no_meta
+        return "".join(out)

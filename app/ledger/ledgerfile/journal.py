@@ -38,8 +38,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from app.ledger.accounts import AccountType
+from app.ledger.account_types import AccountType
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.entry_notes import notes_of
 from app.ledger.ledgerfile.journal_amounts import (
     Commodities,
     Refused,
@@ -58,6 +59,7 @@ from app.ledger.ledgerfile.model import (
     check_account,
     check_external_id,
 )
+from app.ledger.ledgerfile.rows import Amounts, RowPage
 from app.ledger.ledgerfile.tags import TagProblem, tag_text, take_tags, writable_key
 
 SKIPPED = frozenset({"account", "commodity", "payee", "tag", "P", "Y", "year"})
@@ -418,10 +420,15 @@ def _writable_account(account: str) -> bool:
 
 
 def _refuse(entry: FileEntry, what: str) -> BadInput:
-    return BadInput(
-        f"entry {entry.external_id or entry.date.isoformat()}: {what} cannot be written "
-        "in a journal; export as jsonl or csv"
-    )
+    return _refuse_entry(entry.external_id or entry.date.isoformat(), what)
+
+
+def _refuse_entry(name: str, what: str) -> BadInput:
+    return BadInput(f"entry {name}: {what} cannot be written in a journal; export as jsonl or csv")
+
+
+# What ``format(-Decimal(0), "f")`` writes for a line with neither debit nor credit.
+_NO_AMOUNT = format(-Decimal(0), "f")
 
 
 class JournalWriter:
@@ -436,6 +443,11 @@ class JournalWriter:
     declares_accounts = True
     exports_holds = False
     lists_metadata_keys = False
+
+    def __init__(self) -> None:
+        self._amounts = Amounts()
+        # "    <code>  " by account id (None: a name a journal cannot hold).
+        self._posting_starts: dict[int, str | None] = {}
 
     def header(self, metadata_keys: Sequence[str]) -> str:
         return ""
@@ -499,3 +511,68 @@ class JournalWriter:
                 text += f"  ; {comments[0]}"
             text += "\n" + "".join(f"    ; {comment}\n" for comment in comments[1:])
         return text + "\n"
+
+    def page(self, page: RowPage) -> str:
+        """The text ``entry`` gives for each of the page's entries, written from the rows
+        with the same checks in the same order (the first refusal is the same error)."""
+        amounts = self._amounts
+        starts = self._posting_starts
+        out: list[str] = []
+        for entry_id, date, memo, currency, _, external_id, stored in page.entries:
+            name = external_id or date
+            if (memo[:1] in ("(", "*", "!") and not external_id) or (
+                ";" in memo or "\n" in memo or "\r" in memo
+            ):
+                raise _refuse_entry(name, f"the memo {memo!r}")
+            notes = notes_of(stored)
+            status = f" {notes.status}" if notes.status in STATUSES else ""
+            code = f" ({external_id})" if external_id else ""
+            comments = notes.comment.split("\n") if notes.comment else []
+            if any("\r" in note for note in comments):
+                raise _refuse_entry(name, f"the comment {notes.comment!r}")
+            if notes.metadata:
+                for key in notes.metadata:
+                    if not writable_key(key):
+                        raise _refuse_entry(
+                            name, f"the metadata key {key!r} (':' ends a tag's name)"
+                        )
+                comments.append(tag_text(notes.metadata))
+            if comments:
+                out.append(f"{date}{status}{code} {memo}  ; {comments[0]}\n")
+                out.extend(f"    ; {note}\n" for note in comments[1:])
+            else:
+                out.append(f"{date}{status}{code} {memo}\n")
+            for index, (_, account_id, line_currency, debit, credit, description) in enumerate(
+                page.lines.get(entry_id, ())
+            ):
+                if account_id in starts:
+                    start = starts[account_id]
+                else:
+                    code_of = page.codes[account_id]
+                    start = starts[account_id] = (
+                        f"    {code_of}  " if _writable_account(code_of) else None
+                    )
+                if start is None:
+                    raise _refuse_entry(name, f"the account name {page.codes[account_id]!r}")
+                if notes.posting_marks and (mark := notes.posting_mark(index)) in STATUSES:
+                    start = f"    {mark} {start[4:]}"
+                if debit:
+                    signed = amounts[line_currency](debit)
+                elif credit:
+                    signed = amounts[line_currency](-credit)
+                else:
+                    signed = _NO_AMOUNT
+                unit = line_currency or currency or ""
+                text = f"{start}{signed} {unit}"
+                if not unit or unit[-1].isspace():
+                    text = text.rstrip()
+                if description:
+                    if "\r" in description:
+                        raise _refuse_entry(name, f"the description {description!r}")
+                    first, *more = description.split("\n")
+                    out.append(f"{text}  ; {first}\n")
+                    out.extend(f"    ; {comment}\n" for comment in more)
+                else:
+                    out.append(f"{text}\n")
+            out.append("\n")
+        return "".join(out)

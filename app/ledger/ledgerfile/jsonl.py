@@ -21,9 +21,11 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 from app.ledger.errors import BadInput, LedgerError
+from app.ledger.ledgerfile.entry_notes import notes_of
 from app.ledger.ledgerfile.metadata_text import metadata_json
 from app.ledger.ledgerfile.model import (
     MAX_ENTRY_LINES,
@@ -37,6 +39,7 @@ from app.ledger.ledgerfile.model import (
     check_date,
     check_external_id,
 )
+from app.ledger.ledgerfile.rows import HELD, Amounts, RowPage
 from app.ledger.metadata import check_metadata
 
 ENTRY_FIELDS = frozenset({"date", "memo", "currency", "external_id", "hold", "metadata", "lines"})
@@ -170,8 +173,12 @@ class JsonlWriter:
 
     declares_accounts = True
     exports_holds = True
-
     lists_metadata_keys = False
+
+    def __init__(self) -> None:
+        self._amounts = Amounts()
+        # '{"account":"<code>"' by account id: a line starts with its account's.
+        self._line_starts: dict[int, str] = {}
 
     def header(self, metadata_keys: Sequence[str]) -> str:
         return ""
@@ -213,3 +220,45 @@ class JsonlWriter:
             return text + json.dumps(lines, ensure_ascii=False, separators=(",", ":")) + "}\n"
         document["lines"] = lines
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def page(self, page: RowPage) -> str:
+        """The text ``entry`` gives for each of the page's entries, written from the rows.
+
+        json.dumps writes a string with ``encode_basestring`` (ensure_ascii=False), so
+        each value is escaped alone and the document put together around it."""
+        amounts = self._amounts
+        starts = self._line_starts
+        out: list[str] = []
+        for entry_id, date, memo, currency, status, external_id, stored in page.entries:
+            head = (
+                f'{{"date":"{date}","memo":{encode_basestring(memo)},'
+                f'"currency":{encode_basestring(currency)},'
+                f'"external_id":{encode_basestring(external_id)}'
+            )
+            if status == HELD:
+                expires = page.expiries.get(entry_id)
+                at = "null" if expires is None else encode_basestring(expires.isoformat())
+                head += f',"hold":{{"expires_at":{at}}}'
+            if stored and (metadata := notes_of(stored).metadata):
+                head += f',"metadata":{metadata_json(metadata)}'
+            lines: list[str] = []
+            for _, account_id, line_currency, debit, credit, description in page.lines.get(
+                entry_id, ()
+            ):
+                start = starts.get(account_id)
+                if start is None:
+                    start = starts[account_id] = (
+                        f'{{"account":{encode_basestring(page.codes[account_id])}'
+                    )
+                text = start
+                if debit:
+                    text += f',"debit":"{amounts[line_currency](debit)}"'
+                if credit:
+                    text += f',"credit":"{amounts[line_currency](credit)}"'
+                if line_currency != currency:
+                    text += f',"currency":{encode_basestring(line_currency)}'
+                if description:
+                    text += f',"description":{encode_basestring(description)}'
+                lines.append(text)
+            out.append(f'{head},"lines":[{"},".join(lines)}{"}" if lines else ""}]}}\n')
+        return "".join(out)

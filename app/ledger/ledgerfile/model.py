@@ -7,11 +7,14 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from app.ledger.entries import MAX_LINES
+from app.ledger.entry_size import MAX_LINES
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.money import parse_decimal
+
+if TYPE_CHECKING:
+    from app.ledger.ledgerfile.rows import RowPage
 
 # Posting's own limit: parsers stop keeping lines past it so that one runaway
 # entry cannot fill the memory of a streaming import.
@@ -89,6 +92,9 @@ Parser = Callable[[Iterable[str]], Iterator[Parsed]]
 
 
 class Writer(Protocol):
+    """Writes entries in a format: ``entry`` one FileEntry, ``page`` an export's rows
+    (the same text, without a FileEntry per entry: ledgerfile.rows)."""
+
     # True when the format can declare accounts (hledger's ``account`` directives):
     # only then does the export look up which accounts its entries use.
     declares_accounts: bool
@@ -104,6 +110,8 @@ class Writer(Protocol):
     def accounts(self, declared: Sequence[FileAccount]) -> str: ...
 
     def entry(self, entry: FileEntry) -> str: ...
+
+    def page(self, page: RowPage) -> str: ...
 
 
 def check_date(value: object, field: str = "date") -> dt.date:
