@@ -1,16 +1,19 @@
 """db.bulk.insert_rows on SQLite: rows sent as one JSON document (json_each) read back as
-the driver's executemany binds them, and rows JSON would change go through executemany."""
+the driver's executemany binds them, and rows JSON would change go through executemany;
+the import's short thread switch interval is put back after it."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
 
+from app.ledger.bulk_load.switching import QUICK_SWITCH_S, quick_switches
 from db.bulk import _SQLITE_JSON_ROWS, insert_rows
 
 TEXTS = ["plain", "é ü 日本", 'quote " and \\ backslash', "tab\tnewline\n", "", "x" * 600]
@@ -71,3 +74,15 @@ def test_values_json_would_change_take_executemany(tmp_path: Path, odd: object) 
         stored = conn.exec_driver_sql("SELECT v FROM t WHERE id = ?", (len(rows),)).scalar_one()
     engine.dispose()
     assert stored == (odd.isoformat() if isinstance(odd, dt.date) else odd)
+
+
+def test_quick_switches_nest_and_put_the_interval_back() -> None:
+    """The import's short switch interval (bulk_load.switching) holds while any import
+    runs and is put back as it was when the last one ends."""
+    before = sys.getswitchinterval()
+    with quick_switches():
+        assert sys.getswitchinterval() == min(before, QUICK_SWITCH_S)
+        with quick_switches():
+            assert sys.getswitchinterval() == min(before, QUICK_SWITCH_S)
+        assert sys.getswitchinterval() == min(before, QUICK_SWITCH_S)
+    assert sys.getswitchinterval() == before

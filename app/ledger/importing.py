@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from app.ledger.accounts import AccountInput, AccountType, create_account
 from app.ledger.batch import collector_paused
 from app.ledger.bulk_load import plan_plain_file, write_planned
+from app.ledger.bulk_load.switching import quick_switches
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.hold_rules import check_expiry
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileError, Format
@@ -500,9 +501,11 @@ async def import_file(
     entries = 0
     # The collector off for the whole import, as for a batch (batch.collector_paused):
     # parsing makes millions of short-lived objects and no cycle (100,000 entries: 13.2 s
-    # instead of 14.2). Back on when the last batch or import running ends.
+    # instead of 14.2). Back on when the last batch or import running ends. The switch
+    # interval short meanwhile, so the writer thread gets the GIL back soon after each
+    # statement (bulk_load.switching).
     yield_every = _YIELD_EVERY_SQLITE if db.sqlite else _YIELD_EVERY_POSTGRES
-    with collector_paused():
+    with collector_paused(), quick_switches():
         try:
             for item in fmt.parse(lines):
                 if isinstance(item, FileAccount):
