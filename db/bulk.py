@@ -108,7 +108,8 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
         # One statement for all the rows: SQLite runs it without the GIL, so the rows are
         # written while the event loop's thread goes on (executemany takes the GIL back
         # for every row, and waits for it while that thread is busy: 50,000 entries and
-        # their lines took 6.9 s so, against 2.6 s as one json_each statement each).
+        # their lines beside a busy thread took over 60 s so, 1.7 s as json_each
+        # statements; docs/benchmarks.md, issue 23's second round).
         conn.exec_driver_sql(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT {_picks(len(columns))} "
             "FROM json_each(?)",
