@@ -27,6 +27,8 @@ EXTERNAL_SCOPE = "external"
 # The source of entries posted through GraphQL (and the REST dialects that translate to it).
 GRAPHQL_SOURCE = "graphql"
 POSTED = "POSTED"
+# The event a posted entry writes (outbox), unless its input names another.
+POSTED_EVENT = "journal_entry.posted"
 SCHEDULED = "SCHEDULED"
 REVERSED = "REVERSED"
 # A hold's states (docs/holds.md): PENDING until posted (POSTED), voided or expired.
@@ -72,7 +74,7 @@ class EntryInput:
     idempotency_key: str | None = None
     source: str = "graphql"  # GRAPHQL_SOURCE: its metadata is the client's (metadata.py)
     metadata: Mapping[str, Any] | None = None
-    event_type: str = "journal_entry.posted"
+    event_type: str = POSTED_EVENT
     # The scope in which idempotency_key is unique (dialects keep their own keys apart).
     idempotency_scope: str = IDEMPOTENCY_SCOPE
     # Pismo answers a reused key with 409 instead of a replay.

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from app.ledger.bulk_load.plain import NotPlain, PlainBatch, PlainEntry, Planner
-from app.ledger.entries import GRAPHQL_SOURCE
+from app.ledger.entries import GRAPHQL_SOURCE, POSTED_EVENT
 from app.ledger.errors import LedgerError
 from app.ledger.ledgerfile.model import FileEntry, entry_metadata
 from app.ledger.metadata import index_rows
@@ -24,8 +24,6 @@ from app.ledger.validation import (
     request_digest,
 )
 
-# What a posted entry's event is called (EntryInput's default).
-_EVENT_TYPE = "journal_entry.posted"
 _NO_PARTS: Mapping[str, str] = {}
 
 
@@ -91,7 +89,7 @@ def _entry(entry: FileEntry, key: str, scope: str, source: str, planner: Planner
         currency=currency,
         lines=lines,
         source=source,
-        event_type=_EVENT_TYPE,
+        event_type=POSTED_EVENT,
         idempotency_key=key,
         claim=claim,
         request_hash=digest,
