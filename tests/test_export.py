@@ -59,20 +59,32 @@ async def books(db: Database) -> int:
     tenant = await make_tenant(db, "USD")
     await chart(db, tenant.id)
     await run_import(db, tenant.id, JSONL, "jsonl")
+    # Between imported entries: export follows dates.
+    await posted_and_reversed(
+        db, tenant.id, ("5100", "2000"), dt.date(2026, 1, 16), dt.date(2026, 1, 20)
+    )
+    return tenant.id
+
+
+async def posted_and_reversed(
+    db: Database, tenant_id: int, accounts: tuple[str, str], on: dt.date, reversed_on: dt.date
+) -> None:
+    """An entry posted through the API on ``on`` (3.00 from ``accounts[1]`` to
+    ``accounts[0]``, "pens") and reversed on ``reversed_on``."""
+    debit, credit = accounts
     posted = await posting.post_entry(
         db,
-        tenant.id,
+        tenant_id,
         posting.EntryInput(
-            date=dt.date(2026, 1, 16),  # between imported entries: export follows dates
+            date=on,
             memo="Posted by hand",
             lines=[
-                posting.LineInput(account_code="5100", debit="3.00", description="pens"),
-                posting.LineInput(account_code="2000", credit="3.00"),
+                posting.LineInput(account_code=debit, debit="3.00", description="pens"),
+                posting.LineInput(account_code=credit, credit="3.00"),
             ],
         ),
     )
-    await posting.reverse_entry(db, tenant.id, posted.entry.id, date=dt.date(2026, 1, 20))
-    return tenant.id
+    await posting.reverse_entry(db, tenant_id, posted.entry.id, date=reversed_on)
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))

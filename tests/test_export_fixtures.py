@@ -8,16 +8,14 @@ accounts with their metadata, the metadata keys of the CSV header."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import pytest
 
-from app.ledger import posting
-from app.ledger.exporting import export_ledger
 from app.ledger.ledgerfile import FORMATS
 from db.engine import Database
 from tests.conftest import make_tenant
+from tests.test_export import export_text, posted_and_reversed
 from tests.test_import import run_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "export"
@@ -61,26 +59,14 @@ async def rich_books(db: Database) -> int:
     for text, fmt in ((RICH_JOURNAL, "journal"), (RICH_JSONL, "jsonl")):
         summary = await run_import(db, tenant.id, text, fmt, create_accounts=True)
         assert summary.failed == 0, summary.errors
-    posted = await posting.post_entry(
+    await posted_and_reversed(
         db,
         tenant.id,
-        posting.EntryInput(
-            date=dt.date(2026, 3, 3),
-            memo="Posted by hand",
-            lines=[
-                posting.LineInput(account_code="expenses:office", debit="3.00", description="pens"),
-                posting.LineInput(account_code="assets:bank", credit="3.00"),
-            ],
-        ),
+        ("expenses:office", "assets:bank"),
+        dt.date(2026, 3, 3),
+        dt.date(2026, 3, 6),
     )
-    await posting.reverse_entry(db, tenant.id, posted.entry.id, date=dt.date(2026, 3, 6))
     return tenant.id
-
-
-async def export_text(db: Database, tenant_id: int, fmt: str, page_size: int) -> str:
-    out = io.StringIO()
-    await export_ledger(db, tenant_id, FORMATS[fmt], out.write, page_size=page_size)
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))

@@ -42,6 +42,7 @@ from app.ledger.account_types import AccountType
 from app.ledger.errors import BadInput, LedgerError
 from app.ledger.ledgerfile.entry_notes import notes_of
 from app.ledger.ledgerfile.journal_amounts import (
+    PLAIN_AMOUNT,
     Commodities,
     Refused,
     commodity_sample,
@@ -78,11 +79,10 @@ _HEADER = re.compile(r"^(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2})(?:=(?P<date2>\S*
 _SPLIT = re.compile(r"\t| {2,}")
 # A posting as most journals write it: an account (no status mark, no virtual account,
 # never two spaces running), a tab or two spaces or more, then an amount in one of
-# journal_amounts._PLAIN_AMOUNT's spellings, and no comment. Read in one match (a fifth of
+# journal_amounts.PLAIN_AMOUNT's spellings, and no comment. Read in one match (a fifth of
 # the reading of a million postings was _posting's general steps).
 _PLAIN_POSTING = re.compile(
-    r"([^\s;*!(\[](?:[^\t; ]| (?! ))*)(?:\t| {2,})[ \t]*"
-    r"(?:([A-Z]{3}) ?(-?)(\d{1,30}(?:\.\d{1,30})?)|(-?)(\d{1,30}(?:\.\d{1,30})?) ?([A-Z]{3}))[ \t]*"
+    r"([^\s;*!(\[](?:[^\t; ]| (?! ))*)(?:\t| {2,})[ \t]*" + PLAIN_AMOUNT + r"[ \t]*"
 )
 _OLD_YEAR = re.compile(r"^Y\d{4}$")  # "Y2026", the old spelling of "Y 2026"
 

@@ -65,9 +65,11 @@ _GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+\.\d*$")
 _ISO = re.compile(r"^[A-Z]{3}$")
 # The common spellings (EUR 10.00, EUR -10.00, 10.00 EUR, -10.00 EUR), read without
 # the general pattern's checks: a plain number needs none.
-_PLAIN_AMOUNT = re.compile(
-    r"^(?:([A-Z]{3}) ?(-?)(\d{1,30}(?:\.\d{1,30})?)|(-?)(\d{1,30}(?:\.\d{1,30})?) ?([A-Z]{3}))$"
+# (journal._PLAIN_POSTING reads a whole posting with it.)
+PLAIN_AMOUNT = (
+    r"(?:([A-Z]{3}) ?(-?)(\d{1,30}(?:\.\d{1,30})?)|(-?)(\d{1,30}(?:\.\d{1,30})?) ?([A-Z]{3}))"
 )
+_PLAIN_AMOUNT = re.compile(f"^{PLAIN_AMOUNT}$")
 # The tag naming a symbol's ISO code, on a commodity directive or a comment under it.
 _ISO_TAG = re.compile(r"(?:^|[\s,;])iso:\s*([^\s,;]*)")
 # A commodity directive's sample: a symbol alone, or an amount whose marks show the
