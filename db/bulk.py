@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,6 +22,23 @@ from sqlalchemy.util import await_only
 from sqlalchemy.util.concurrency import in_greenlet
 
 Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Rows with the JSON document SQLite takes them as (``encode``), made ahead by a
+    thread with time to spare, so that the writer thread only sends it."""
+
+    rows: Sequence[Row]
+    document: str | None  # None: sent as the rows are (too few, or not as JSON)
+
+
+def encode(rows: Sequence[Row]) -> Encoded:
+    """``rows`` and their document for ``insert_rows`` on SQLite."""
+    return Encoded(rows, _json_rows(rows) if len(rows) >= _SQLITE_JSON_ROWS else None)
+
+
+Rows = Sequence[Row] | Encoded
 
 # SQLite stores dates and datetimes as text in SQLAlchemy's formats, which the
 # read engines parse back; PostgreSQL takes the Python values as they are.
@@ -89,8 +107,9 @@ def allocate_ids(conn: Connection, table: str, count: int) -> list[int]:
     return list(range(int(last) + 1, int(last) + 1 + count))
 
 
-def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
-    """Inserts ``rows``: one COPY on PostgreSQL, one executemany on SQLite."""
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], given: Rows) -> None:
+    """Inserts ``given``: one COPY on PostgreSQL, one executemany on SQLite."""
+    rows = given.rows if isinstance(given, Encoded) else given
     if not rows:
         return
     if is_postgres(conn):
@@ -104,7 +123,11 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
             # Raised by asyncpg itself, not through SQLAlchemy: wrap it like the others.
             raise DBAPIError(f"COPY {table}", None, error) from error
         return
-    if len(rows) >= _SQLITE_JSON_ROWS and (document := _json_rows(rows)) is not None:
+    if isinstance(given, Encoded):
+        document = given.document
+    else:
+        document = _json_rows(rows) if len(rows) >= _SQLITE_JSON_ROWS else None
+    if document is not None:
         # One statement for all the rows: SQLite runs it without the GIL, so the rows are
         # written while the event loop's thread goes on (executemany takes the GIL back
         # for every row, and waits for it while that thread is busy: 50,000 entries and

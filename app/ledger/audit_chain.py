@@ -95,7 +95,23 @@ def chain_rows(
 ) -> list[tuple[Any, ...]]:
     """``rows`` of ``(tenant_id, type, entry_id, payload_json, created_at)`` with their
     link number and hash appended, in order; the tenant's head moved past them."""
-    head = read_head(conn, tenant_id)
+    chained, head = link_rows(tenant_id, read_head(conn, tenant_id), rows)
+    if chained:
+        set_head(conn, tenant_id, head)
+    return chained
+
+
+def set_head(conn: Connection, tenant_id: int, head: Head) -> None:
+    """Moves the tenant's head to ``head``, the last link just written."""
+    conn.execute(_SET_HEAD, {"tenant_id": tenant_id, "link": head.link, "hash": head.hash})
+
+
+def link_rows(
+    tenant_id: int, head: Head, rows: Sequence[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], Head]:
+    """``chain_rows`` after ``head``, without the database: the rows chained, and the head
+    after them (the bulk load builds a batch's links before it takes the lock, and writes
+    them if the head is still ``head`` then)."""
     link, previous = head.link, bytes.fromhex(head.hash)
     chained: list[tuple[Any, ...]] = []
     # link_bytes and next_hash inlined: the rows of a batch share one time (formatted
@@ -111,9 +127,7 @@ def chain_rows(
         digest = hashlib.sha256(previous + VERSION + text.encode()).digest()
         chained.append((tenant_id, kind, entry_id, payload_json, created_at, link, digest.hex()))
         previous = digest
-    if chained:
-        conn.execute(_SET_HEAD, {"tenant_id": tenant_id, "link": link, "hash": previous.hex()})
-    return chained
+    return chained, Head(link, previous.hex())
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,21 @@ import datetime as dt
 import hashlib
 import re
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlmodel import col, select
 
 from app.ledger.accounts import AccountInput, AccountType, create_account
 from app.ledger.batch import collector_paused
-from app.ledger.bulk_load import plan_plain_file, write_planned
+from app.ledger.bulk_load import Expected, plan_plain_file, write_planned
+from app.ledger.bulk_load.from_file import accounts_named
 from app.ledger.bulk_load.switching import quick_switches
 from app.ledger.errors import BadInput, Conflict, LedgerError, NotFound
 from app.ledger.hold_rules import check_expiry
 from app.ledger.ledgerfile import FileAccount, FileEntry, FileError, Format
+from app.ledger.ledgerfile.journal_plain import PlainRecord, to_file_entry
 from app.ledger.ledgerfile.model import entry_metadata
 from app.ledger.posting import EntryInput, LineInput, as_hold, post_entries
 from db.engine import Database
@@ -54,6 +56,9 @@ _CHUNKS_IN_FLIGHT = 2
 # Account look-ups go in batches that stay under both engines' bind-parameter limits.
 _LOOKUP_BATCH = 500
 _BULK_PREFIX = re.compile(r"^inputs\.\d+\.?")
+# What a chunk holds: entries as read (a journal's plain ones as PlainRecords) and the
+# lines the parser refused.
+Read = FileEntry | FileError | PlainRecord
 
 _TOP_LEVEL = {
     "assets": AccountType.ASSET,
@@ -181,6 +186,16 @@ class _Lines:
         self.bytes_read = 0
 
     def __iter__(self) -> Iterator[str]:
+        for text in self.blocks():
+            lines = text.split("\n")
+            last = lines.pop()  # the empty text after the block's last "\n", but at the end
+            for line in lines:
+                yield line + "\n"
+            if last:
+                yield last
+
+    def blocks(self) -> Iterator[str]:
+        """The file's text a block at a time, each but the last ending with a "\n"."""
         rest = b""
         first = True
         while block := self.source.read(_READ_BLOCK):
@@ -193,10 +208,7 @@ class _Lines:
             text = block[:cut].decode("utf-8")  # checked by file_digest; cut at a "\n"
             if first:
                 text, first = text.removeprefix("\ufeff"), False
-            lines = text.split("\n")
-            lines.pop()  # the empty text after the block's last "\n"
-            for line in lines:
-                yield line + "\n"
+            yield text
         if rest:
             text = rest.decode("utf-8")
             yield text.removeprefix("\ufeff") if first else text
@@ -357,30 +369,29 @@ class _Importer:
         # (PostgreSQL) below it, by a chunk before it written since, draws them again
         # when written, so that ids follow the file (``post``).
         self.last_id = 0
+        # What the chunk planned last leaves, if its rows were built ahead (SQLite): the
+        # next chunk's are built after it (bulk_load.ahead).
+        self.expected: Expected | None = None
 
-    def key(self, entry: FileEntry) -> str:
+    def key(self, entry: FileEntry | PlainRecord) -> str:
         return entry.external_id or f"{self.summary.sha256[:32]}:{entry.line}"
 
     def error(self, entry: FileEntry, field: str | None, error: LedgerError) -> EntryError:
         line, name = self.fmt.locate(entry, field)
         return EntryError(line, name, error.message, error.code)
 
-    async def check_accounts(self, chunk: list[FileEntry | FileError]) -> None:
-        """Finds (or creates) the chunk's accounts; done chunk by chunk, in file order."""
-        entries = [item for item in chunk if isinstance(item, FileEntry)]
-        await self.accounts.check({line.account for entry in entries for line in entry.lines})
+    async def check_accounts(self, chunk: list[Read]) -> set[str]:
+        """Finds (or creates) the chunk's accounts, done chunk by chunk, in file order; the
+        codes it names."""
+        named = accounts_named([item for item in chunk if not isinstance(item, FileError)])
+        await self.accounts.check(named)
+        return named
 
-    async def post(
-        self, chunk: list[FileEntry | FileError], previous: asyncio.Task[None] | None
-    ) -> None:
-        """Posts the chunk's entries (accounts checked) once ``previous`` (the chunk before
-        it) is written; failures are recorded in line order.
-
-        A chunk of valid, plain entries goes through the bulk load (app/ledger/bulk_load)
-        in one transaction; any other, through the general path entry by entry, which
-        gives each refusal its usual message.
-        """
-        entries = [item for item in chunk if isinstance(item, FileEntry)]
+    def checked(
+        self, chunk: list[FileEntry | FileError]
+    ) -> tuple[list[FileEntry], list[EntryError]]:
+        """The chunk's entries that can be posted, and the failures of the others: the
+        lines the parser refused, holds already expired, accounts refused."""
         failures: list[EntryError] = [
             EntryError(item.line, item.field, item.message)
             for item in chunk
@@ -389,7 +400,9 @@ class _Importer:
         ready: list[FileEntry] = []
         now = dt.datetime.now(dt.UTC)
         refused = self.accounts.refused
-        for entry in entries:
+        for entry in chunk:
+            if isinstance(entry, FileError):
+                continue
             if entry.hold:
                 try:
                     check_expiry(entry.expires_at, now)
@@ -406,6 +419,26 @@ class _Importer:
                 continue
             message = self.accounts.refused[entry.lines[missing].account]
             failures.append(self.error(entry, f"lines.{missing}.accountCode", BadInput(message)))
+        return ready, failures
+
+    async def post(
+        self, chunk: list[Read], previous: asyncio.Task[None] | None, named: set[str]
+    ) -> None:
+        """Posts the chunk's entries (accounts checked) once ``previous`` (the chunk before
+        it) is written; failures are recorded in line order.
+
+        A chunk of valid, plain entries goes through the bulk load (app/ledger/bulk_load)
+        in one transaction; any other, through the general path entry by entry, which
+        gives each refusal its usual message.
+        """
+        ready: Sequence[FileEntry | PlainRecord]
+        failures: list[EntryError] = []
+        if not self.accounts.refused and all(type(item) is PlainRecord for item in chunk):
+            ready = cast(list[PlainRecord], chunk)  # nothing to check before the plan
+        else:
+            ready, failures = self.checked(
+                [to_file_entry(item) if isinstance(item, PlainRecord) else item for item in chunk]
+            )
         assert self.tenant.id is not None
         keys = [self.key(entry) for entry in ready]
         planned = None
@@ -419,7 +452,11 @@ class _Importer:
                     keys,
                     scope=IMPORT_SCOPE,
                     source=IMPORT_SOURCE,
+                    expected=self.expected,
+                    named=named,
                 )
+                prebuilt = planned.prebuilt if planned is not None else None
+                self.expected = prebuilt.after if prebuilt is not None else None
         if previous is not None:  # chunks are written in file order
             await previous
         if planned is not None:
@@ -434,13 +471,14 @@ class _Importer:
                 self.summary.accounts_created = self.accounts.created
                 return
         base = self.tenant.base_currency
-        inputs = [_input(entry, base, key) for entry, key in zip(ready, keys, strict=True)]
+        entries = [item if isinstance(item, FileEntry) else to_file_entry(item) for item in ready]
+        inputs = [_input(entry, base, key) for entry, key in zip(entries, keys, strict=True)]
         items = await post_entries(self.db, self.tenant.id, inputs, atomic=False)
         self.last_id = max(
             [self.last_id]
             + [item.result.entry.id for item in items if item.result and not item.result.replayed]
         )
-        for entry, item in zip(ready, items, strict=True):
+        for entry, item in zip(entries, items, strict=True):
             if item.error is not None:
                 field = _BULK_PREFIX.sub("", item.error.field or "") or None
                 failures.append(self.error(entry, field, item.error))
@@ -488,16 +526,16 @@ async def import_file(
     # chunk before it is committed, so they commit in file order; two at a time.
     in_flight: deque[asyncio.Task[None]] = deque()
 
-    async def hand_over(chunk: list[FileEntry | FileError], read: int) -> None:
+    async def hand_over(chunk: list[Read], read: int) -> None:
         while len(in_flight) >= _CHUNKS_IN_FLIGHT:
             await in_flight.popleft()
             if on_progress is not None:
                 on_progress(Progress(read, size, summary))
-        await importer.check_accounts(chunk)
+        named = await importer.check_accounts(chunk)
         previous = in_flight[-1] if in_flight else None
-        in_flight.append(asyncio.create_task(importer.post(chunk, previous)))
+        in_flight.append(asyncio.create_task(importer.post(chunk, previous, named)))
 
-    chunk: list[FileEntry | FileError] = []
+    chunk: list[Read] = []
     entries = 0
     # The collector off for the whole import, as for a batch (batch.collector_paused):
     # parsing makes millions of short-lived objects and no cycle (100,000 entries: 13.2 s
@@ -507,7 +545,7 @@ async def import_file(
     yield_every = _YIELD_EVERY_SQLITE if db.sqlite else _YIELD_EVERY_POSTGRES
     with collector_paused(), quick_switches():
         try:
-            for item in fmt.parse(lines):
+            for item in fmt.scan(lines.blocks()) if fmt.scan else fmt.parse(lines):
                 if isinstance(item, FileAccount):
                     if item.type is not None:
                         importer.accounts.declared[item.code] = AccountType(item.type)
@@ -515,7 +553,7 @@ async def import_file(
                         importer.accounts.metadata[item.code] = item.metadata
                     continue
                 chunk.append(item)
-                entries += isinstance(item, FileEntry)
+                entries += not isinstance(item, FileError)
                 if len(chunk) % yield_every == 0:
                     await asyncio.sleep(0)
                 # Unreadable entries wait in the chunk too, so failures are reported in line order.

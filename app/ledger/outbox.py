@@ -27,10 +27,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
-from app.ledger.audit_chain import chain_rows
+from app.ledger.audit_chain import Head, chain_rows, set_head
 from app.ledger.entries import EntryView
 from app.ledger.money import format_minor
-from db.bulk import db_datetime, insert_rows
+from db.bulk import Rows, db_datetime, insert_rows
 from db.engine import ANNOUNCED_TENANTS
 from db.tables import utcnow
 
@@ -157,6 +157,14 @@ def write_events(conn: Connection, tenant_id: int, rows: Sequence[tuple[Any, ...
     if not rows:
         return
     insert_rows(conn, "events", CHAINED_COLUMNS, chain_rows(conn, tenant_id, rows))
+    announce(conn, tenant_id)
+
+
+def write_chained(conn: Connection, tenant_id: int, rows: Rows, head: Head) -> None:
+    """``write_events`` of rows chained already (``audit_chain.link_rows``) after the
+    tenant's current head, which moves to ``head``."""
+    insert_rows(conn, "events", CHAINED_COLUMNS, rows)
+    set_head(conn, tenant_id, head)
     announce(conn, tenant_id)
 
 

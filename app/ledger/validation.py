@@ -310,6 +310,28 @@ def _amount_key(value: object) -> str | None:
 _ZEROS = frozenset({"0", "-0"})
 
 
+def _as_keyed(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def minor_key(minor: int, scale: int) -> str | None:
+    """``_amount_key`` of the side ``minor`` units (0, or positive) of a currency of
+    ``scale`` decimals make (0: None), from its digits, without building the Decimal: the
+    bulk load's file amounts are integers already."""
+    if not minor:
+        return None
+    digits = str(minor)
+    if scale:
+        digits = digits.rjust(scale + 1, "0")
+        fraction = digits[-scale:].rstrip("0")
+        if fraction:
+            return f"{digits[:-scale]}.{fraction}"
+        digits = digits[:-scale]
+    if digits[-1] != "0":
+        return digits
+    return str(Decimal(digits).normalize())  # 1E+1: the exponent form, as Decimal has it
+
+
 @lru_cache(maxsize=4096, typed=True)  # typed: True == 1, yet True is refused
 def _cached_amount_key(value: str | int | Decimal) -> str:
     return _exact_amount_key(value)
@@ -392,9 +414,13 @@ def request_digest(
     metadata: Mapping[str, object] | None,
     optional: Mapping[str, str],
     lines: Sequence[HashedLine],
+    *,
+    keyed: bool = False,
 ) -> str:
     """``request_hash`` of a request given by its parts: the bulk load hashes a file's
-    entry from them without building its EntryInput (the same document, so the same hash)."""
+    entry from them without building its EntryInput (the same document, so the same hash).
+    ``keyed``: the lines' amounts are their keys already (``minor_key``)."""
+    key = _as_keyed if keyed else _amount_key
     document = {
         "date": date.isoformat() if isinstance(date, dt.date) else repr(date),
         "memo": (memo or "").strip(),
@@ -408,8 +434,8 @@ def request_digest(
                 code,
                 account_id,
                 line_currency,
-                _amount_key(debit),
-                _amount_key(credit),
+                key(debit),
+                key(credit),
                 (description or "").strip() or None,
             ]
             for code, account_id, line_currency, debit, credit, description in lines

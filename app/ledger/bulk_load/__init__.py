@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError
 
 from app.ledger.batch import collector_paused
 from app.ledger.batch_store import accounts_by_code, read_tenant
-from app.ledger.bulk_load.from_file import plan_file
+from app.ledger.bulk_load.ahead import Expected, Prebuilt, expected_now, prebuild
+from app.ledger.bulk_load.from_file import accounts_named, plan_file
 from app.ledger.bulk_load.plain import PlainBatch, plan
+from app.ledger.bulk_load.rows import LineRows
 from app.ledger.bulk_load.store import (
-    LineRows,
     Stored,
     claimed,
     lines_before,
@@ -31,13 +32,16 @@ from app.ledger.bulk_load.store import (
     write_plain,
 )
 from app.ledger.entries import EntryInput
+from app.ledger.ledgerfile.journal_plain import PlainRecord
 from app.ledger.ledgerfile.model import FileEntry
 from app.ledger.posting_rules import Tenant
 from app.ledger.text import storable
 from app.ledger.validation import AccountRef
+from db.bulk import is_postgres
 from db.engine import Database
 
 __all__ = [
+    "Expected",
     "LineRows",
     "PlainBatch",
     "Planned",
@@ -58,6 +62,9 @@ class Planned:
     lines: LineRows | None
     # Every key already stored for the same request: the whole batch replays, unwritten.
     replayed: bool = False
+    # On SQLite, its rows built ahead (``ahead``), against the state ``after`` of the plan
+    # of the chunk before it or else the database's.
+    prebuilt: Prebuilt | None = None
 
 
 async def plan_plain(db: Database, tenant_id: int, inputs: Sequence[EntryInput]) -> Planned | None:
@@ -83,16 +90,19 @@ async def plan_plain(db: Database, tenant_id: int, inputs: Sequence[EntryInput])
 async def plan_plain_file(
     db: Database,
     tenant_id: int,
-    entries: Sequence[FileEntry],
+    entries: Sequence[FileEntry | PlainRecord],
     keys: Sequence[str],
     *,
     scope: str,
     source: str,
+    expected: Expected | None = None,
+    named: set[str] | None = None,
 ) -> Planned | None:
-    """``plan_plain`` of the inputs a file's ``entries`` are posted as (``from_file``)."""
+    """``plan_plain`` of the inputs a file's ``entries`` are posted as (``from_file``);
+    ``expected``: what the chunk before it leaves (its plan's ``prebuilt.after``);
+    ``named``: the account codes the entries name, if known already."""
     # Each code checked once, not once per line: a chunk has 20,000 lines and 70 codes.
-    named = {line.account for entry in entries for line in entry.lines}
-    codes = {code for code in named if storable(code)}
+    codes = {code for code in named or accounts_named(entries) if storable(code)}
 
     def make(tenant: Tenant, by_code: dict[str, AccountRef]) -> PlainBatch | None:
         return plan_file(
@@ -105,7 +115,7 @@ async def plan_plain_file(
             by_code=by_code,
         )
 
-    return await _planned(db, tenant_id, codes, make)
+    return await _planned(db, tenant_id, codes, make, expected)
 
 
 async def _planned(
@@ -113,6 +123,7 @@ async def _planned(
     tenant_id: int,
     codes: set[str],
     make: Callable[[Tenant, dict[str, AccountRef]], PlainBatch | None],
+    expected: Expected | None = None,
 ) -> Planned | None:
     def read(conn: Connection) -> Planned | None:
         tenant = read_tenant(conn, tenant_id, lock=False)
@@ -128,7 +139,11 @@ async def _planned(
                 return None
             if found == "all":
                 return Planned(batch, None, replayed=True)
-            return Planned(batch, lines_before(conn, tenant_id, batch))
+            if is_postgres(conn):
+                return Planned(batch, lines_before(conn, tenant_id, batch))
+            before = expected or expected_now(conn, tenant)
+            ahead = prebuild(conn, tenant_id, batch, before) if before is not None else None
+            return Planned(batch, None, prebuilt=ahead)
 
     return await db.run_read(read)
 
@@ -142,7 +157,14 @@ async def write_planned(db: Database, tenant_id: int, planned: Planned) -> Store
 
     def work(conn: Connection) -> Stored | None:
         with collector_paused():
-            return write_plain(conn, tenant_id, planned.batch, planned.lines, keys_read=True)
+            return write_plain(
+                conn,
+                tenant_id,
+                planned.batch,
+                planned.lines,
+                keys_read=True,
+                prebuilt=planned.prebuilt,
+            )
 
     try:
         return await db.run_write(work)

@@ -1,26 +1,32 @@
-"""Planning a file's entries straight from the parser's records (``FileEntry``), without
-building the EntryInput each would be posted as: the same checks (``plain.Planner``), the
-same request hash (``validation.request_digest`` of the same parts) and the same rows as
-``plain.plan`` of ``importing``'s inputs for them, which a test holds equal. A tenth of an
-import's time went to building those inputs only to read them back here.
+"""Planning a file's entries straight from the parser's records (``FileEntry``, or a
+journal's ``PlainRecord``), without building the EntryInput each would be posted as: the
+same checks (``plain.Planner``), the same request hash (``validation.request_digest`` of
+the same parts) and the same rows as ``plain.plan`` of ``importing``'s inputs for them,
+which tests hold equal (for a record: to the plan of its ``to_file_entry``). A tenth of an
+import's time went to building those inputs only to read them back here; a record's
+amounts are integers already, converted and hashed without a Decimal.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 from app.ledger.bulk_load.plain import NotPlain, PlainBatch, PlainEntry, Planner
 from app.ledger.entries import GRAPHQL_SOURCE, POSTED_EVENT
 from app.ledger.errors import LedgerError
-from app.ledger.ledgerfile.model import FileEntry, entry_metadata
+from app.ledger.ledgerfile.journal_plain import PlainRecord
+from app.ledger.ledgerfile.model import METADATA_KEY, FileEntry, entry_metadata
 from app.ledger.metadata import index_rows
+from app.ledger.money import MAX_MINOR
 from app.ledger.outbox import json_text
 from app.ledger.validation import (
     AccountRef,
     check_key,
     check_memo,
     check_not_locked,
+    minor_key,
     request_digest,
 )
 
@@ -28,7 +34,7 @@ _NO_PARTS: Mapping[str, str] = {}
 
 
 def plan_file(
-    entries: Sequence[FileEntry],
+    entries: Sequence[FileEntry | PlainRecord],
     keys: Sequence[str],
     *,
     scope: str,
@@ -44,7 +50,11 @@ def plan_file(
     planner = Planner(base_currency, lock_date, by_code)
     try:
         for entry, key in zip(entries, keys, strict=True):
-            planner.add(_entry(entry, key, scope, source, planner))
+            if type(entry) is PlainRecord:
+                planner.add(_from_record(entry, key, scope, source, planner))
+            else:
+                assert isinstance(entry, FileEntry)
+                planner.add(_entry(entry, key, scope, source, planner))
     except (NotPlain, LedgerError):
         return None
     return planner.finish()
@@ -98,3 +108,88 @@ def _entry(entry: FileEntry, key: str, scope: str, source: str, planner: Planner
         metadata_rows=index_rows(metadata),
         line_texts=texts,
     )
+
+
+def accounts_named(entries: Sequence[FileEntry | PlainRecord]) -> set[str]:
+    """The account codes ``entries`` name, each once."""
+    named: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, PlainRecord):
+            named.update(posting[0] for posting in entry.postings)
+        else:
+            named.update(line.account for line in entry.lines)
+    return named
+
+
+def _from_record(
+    record: PlainRecord, key: str, scope: str, source: str, planner: Planner
+) -> PlainEntry:
+    """``_entry`` of ``to_file_entry(record)``, on the record's integer amounts."""
+    memo = check_memo(record.memo)
+    check_not_locked(record.date, planner.lock_date)
+    currency = planner.currency(record.currency or planner.base_currency)
+    claim = (scope, check_key(key))
+    raws = [
+        (
+            name,
+            None if line_currency == currency else line_currency,
+            (value, places) if value > 0 else None,
+            None if value > 0 else (-value, places),
+            None,
+        )
+        for name, line_currency, value, places, _ in record.postings
+    ]
+    lines, texts = planner.lines(currency, raws, _scaled_minor)
+    metadata = {METADATA_KEY: {"status": record.status}} if record.status else None
+    scales = planner.scales
+    digest = request_digest(
+        record.date,
+        record.memo,
+        currency,
+        None,
+        source,
+        metadata,
+        _NO_PARTS,
+        [
+            (
+                raw[0],
+                None,
+                raw[1],
+                minor_key(debit, scales[line_currency]),
+                minor_key(credit, scales[line_currency]),
+                None,
+            )
+            for raw, (_, _, line_currency, debit, credit, _) in zip(raws, lines, strict=True)
+        ],
+        keyed=True,
+    )
+    return PlainEntry(
+        date=record.date,
+        memo=memo,
+        currency=currency,
+        lines=lines,
+        source=source,
+        event_type=POSTED_EVENT,
+        idempotency_key=key,
+        claim=claim,
+        request_hash=digest,
+        metadata=metadata,
+        metadata_json=json_text(metadata) if metadata else None,
+        metadata_rows=index_rows(metadata),
+        line_texts=texts,
+    )
+
+
+def _scaled_minor(value: object, scale: int) -> int:
+    """A record's side, ``(digits, places)`` (positive), in minor units at ``scale``, if exact
+    and below 2^63 (``plain._decimal_minor`` of the same amount as a Decimal)."""
+    digits, places = cast(tuple[int, int], value)
+    if places <= scale:
+        minor: int = digits * 10 ** (scale - places)
+    else:
+        minor, rest = divmod(digits, 10 ** (places - scale))
+        if rest:
+            raise NotPlain
+    if minor > MAX_MINOR:
+        raise NotPlain
+    return minor

@@ -17,7 +17,7 @@ done on Decimals in one step (the file parsers give Decimals).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from typing import Any
@@ -127,13 +127,16 @@ class Planner:
         self,
         currency: str,
         raws: Sequence[tuple[str | None, str | None, object, object, str | None]],
+        minor: Callable[[object, int], int] | None = None,
     ) -> tuple[list[PlainLine], list[bytes]]:
         """``raws`` (account code, currency or None for the entry's, debit, credit,
         description) as plain lines and their event documents; NotPlain unless each names
         an active, unlimited account of its currency, has one positive exact side, and the
-        entry balances per currency."""
+        entry balances per currency. ``minor`` converts a side to minor units at a scale
+        (by default a Decimal's, the parsers' type)."""
         if not 2 <= len(raws) <= MAX_LINES:
             raise NotPlain
+        side = minor or _decimal_minor
         lines: list[PlainLine] = []
         texts: list[bytes] = []
         debits: dict[str, int] = {}
@@ -158,10 +161,10 @@ class Planner:
             if scale is None:
                 scale = scales[line_currency] = exponent(line_currency)
             if raw_credit is None:
-                debit, credit = _minor(raw_debit, scale), 0
+                debit, credit = side(raw_debit, scale), 0
                 debits[line_currency] = debits.get(line_currency, 0) + debit
             elif raw_debit is None:
-                debit, credit = 0, _minor(raw_credit, scale)
+                debit, credit = 0, side(raw_credit, scale)
                 credits[line_currency] = credits.get(line_currency, 0) + credit
             else:
                 raise NotPlain
@@ -308,7 +311,7 @@ def _entry(data: EntryInput, planner: Planner) -> PlainEntry:
     )
 
 
-def _minor(value: object, scale: int) -> int:
+def _decimal_minor(value: object, scale: int) -> int:
     """``money.to_minor`` of a Decimal side (the file parsers' type): positive, exact, below
     2^63; anything else is left to the general path."""
     if type(value) is not Decimal or not value > 0:

@@ -10,6 +10,7 @@ from pathlib import PurePath
 from app.ledger.errors import BadInput
 from app.ledger.ledgerfile.csvfile import CsvWriter, parse_csv
 from app.ledger.ledgerfile.journal import JournalWriter, parse_journal
+from app.ledger.ledgerfile.journal_plain import Scanner, read_journal
 from app.ledger.ledgerfile.jsonl import JsonlWriter, parse_jsonl
 from app.ledger.ledgerfile.model import FileEntry, Parser, Writer
 
@@ -27,6 +28,9 @@ class Format:
     names: Mapping[str, str]
     # True when a line's field is named with its path (lines.1.debit), not just its column.
     paths: bool
+    # Reads the file's text a block at a time, plain entries as records the bulk load
+    # plans without building them (journal_plain); None: ``parse`` reads its lines.
+    scan: Scanner | None = None
 
     def locate(self, entry: FileEntry, field: str | None) -> tuple[int, str | None]:
         """The file line and the field name of an error the ledger core gave for ``entry``."""
@@ -61,6 +65,7 @@ FORMATS: dict[str, Format] = {
             "memo": "description",
         },
         paths=False,
+        scan=read_journal,
     ),
 }
 

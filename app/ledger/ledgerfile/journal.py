@@ -321,53 +321,74 @@ def _commodity_line(
 
 def parse_journal(lines: Iterable[str]) -> Iterator[Parsed]:
     """Entries of a journal text, one per transaction."""
-    transaction: _Transaction | None = None
-    directive: str | None = None  # whose indented lines are being skipped
-    symbol: str | None = None  # of the commodity directive being read
-    commodities = Commodities()
-    in_comment = False
+    reader = LineReader()
+    read = reader.read
     for number, raw in enumerate(lines, 1):
+        yield from read(number, raw)
+    yield from reader.flush()
+
+
+class LineReader:
+    """Reads a journal a line at a time: ``read`` gives what each line completes (the
+    transaction before it, an error, an account declaration), ``flush`` what the end of
+    the text completes. ``journal_plain`` hands it the lines it does not read itself."""
+
+    def __init__(self, commodities: Commodities | None = None) -> None:
+        self.transaction: _Transaction | None = None
+        self.directive: str | None = None  # whose indented lines are being skipped
+        self.symbol: str | None = None  # of the commodity directive being read
+        self.commodities = commodities or Commodities()
+        self.in_comment = False
+
+    def flush(self) -> list[Parsed]:
+        """What a new transaction line (or the end of the text) completes: the
+        transaction being read, if any; the directive being read ends."""
+        self.directive = None
+        if self.transaction is None:
+            return []
+        transaction, self.transaction = self.transaction, None
+        return [transaction.entry()]
+
+    def read(self, number: int, raw: str) -> list[Parsed]:
+        """What file line ``number`` (``raw``, its newline included or not) completes."""
         text = raw.rstrip("\r\n")
-        if in_comment:
-            in_comment = text.strip() != "end comment"
-            continue
+        if self.in_comment:
+            self.in_comment = text.strip() != "end comment"
+            return []
         if text[:1] in (" ", "\t") and text.strip():
-            if transaction is not None:
-                transaction.add(number, text)
-            elif directive == "commodity":
-                if (error := _commodity_line(number, text, symbol, commodities)) is not None:
-                    yield error
-            elif directive is None:
-                yield FileError(number, "an indented line outside a transaction")
-            continue
-        if transaction is not None:
-            yield transaction.entry()
-            transaction = None
-        directive = None
+            if self.transaction is not None:
+                self.transaction.add(number, text)
+            elif self.directive == "commodity":
+                error = _commodity_line(number, text, self.symbol, self.commodities)
+                if error is not None:
+                    return [error]
+            elif self.directive is None:
+                return [FileError(number, "an indented line outside a transaction")]
+            return []
+        found = self.flush()
         if not text.strip() or text[0] in ";#*":
-            continue
+            return found
         if text[0].isdigit():
             try:
-                transaction = _Transaction.start(number, text, commodities)
+                self.transaction = _Transaction.start(number, text, self.commodities)
             except Refused as refused:
-                yield refused.error
-                directive = "transaction"  # skip its postings
-            continue
-        directive = text.split(maxsplit=1)[0]
+                found.append(refused.error)
+                self.directive = "transaction"  # skip its postings
+            return found
+        directive = self.directive = text.split(maxsplit=1)[0]
         if directive == "comment":
-            in_comment = True
-            continue
+            self.in_comment = True
+            return found
         refused_directive = _directive(number, text)
         if refused_directive is not None:
-            yield refused_directive
+            found.append(refused_directive)
         elif directive == "commodity":
-            symbol, error = _commodity(number, text, commodities)
+            self.symbol, error = _commodity(number, text, self.commodities)
             if error is not None:
-                yield error
+                found.append(error)
         elif directive == "account" and (declared := _declared_account(number, text)) is not None:
-            yield declared
-    if transaction is not None:
-        yield transaction.entry()
+            found.append(declared)
+        return found
 
 
 # hledger's account type codes (``account NAME  ; type: CODE``). Its C (Cash, a kind

@@ -1,0 +1,107 @@
+"""A batch's rows built before its write on SQLite, where its ids, numbers and chain
+links are taken under the write lock: built against what they are expected to be then
+(``Expected``: the previous chunk's, or the database's when there is none), and written
+as built if the lock finds them so (``still``), else built again there.
+
+Why: the writer thread and the parser share one GIL. Built in the writer, a chunk's
+line rows, payloads, links and JSON documents held the GIL half the time in turns with
+the parsing, and took twice their CPU time; built with the plan, on the parsing
+thread, the writer only sends statements, which SQLite runs without the GIL.
+docs/bulk_load.md tells the figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from app.ledger.audit_chain import Head, read_head
+from app.ledger.batch_store import journals
+from app.ledger.bulk_load.plain import PlainBatch
+from app.ledger.bulk_load.rows import Built, build, line_rows
+from app.ledger.posting_rules import Tenant
+from app.ledger.tenants import DEFAULT_JOURNAL_CODE
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a batch is built against: the tenant's counter and prefix, the last entry
+    and line ids, the chain's head and the default journal."""
+
+    seq: int
+    prefix: str
+    entry_id: int
+    line_id: int
+    head: Head
+    journal_id: int
+
+
+@dataclass(frozen=True)
+class Prebuilt:
+    """A batch's rows built against ``before``; ``after``: what they leave."""
+
+    before: Expected
+    after: Expected
+    built: Built
+    entry_ids: list[int]
+
+
+def expected_now(conn: Connection, tenant: Tenant) -> Expected | None:
+    """What the database holds now (None: no default journal: the general path's)."""
+    journal_id = journals(conn, tenant.id, {DEFAULT_JOURNAL_CODE}).get(DEFAULT_JOURNAL_CODE)
+    if journal_id is None:
+        return None
+    return Expected(
+        tenant.entry_seq,
+        tenant.journal_prefix,
+        _last_id(conn, "journal_entries"),
+        _last_id(conn, "journal_lines"),
+        read_head(conn, tenant.id),
+        journal_id,
+    )
+
+
+def prebuild(conn: Connection, tenant_id: int, batch: PlainBatch, before: Expected) -> Prebuilt:
+    """``batch``'s rows as ``store.write_plain`` would build them if the write found
+    ``before``: ids, numbers and links following it."""
+    count = len(batch.entries)
+    entry_ids = list(range(before.entry_id + 1, before.entry_id + 1 + count))
+    line_ids = range(before.line_id + 1, before.line_id + 1 + batch.lines)
+    lines = line_rows(conn, tenant_id, batch, entry_ids, line_ids)
+    built = build(
+        conn,
+        tenant_id,
+        before.journal_id,
+        before.prefix,
+        before.seq,
+        batch,
+        lines,
+        before.head,
+        encoded=True,
+    )
+    after = Expected(
+        before.seq + count,
+        before.prefix,
+        before.entry_id + count,
+        before.line_id + batch.lines,
+        built.head,
+        before.journal_id,
+    )
+    return Prebuilt(before, after, built, entry_ids)
+
+
+def still(conn: Connection, tenant: Tenant, journal_id: int, before: Expected) -> bool:
+    """Whether the write, under the lock, finds what the rows were built against."""
+    return (
+        tenant.entry_seq == before.seq
+        and tenant.journal_prefix == before.prefix
+        and journal_id == before.journal_id
+        and _last_id(conn, "journal_entries") == before.entry_id
+        and _last_id(conn, "journal_lines") == before.line_id
+        and read_head(conn, tenant.id) == before.head
+    )
+
+
+def _last_id(conn: Connection, table: str) -> int:
+    return int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one())

@@ -1,0 +1,179 @@
+"""The rows a bulk batch writes, built from its plan (``plain.PlainBatch``) and the ids,
+numbers and chain head it is written after, and sent (``send``): by ``store.write_plain``
+under the lock, or ahead of it on SQLite (``ahead``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from app.ledger.audit_chain import Head, link_rows
+from app.ledger.batch_store import ENTRY_COLUMNS, KEY_COLUMNS, LINE_COLUMNS, METADATA_COLUMNS
+from app.ledger.bulk_load.plain import PlainBatch
+from app.ledger.entries import POSTED
+from app.ledger.outbox import payload_text, write_chained
+from app.ledger.posting_rules import entry_number
+from app.ledger.rollups import Movements
+from db.bulk import Rows, db_date, db_datetime, encode, insert_rows
+from db.tables import utcnow
+
+
+@dataclass(frozen=True)
+class LineRows:
+    """A batch's entry ids and its lines' rows and event JSON (an array per entry), built
+    before its transaction where ids can be drawn outside it (``lines_before``)."""
+
+    entry_ids: list[int]
+    rows: list[tuple[Any, ...]]
+    documents: list[bytes]
+
+
+def line_rows(
+    conn: Connection,
+    tenant_id: int,
+    batch: PlainBatch,
+    entry_ids: list[int],
+    line_ids: Iterable[int],
+) -> LineRows:
+    """The batch's line rows and event JSON, its entries and lines given these ids."""
+    next_ids = iter(line_ids)
+    days: dict[dt.date, object] = {}
+    rows: list[tuple[Any, ...]] = []
+    documents: list[bytes] = []
+    for entry, entry_id in zip(batch.entries, entry_ids, strict=True):
+        on = days.get(entry.date)
+        if on is None:
+            on = days[entry.date] = db_date(conn, entry.date)
+        texts = []
+        for line_no, ((account_id, _, currency, debit, credit, description), text) in enumerate(
+            zip(entry.lines, entry.line_texts, strict=True)
+        ):
+            line_id = next(next_ids)
+            rows.append(
+                (
+                    line_id,
+                    entry_id,
+                    tenant_id,
+                    account_id,
+                    on,
+                    currency,
+                    debit,
+                    credit,
+                    description,
+                    line_no,
+                )
+            )
+            texts.append(b'{"id":%d,%b' % (line_id, text))
+        documents.append(b"[" + b",".join(texts) + b"]")
+    return LineRows(entry_ids, rows, documents)
+
+
+@dataclass(frozen=True)
+class Built:
+    """Every row of a batch but its totals, ready to send (``build``)."""
+
+    entries: Rows
+    lines: Rows
+    keys: Rows
+    events: Rows  # chained: link numbers and hashes after ``head`` was
+    metadata: Rows
+    head: Head  # the tenant's chain head after them
+
+
+def build(
+    conn: Connection,
+    tenant_id: int,
+    journal_id: int,
+    prefix: str,
+    seq: int,
+    batch: PlainBatch,
+    lines: LineRows,
+    head: Head,
+    *,
+    encoded: bool = False,
+) -> Built:
+    """The rows of ``batch`` numbered after ``seq`` and chained after ``head``, its ids and
+    line rows ``lines``; ``encoded``: each as the JSON document SQLite takes (db.bulk.encode)."""
+    # The rows are built without yielding to the event loop: on PostgreSQL the server
+    # waits for them, and yielding every 100 entries (to the next chunk's parsing and
+    # plan) made 100,000 entries take 21.7 s instead of 18.0.
+    entries = batch.entries
+    created_db = db_datetime(conn, utcnow())
+    days: dict[dt.date, object] = {}
+    entry_rows: list[tuple[Any, ...]] = []
+    key_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    metadata_rows: list[tuple[Any, ...]] = []
+    rows = zip(entries, lines.entry_ids, lines.documents, strict=True)
+    for offset, (entry, entry_id, documents) in enumerate(rows, start=1):
+        date = entry.date
+        on = days.get(date)
+        if on is None:
+            on = days[date] = db_date(conn, date)
+        number = entry_number(prefix, date, seq + offset)
+        entry_rows.append(
+            (
+                entry_id,
+                tenant_id,
+                journal_id,
+                number,
+                on,
+                entry.memo,
+                entry.currency,
+                POSTED,
+                entry.source,
+                entry.idempotency_key,
+                None,
+                None,
+                entry.metadata_json,
+                created_db,
+            )
+        )
+        if entry.claim is not None:
+            scope, key = entry.claim
+            key_rows.append((tenant_id, scope, key, entry.request_hash, entry_id, created_db))
+        payload = payload_text(
+            entry_id,
+            number,
+            date,
+            entry.memo,
+            entry.currency,
+            entry.source,
+            None,
+            entry.metadata,
+            orjson.Fragment(documents),
+        )
+        event_rows.append((tenant_id, entry.event_type, entry_id, payload, created_db))
+        metadata_rows += [(tenant_id, key, value, entry_id) for key, value in entry.metadata_rows]
+    key_rows.sort(key=lambda row: (row[1], row[2]))  # keys in sorted order: the lock order
+    chained, after = link_rows(tenant_id, head, event_rows)
+    ready = encode if encoded else _as_they_are
+    return Built(
+        ready(entry_rows),
+        ready(lines.rows),
+        ready(key_rows),
+        ready(chained),
+        ready(metadata_rows),
+        after,
+    )
+
+
+def _as_they_are(rows: list[tuple[Any, ...]]) -> Rows:
+    return rows
+
+
+def send(conn: Connection, tenant_id: int, built: Built, batch: PlainBatch) -> None:
+    """Inserts the rows ``built`` for ``batch`` and adds what it moves to the totals."""
+    insert_rows(conn, "journal_entries", ENTRY_COLUMNS, built.entries)
+    insert_rows(conn, "journal_lines", LINE_COLUMNS, built.lines)
+    insert_rows(conn, "idempotency_records", KEY_COLUMNS, built.keys)
+    write_chained(conn, tenant_id, built.events, built.head)
+    movements = Movements()
+    movements.balances, movements.days = batch.moved, batch.days
+    movements.write(conn, tenant_id)
+    insert_rows(conn, "entry_metadata", METADATA_COLUMNS, built.metadata)
