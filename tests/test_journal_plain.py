@@ -205,7 +205,7 @@ nice = st.builds(
         + "".join(lines)
         + ("    income:sales\n" if elided else "")
     ),
-    st.sampled_from(["Lunch", " x\u0007", "é"]),
+    st.sampled_from(["Lunch", " x\u0007", "é", "* Paid", "! (c-1) Due", 'Tab\there \\ "q"']),
     st.lists(nice_posting, min_size=1, max_size=4),
     st.booleans(),
 )

@@ -16,7 +16,7 @@ from app.ledger.audit_chain import Head, link_rows
 from app.ledger.batch_store import ENTRY_COLUMNS, KEY_COLUMNS, LINE_COLUMNS, METADATA_COLUMNS
 from app.ledger.bulk_load.plain import PlainBatch
 from app.ledger.entries import POSTED
-from app.ledger.outbox import payload_text, write_chained
+from app.ledger.outbox import write_chained
 from app.ledger.posting_rules import entry_number
 from app.ledger.rollups import Movements
 from db.bulk import Rows, db_date, db_datetime, encode, insert_rows
@@ -71,6 +71,16 @@ def line_rows(
             texts.append(b'{"id":%d,%b' % (line_id, text))
         documents.append(b"[" + b",".join(texts) + b"]")
     return LineRows(entry_ids, rows, documents)
+
+
+# outbox.payload_text's JSON for an entry of a bulk batch (no reversal, no accrual date),
+# written straight: its dict through orjson was a tenth of the rows' building. Its
+# metadata is the entry's metadata_json, json_text's of the same metadata; a test holds
+# the two equal.
+_PAYLOAD = (
+    b'{"entry_id":%d,"number":%b,"date":"%b","memo":%b,"currency":%b,"source":%b,'
+    b'"reversal_of_id":null,"metadata":%b,"lines":%b}'
+)
 
 
 @dataclass(frozen=True)
@@ -137,18 +147,17 @@ def build(
         if entry.claim is not None:
             scope, key = entry.claim
             key_rows.append((tenant_id, scope, key, entry.request_hash, entry_id, created_db))
-        payload = payload_text(
+        payload = _PAYLOAD % (
             entry_id,
-            number,
-            date,
-            entry.memo,
-            entry.currency,
-            entry.source,
-            None,
-            entry.metadata,
-            orjson.Fragment(documents),
+            orjson.dumps(number),
+            date.isoformat().encode(),
+            orjson.dumps(entry.memo),
+            orjson.dumps(entry.currency),
+            orjson.dumps(entry.source),
+            b"null" if entry.metadata_json is None else entry.metadata_json.encode(),
+            documents,
         )
-        event_rows.append((tenant_id, entry.event_type, entry_id, payload, created_db))
+        event_rows.append((tenant_id, entry.event_type, entry_id, payload.decode(), created_db))
         metadata_rows += [(tenant_id, key, value, entry_id) for key, value in entry.metadata_rows]
     key_rows.sort(key=lambda row: (row[1], row[2]))  # keys in sorted order: the lock order
     chained, after = link_rows(tenant_id, head, event_rows)
