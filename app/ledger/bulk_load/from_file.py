@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import cast
 
 import orjson
 
@@ -22,7 +21,6 @@ from app.ledger.errors import LedgerError
 from app.ledger.ledgerfile.journal_plain import PlainRecord
 from app.ledger.ledgerfile.model import METADATA_KEY, FileEntry, entry_metadata
 from app.ledger.metadata import index_rows
-from app.ledger.money import MAX_MINOR
 from app.ledger.outbox import json_text
 from app.ledger.validation import (
     AccountRef,
@@ -132,29 +130,22 @@ def _from_record(
     check_not_locked(record.date, planner.lock_date)
     currency = planner.currency(record.currency or planner.base_currency)
     claim = (scope, check_key(key))
-    raws = [
-        (
-            name,
-            None if line_currency == currency else line_currency,
-            (value, places) if value > 0 else None,
-            None if value > 0 else (-value, places),
-            None,
-        )
-        for name, line_currency, value, places, _ in record.postings
-    ]
-    lines, texts = planner.lines(currency, raws, _scaled_minor)
+    lines, texts = planner.record_lines(currency, record.postings)
     metadata = {METADATA_KEY: {"status": record.status}} if record.status else None
     scales = planner.scales
+    # As importing._input writes them: a line in the entry's currency names none.
     keyed = [
         (
-            raw[0],
+            posting[0],
             None,
-            raw[1],
+            None if line_currency == currency else line_currency,
             minor_key(debit, scales[line_currency]),
             minor_key(credit, scales[line_currency]),
             None,
         )
-        for raw, (_, _, line_currency, debit, credit, _) in zip(raws, lines, strict=True)
+        for posting, (_, _, line_currency, debit, credit, _) in zip(
+            record.postings, lines, strict=True
+        )
     ]
     digest = _canonical_digest(record, currency, source, keyed)
     if digest is None:
@@ -214,18 +205,3 @@ def _canonical_digest(
     if not document.isascii() or b"\x7f" in document:
         return None
     return hashlib.sha256(document).hexdigest()
-
-
-def _scaled_minor(value: object, scale: int) -> int:
-    """A record's side, ``(digits, places)`` (positive), in minor units at ``scale``, if exact
-    and below 2^63 (``plain._decimal_minor`` of the same amount as a Decimal)."""
-    digits, places = cast(tuple[int, int], value)
-    if places <= scale:
-        minor: int = digits * 10 ** (scale - places)
-    else:
-        minor, rest = divmod(digits, 10 ** (places - scale))
-        if rest:
-            raise NotPlain
-    if minor > MAX_MINOR:
-        raise NotPlain
-    return minor

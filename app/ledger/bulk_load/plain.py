@@ -17,7 +17,7 @@ done on Decimals in one step (the file parsers give Decimals).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from typing import Any
@@ -108,13 +108,12 @@ class Planner:
         self.lock_date = lock_date
         self.by_code = by_code
         self.batch = PlainBatch([])
-        self.named: dict[str, AccountRef | None] = {}
         self.currencies: dict[str, str] = {}
         self.scales: dict[str, int] = {}
         self.claims: set[tuple[str, str]] = set()
-        # The start of a line's event document per (code, currency), and each currency's
-        # zero, as outbox.line_document writes them: many lines share them.
-        self.prefixes: dict[tuple[str, str], bytes] = {}
+        # What ``_line_kind`` found per (code, currency), and each currency's zero as
+        # outbox.line_document writes it: many lines share them.
+        self.kinds: dict[tuple[str | None, str], tuple[AccountRef, int, bytes]] = {}
         self.zeros: dict[str, bytes] = {}
 
     def currency(self, code: str) -> str:
@@ -127,44 +126,25 @@ class Planner:
         self,
         currency: str,
         raws: Sequence[tuple[str | None, str | None, object, object, str | None]],
-        minor: Callable[[object, int], int] | None = None,
     ) -> tuple[list[PlainLine], list[bytes]]:
         """``raws`` (account code, currency or None for the entry's, debit, credit,
         description) as plain lines and their event documents; NotPlain unless each names
         an active, unlimited account of its currency, has one positive exact side, and the
-        entry balances per currency. ``minor`` converts a side to minor units at a scale
-        (by default a Decimal's, the parsers' type)."""
+        entry balances per currency."""
         if not 2 <= len(raws) <= MAX_LINES:
             raise NotPlain
-        side = minor or _decimal_minor
         lines: list[PlainLine] = []
         texts: list[bytes] = []
         debits: dict[str, int] = {}
         credits: dict[str, int] = {}
-        named, scales = self.named, self.scales
         for code, raw_currency, raw_debit, raw_credit, description in raws:
             line_currency = currency if raw_currency is None else self.currency(raw_currency)
-            if not code:
-                raise NotPlain
-            if code in named:
-                account = named[code]
-            else:
-                account = named[code] = self.by_code.get(check_lookup(code, field="accountCode"))
-            if (
-                account is None
-                or not account.active
-                or account.limits_json is not None
-                or (account.currency and account.currency != line_currency)
-            ):
-                raise NotPlain
-            scale = scales.get(line_currency)
-            if scale is None:
-                scale = scales[line_currency] = exponent(line_currency)
+            account, scale, prefix = self._line_kind(code, line_currency)
             if raw_credit is None:
-                debit, credit = side(raw_debit, scale), 0
+                debit, credit = _decimal_minor(raw_debit, scale), 0
                 debits[line_currency] = debits.get(line_currency, 0) + debit
             elif raw_debit is None:
-                debit, credit = 0, side(raw_credit, scale)
+                debit, credit = 0, _decimal_minor(raw_credit, scale)
                 credits[line_currency] = credits.get(line_currency, 0) + credit
             else:
                 raise NotPlain
@@ -174,36 +154,80 @@ class Planner:
                 )
             lines.append((account.id, account.code, line_currency, debit, credit, description))
             texts.append(
-                self._line_text(account.code, line_currency, scale, debit, credit, description)
+                b'%b,"debit":"%b","credit":"%b","description":%b}'
+                % (
+                    prefix,
+                    self._amount_text(debit, line_currency, scale),
+                    self._amount_text(credit, line_currency, scale),
+                    b"null" if description is None else orjson.dumps(description),
+                )
             )
-        if debits != credits or max(debits.values()) > MAX_MINOR:
-            raise NotPlain
+        _check_balanced(debits, credits)
         return lines, texts
 
-    def _line_text(
-        self,
-        code: str,
-        currency: str,
-        scale: int,
-        debit: int,
-        credit: int,
-        description: str | None,
-    ) -> bytes:
-        """The line's document in the entry's event but its id (``line_document``'s JSON
-        after ``{"id":N,``), written from cached pieces: orjson of a dict per line was a
-        tenth of the plan."""
-        prefix = self.prefixes.get((code, currency))
-        if prefix is None:
-            prefix = self.prefixes[(code, currency)] = b'"account_code":%b,"currency":"%b"' % (
-                orjson.dumps(code),
-                currency.encode(),
+    def record_lines(
+        self, currency: str, postings: Sequence[tuple[str, str, int, int, int]]
+    ) -> tuple[list[PlainLine], list[bytes]]:
+        """``lines`` of a journal record's postings (``journal_plain.PlainPosting``: signed
+        integer amounts, no description), with the same checks."""
+        if not 2 <= len(postings) <= MAX_LINES:
+            raise NotPlain
+        lines: list[PlainLine] = []
+        texts: list[bytes] = []
+        debits: dict[str, int] = {}
+        credits: dict[str, int] = {}
+        amount_text = self._amount_text
+        for code, posting_currency, value, places, _ in postings:
+            line_currency = (
+                currency if posting_currency == currency else self.currency(posting_currency)
             )
-        return b'%b,"debit":"%b","credit":"%b","description":%b}' % (
-            prefix,
-            self._amount_text(debit, currency, scale),
-            self._amount_text(credit, currency, scale),
-            b"null" if description is None else orjson.dumps(description),
+            account, scale, prefix = self._line_kind(code, line_currency)
+            minor = scaled_minor(abs(value), places, scale)
+            zero = amount_text(0, line_currency, scale)
+            if value > 0:
+                debits[line_currency] = debits.get(line_currency, 0) + minor
+                lines.append((account.id, account.code, line_currency, minor, 0, None))
+                texts.append(
+                    b'%b,"debit":"%b","credit":"%b","description":null}'
+                    % (prefix, amount_text(minor, line_currency, scale), zero)
+                )
+            else:
+                credits[line_currency] = credits.get(line_currency, 0) + minor
+                lines.append((account.id, account.code, line_currency, 0, minor, None))
+                texts.append(
+                    b'%b,"debit":"%b","credit":"%b","description":null}'
+                    % (prefix, zero, amount_text(minor, line_currency, scale))
+                )
+        _check_balanced(debits, credits)
+        return lines, texts
+
+    def _line_kind(self, code: str | None, currency: str) -> tuple[AccountRef, int, bytes]:
+        """The account ``code`` names for a line in ``currency``, the currency's scale and
+        the start of the line's document in the entry's event (``line_document``'s JSON
+        after ``{"id":N,``: orjson of a dict per line was a tenth of the plan); NotPlain
+        unless the account is active, unlimited and of that currency. Once per batch."""
+        kind = self.kinds.get((code, currency))
+        if kind is not None:
+            return kind
+        if not code:
+            raise NotPlain
+        account = self.by_code.get(check_lookup(code, field="accountCode"))
+        if (
+            account is None
+            or not account.active
+            or account.limits_json is not None
+            or (account.currency and account.currency != currency)
+        ):
+            raise NotPlain
+        scale = self.scales.get(currency)
+        if scale is None:
+            scale = self.scales[currency] = exponent(currency)
+        prefix = b'"account_code":%b,"currency":"%b"' % (
+            orjson.dumps(account.code),
+            currency.encode(),
         )
+        kind = self.kinds[(code, currency)] = (account, scale, prefix)
+        return kind
 
     def _amount_text(self, minor: int, currency: str, scale: int) -> bytes:
         """``money.format_minor`` of a side (0, or positive) as bytes, its zero (every line's
@@ -309,6 +333,25 @@ def _entry(data: EntryInput, planner: Planner) -> PlainEntry:
         metadata_rows=index_rows(metadata),
         line_texts=texts,
     )
+
+
+def _check_balanced(debits: dict[str, int], credits: dict[str, int]) -> None:
+    if debits != credits or max(debits.values()) > MAX_MINOR:
+        raise NotPlain
+
+
+def scaled_minor(digits: int, places: int, scale: int) -> int:
+    """``digits`` / 10**``places`` (positive) in minor units at ``scale``, if exact and below
+    2^63 (``_decimal_minor`` of the same amount as a Decimal): a journal record's amount."""
+    if places <= scale:
+        minor: int = digits * 10 ** (scale - places)
+    else:
+        minor, rest = divmod(digits, 10 ** (places - scale))
+        if rest:
+            raise NotPlain
+    if minor > MAX_MINOR:
+        raise NotPlain
+    return minor
 
 
 def _decimal_minor(value: object, scale: int) -> int:
