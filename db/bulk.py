@@ -13,6 +13,8 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -26,16 +28,33 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Encoded:
-    """Rows with the JSON document SQLite takes them as (``encode``), made ahead by a
-    thread with time to spare, so that the writer thread only sends it."""
+    """Rows with the statements that insert them on SQLite, made ahead (``encode``) by the
+    thread that plans, so that the writer thread only sends them."""
 
     rows: Sequence[Row]
-    document: str | None  # None: sent as the rows are (too few, or not as JSON)
+    statements: list[tuple[str, tuple[Any, ...]]]
 
 
-def encode(rows: Sequence[Row]) -> Encoded:
-    """``rows`` and their document for ``insert_rows`` on SQLite."""
-    return Encoded(rows, _json_rows(rows) if len(rows) >= _SQLITE_JSON_ROWS else None)
+def encode(table: str, columns: Sequence[str], rows: Sequence[Row]) -> Encoded:
+    """``rows`` of ``table`` and, for SQLite, multi-row ``INSERT .. VALUES`` statements of
+    as many rows as SQLite's 32,766 bound values allow, with their values in one tuple.
+
+    Why not json_each (``insert_rows``): sent from a thread that builds nothing, these
+    hold the GIL only while their values are bound, and SQLite's own work is less: the
+    rows of 250,000 entries replayed alone took 8.4 s so, 15.8 s as json_each documents
+    (their event payloads, JSON inside JSON, most). docs/benchmarks.md, issue 23."""
+    per = _SQLITE_VALUES // len(columns)
+    statements = [
+        (_values_sql(table, tuple(columns), len(part)), tuple(chain.from_iterable(part)))
+        for part in (rows[start : start + per] for start in range(0, len(rows), per))
+    ]
+    return Encoded(rows, statements)
+
+
+@lru_cache(maxsize=64)
+def _values_sql(table: str, columns: tuple[str, ...], count: int) -> str:
+    one = "(" + ", ".join("?" * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * count)}"
 
 
 Rows = Sequence[Row] | Encoded
@@ -46,6 +65,7 @@ _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 _SQLITE_KEYS_PER_QUERY = 10_000
 # From this many rows on, SQLite takes them as one JSON document (insert_rows).
 _SQLITE_JSON_ROWS = 64
+_SQLITE_VALUES = 32_766  # SQLite's bound values per statement (SQLITE_MAX_VARIABLE_NUMBER)
 _AS_BOUND = (
     orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_SUBCLASS
@@ -124,10 +144,10 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], given: Row
             raise DBAPIError(f"COPY {table}", None, error) from error
         return
     if isinstance(given, Encoded):
-        document = given.document
-    else:
-        document = _json_rows(rows) if len(rows) >= _SQLITE_JSON_ROWS else None
-    if document is not None:
+        for statement, values in given.statements:
+            conn.exec_driver_sql(statement, values)
+        return
+    if len(rows) >= _SQLITE_JSON_ROWS and (document := _json_rows(rows)) is not None:
         # One statement for all the rows: SQLite runs it without the GIL, so the rows are
         # written while the event loop's thread goes on (executemany takes the GIL back
         # for every row, and waits for it while that thread is busy: 50,000 entries and
