@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import orjson
 
-from app.ledger.bulk_load.plain import NotPlain, PlainBatch, PlainEntry, Planner
+from app.ledger.bulk_load.plain import NotPlain, PlainBatch, PlainEntry, PlainLine, Planner
 from app.ledger.entries import GRAPHQL_SOURCE, POSTED_EVENT
 from app.ledger.errors import LedgerError
 from app.ledger.ledgerfile.journal_plain import PlainRecord
@@ -94,21 +94,7 @@ def _entry(entry: FileEntry, key: str, scope: str, source: str, planner: Planner
             for code, line_currency, debit, credit, text in raws
         ],
     )
-    return PlainEntry(
-        date=entry.date,
-        memo=memo,
-        currency=currency,
-        lines=lines,
-        source=source,
-        event_type=POSTED_EVENT,
-        idempotency_key=key,
-        claim=claim,
-        request_hash=digest,
-        metadata=metadata,
-        metadata_json=json_text(metadata) if metadata else None,
-        metadata_rows=index_rows(metadata),
-        line_texts=texts,
-    )
+    return _posted(entry.date, memo, currency, lines, texts, source, key, claim, digest, metadata)
 
 
 def accounts_named(entries: Sequence[FileEntry | PlainRecord]) -> set[str]:
@@ -152,8 +138,24 @@ def _from_record(
         digest = request_digest(
             record.date, record.memo, currency, None, source, metadata, _NO_PARTS, keyed, keyed=True
         )
+    return _posted(record.date, memo, currency, lines, texts, source, key, claim, digest, metadata)
+
+
+def _posted(
+    date: dt.date,
+    memo: str,
+    currency: str,
+    lines: list[PlainLine],
+    texts: list[bytes],
+    source: str,
+    key: str,
+    claim: tuple[str, str],
+    digest: str,
+    metadata: Mapping[str, object] | None,
+) -> PlainEntry:
+    """The planned entry of a file's entry or record, posted as an import is."""
     return PlainEntry(
-        date=record.date,
+        date=date,
         memo=memo,
         currency=currency,
         lines=lines,
