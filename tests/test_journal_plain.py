@@ -9,13 +9,15 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
+from app.ledger import importing
 from app.ledger.audit_verify import verify
 from app.ledger.batch_store import read_tenant
-from app.ledger.bulk_load import Planned, plan_plain_file, write_planned
+from app.ledger.bulk_load import Planned, Stored, plan_plain_file, write_planned
 from app.ledger.bulk_load.ahead import still
 from app.ledger.bulk_load.from_file import plan_file
 from app.ledger.entries import EntryInput, LineInput
@@ -28,7 +30,7 @@ from app.ledger.posting_rules import Tenant
 from app.ledger.validation import AccountRef, _amount_key, minor_key
 from db.engine import Database
 from tests.conftest import make_tenant
-from tests.test_import import chart
+from tests.test_import import chart, run_import
 
 NAMES = ["assets:bank", "expenses:food", "income:sales", "a b", "1000", "x" * 51]
 PLAIN_AMOUNTS = ["EUR 12.50", "12.50 EUR", "EUR -3", "-3 EUR", "EUR-7.125", "JPY 500", "BHD 1.005"]
@@ -364,4 +366,31 @@ async def test_chunks_built_ahead_of_another_write_are_built_again(db: Database)
     assert memos == (["Between", "One", "Two", "Three", "Four"] if db.sqlite else [*memos])
     assert sorted(memos) == sorted(["Between", "One", "Two", "Three", "Four"])
     assert len({number for _, number in numbers}) == 5
+    assert (await verify(db, tenant.id)).ok
+
+
+async def test_chunks_after_one_the_general_path_took_are_built_ahead_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of two, the second with a refused entry (the general path's): on SQLite the
+    chunks after it are still written as built ahead, the third planned once the second
+    is written, instead of each being built again under the lock."""
+    tenant = await make_tenant(db, "USD")
+    await chart(db, tenant.id)
+    text = "".join(
+        f"2026-02-{day:02d} Sale {day}\n    1000    {day}.00 USD\n"
+        f"    {'4O00' if day == 4 else '4000'}\n\n"
+        for day in range(1, 9)
+    )
+    outcomes: list[bool] = []
+
+    async def observed(db: Database, tenant_id: int, planned: Planned) -> Stored | None:
+        stored = await write_planned(db, tenant_id, planned)
+        outcomes.append(stored is not None and stored.as_built)
+        return stored
+
+    monkeypatch.setattr(importing, "write_planned", observed)
+    summary = await run_import(db, tenant.id, text, "journal", chunk_size=2)
+    assert (summary.posted, summary.failed) == (7, 1)
+    assert outcomes == ([True, True, True] if db.sqlite else [False, False, False])
     assert (await verify(db, tenant.id)).ok

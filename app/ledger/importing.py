@@ -442,9 +442,18 @@ class _Importer:
         assert self.tenant.id is not None
         keys = [self.key(entry) for entry in ready]
         planned = None
-        if not failures:
-            # One plan at a time, in file order: on PostgreSQL a plan draws the chunk's ids.
-            async with self.planning:
+        # One plan at a time, in file order: on PostgreSQL a plan draws the chunk's ids, on
+        # SQLite it builds the rows after what the plan before it expects.
+        async with self.planning:
+            if failures:
+                self.expected = None  # the general path writes it: the next plan reads it
+            else:
+                if self.db.sqlite and self.expected is None and previous is not None:
+                    # Rows built ahead (SQLite) follow what the chunk before leaves: known
+                    # from its plan, else (it went to the general path, or another writer
+                    # came between) read once it is written, so that the chunks after it
+                    # are built ahead again instead of each one under the lock.
+                    await previous
                 planned = await plan_plain_file(
                     self.db,
                     self.tenant.id,
@@ -464,6 +473,10 @@ class _Importer:
             if drawn and drawn[0] < self.last_id:
                 planned = replace(planned, lines=None)
             stored = await write_planned(self.db, self.tenant.id, planned)
+            if planned.prebuilt is not None and not (stored is not None and stored.as_built):
+                # Another writer came between: the chunks planned after this one were
+                # built against what it was expected to leave; the next plan reads anew.
+                self.expected = None
             if stored is not None:
                 self.last_id = max(self.last_id, stored.last_id)
                 self.summary.posted += stored.written

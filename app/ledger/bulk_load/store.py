@@ -43,6 +43,7 @@ class Stored:
     written: int = 0
     replayed: int = 0
     last_id: int = 0  # the highest entry id written
+    as_built: bool = False  # its rows built ahead were sent as they were (ahead.still)
 
 
 def lines_before(conn: Connection, tenant_id: int, batch: PlainBatch) -> LineRows | None:
@@ -123,18 +124,17 @@ def write_plain(
             return None
     if prebuilt is not None and still(conn, tenant, journal_id, prebuilt.before):
         advance_seq(conn, tenant, len(entries))
-        send(conn, tenant.id, prebuilt.built, batch)
-        entry_ids = prebuilt.entry_ids
+        built, entry_ids, as_built = prebuilt.built, prebuilt.entry_ids, True
     else:
         seq = advance_seq(conn, tenant, len(entries))
         lines = lines or _line_rows(conn, tenant.id, batch)
         head = read_head(conn, tenant.id)
         built = build(conn, tenant.id, journal_id, tenant.journal_prefix, seq, batch, lines, head)
-        send(conn, tenant.id, built, batch)
-        entry_ids = lines.entry_ids
+        entry_ids, as_built = lines.entry_ids, False
+    send(conn, tenant.id, built, batch)
     POSTED_ENTRIES.inc(len(entries))
     POSTING_BATCH_ENTRIES.observe(len(entries))
-    return Stored(written=len(entries), last_id=max(entry_ids))
+    return Stored(written=len(entries), last_id=max(entry_ids), as_built=as_built)
 
 
 def _replays(
