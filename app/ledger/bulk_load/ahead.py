@@ -4,10 +4,10 @@ links are taken under the write lock: built against what they are expected to be
 as built if the lock finds them so (``still``), else built again there.
 
 Why: the writer thread and the parser share one GIL. Built in the writer, a chunk's
-line rows, payloads, links and JSON documents held the GIL half the time in turns with
-the parsing, and took twice their CPU time; built with the plan, on the parsing
-thread, the writer only sends statements, which SQLite runs without the GIL.
-docs/bulk_load.md tells the figures.
+line rows, payloads, links and their encoding held the GIL in turns with the parsing,
+and took twice their CPU time; built with the plan, on the parsing thread, with their
+statements (db.bulk.encode), they leave the writer only the binding of values and
+SQLite's own work, which runs without the GIL. docs/bulk_load.md tells the figures.
 """
 
 from __future__ import annotations
