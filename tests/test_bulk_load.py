@@ -291,6 +291,15 @@ async def test_a_chunk_the_bulk_load_cannot_prove_goes_to_the_general_path(
     ]
 
 
+def sales_with_a_refused_fourth() -> str:
+    """Eight one-sale entries; the fourth names an account that does not exist."""
+    return "".join(
+        f"2026-02-{day:02d} Sale {day}\n    1000    {day}.00 USD\n"
+        f"    {'4O00' if day == 4 else '4000'}\n\n"
+        for day in range(1, 9)
+    )
+
+
 async def test_entries_are_numbered_and_identified_in_file_order_around_a_refusal(
     db: Database,
 ) -> None:
@@ -299,11 +308,7 @@ async def test_entries_are_numbered_and_identified_in_file_order_around_a_refusa
     written): ids still follow the numbers, which follow the file."""
     tenant = await make_tenant(db, "USD")
     await chart(db, tenant.id)
-    text = "".join(
-        f"2026-02-{day:02d} Sale {day}\n    1000    {day}.00 USD\n"
-        f"    {'4O00' if day == 4 else '4000'}\n\n"
-        for day in range(1, 9)
-    )
+    text = sales_with_a_refused_fourth()
     summary = await run_import(db, tenant.id, text, "journal", chunk_size=2)
     assert (summary.posted, summary.failed) == (7, 1)
     rows = await db.run_read(

@@ -30,6 +30,7 @@ from app.ledger.posting_rules import Tenant
 from app.ledger.validation import AccountRef, _amount_key, minor_key
 from db.engine import Database
 from tests.conftest import make_tenant
+from tests.test_bulk_load import sales_with_a_refused_fourth
 from tests.test_import import chart, run_import
 
 NAMES = ["assets:bank", "expenses:food", "income:sales", "a b", "1000", "x" * 51]
@@ -377,11 +378,7 @@ async def test_chunks_after_one_the_general_path_took_are_built_ahead_again(
     is written, instead of each being built again under the lock."""
     tenant = await make_tenant(db, "USD")
     await chart(db, tenant.id)
-    text = "".join(
-        f"2026-02-{day:02d} Sale {day}\n    1000    {day}.00 USD\n"
-        f"    {'4O00' if day == 4 else '4000'}\n\n"
-        for day in range(1, 9)
-    )
+    text = sales_with_a_refused_fourth()
     outcomes: list[bool] = []
 
     async def observed(db: Database, tenant_id: int, planned: Planned) -> Stored | None:
