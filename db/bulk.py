@@ -35,14 +35,22 @@ class Encoded:
     statements: list[tuple[str, tuple[Any, ...]]]
 
 
-def encode(table: str, columns: Sequence[str], rows: Sequence[Row]) -> Encoded:
+def encode(
+    table: str, columns: Sequence[str], rows: Sequence[Row], *, as_document: bool = False
+) -> Encoded:
     """``rows`` of ``table`` and, for SQLite, multi-row ``INSERT .. VALUES`` statements of
-    as many rows as SQLite's 32,766 bound values allow, with their values in one tuple.
+    as many rows as SQLite's 32,766 bound values allow, with their values in one tuple;
+    ``as_document``: one ``json_each`` statement instead, where JSON keeps the values
+    (``_json_rows``).
 
-    Why not json_each (``insert_rows``): sent from a thread that builds nothing, these
-    hold the GIL only while their values are bound, and SQLite's own work is less: the
-    rows of 250,000 entries replayed alone took 8.4 s so, 15.8 s as json_each documents
-    (their event payloads, JSON inside JSON, most). docs/benchmarks.md, issue 23."""
+    Sent from a thread that builds nothing, VALUES hold the GIL while their values are
+    bound, and SQLite's own work is less than json_each's: JSON inside JSON (an event's
+    payload) cost it most (the rows of 250,000 entries replayed alone: 8.4 s as VALUES,
+    15.8 s as documents). Narrow rows of numbers and short texts (lines, entries, keys)
+    as documents leave the GIL to the parsing thread instead: the import took 11.9-12.1 s
+    so, 12.7-13.2 as VALUES (docs/benchmarks.md, issue 23)."""
+    if as_document and rows and (document := _json_rows(rows)) is not None:
+        return Encoded(rows, [(_json_sql(table, tuple(columns)), (document,))])
     per = _SQLITE_VALUES // len(columns)
     statements = [
         (_values_sql(table, tuple(columns), len(part)), tuple(chain.from_iterable(part)))
@@ -55,6 +63,14 @@ def encode(table: str, columns: Sequence[str], rows: Sequence[Row]) -> Encoded:
 def _values_sql(table: str, columns: tuple[str, ...], count: int) -> str:
     one = "(" + ", ".join("?" * len(columns)) + ")"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * count)}"
+
+
+@lru_cache(maxsize=64)
+def _json_sql(table: str, columns: tuple[str, ...]) -> str:
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {_picks(len(columns))} "
+        "FROM json_each(?)"
+    )
 
 
 Rows = Sequence[Row] | Encoded

@@ -549,6 +549,6 @@ def test_a_file_is_planned_as_the_inputs_it_is_posted_as(
 def test_a_lines_amount_text_is_format_minors(minor: int, currency: str) -> None:
     """The plan writes an event line's amounts as money.format_minor does, every scale."""
     planner = Planner("EUR", None, {})
-    assert planner._amount_text(minor, currency, exponent(currency)) == (
+    assert planner.amount_text(minor, currency, exponent(currency)) == (
         format_minor(minor, currency).encode()
     )

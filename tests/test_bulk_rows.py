@@ -1,6 +1,7 @@
-"""db.bulk.insert_rows on SQLite: rows sent as one JSON document (json_each) read back as
-the driver's executemany binds them, and rows JSON would change go through executemany;
-the import's short thread switch interval is put back after it."""
+"""db.bulk.insert_rows on SQLite: rows sent as one JSON document (json_each), or encoded
+ahead (db.bulk.encode: as a document or as multi-row VALUES), read back as the driver's
+executemany binds them, and rows JSON would change are bound instead; the import's short
+thread switch interval is put back after it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ import pytest
 from sqlalchemy import create_engine
 
 from app.ledger.bulk_load.switching import QUICK_SWITCH_S, quick_switches
-from db.bulk import _SQLITE_JSON_ROWS, insert_rows
+from db.bulk import _SQLITE_JSON_ROWS, Encoded, encode, insert_rows
+
+COLUMNS = ("id", "text", "maybe", "big", "real")
+
+
+def _sent(way: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]] | Encoded:
+    """The rows as given to insert_rows: as they are, or encoded ahead either way."""
+    if way == "rows":
+        return rows
+    return encode("t", COLUMNS, rows, as_document=way == "document")
+
 
 TEXTS = ["plain", "é ü 日本", 'quote " and \\ backslash', "tab\tnewline\n", "", "x" * 600]
 
@@ -40,10 +51,15 @@ def _read(path: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-@pytest.mark.parametrize("count", [3, _SQLITE_JSON_ROWS, 500])
-def test_json_rows_read_back_as_bound(tmp_path: Path, count: int) -> None:
+@pytest.mark.parametrize("sent", ["rows", "values", "document"])
+@pytest.mark.parametrize("count", [3, _SQLITE_JSON_ROWS, 500, 7000])
+def test_json_rows_read_back_as_bound(tmp_path: Path, count: int, sent: str) -> None:
     """The same rows inserted by insert_rows and by plain executemany are equal, types too."""
     rows = _rows(count)
+    given = _sent(sent, rows)
+    if sent == "document":
+        assert isinstance(given, Encoded)
+        assert [statement.count("json_each") for statement, _ in given.statements] == [1]
     ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
     schema = (
         "CREATE TABLE t (id INTEGER PRIMARY KEY, text VARCHAR, maybe BIGINT, big BIGINT, real REAL)"
@@ -54,7 +70,7 @@ def test_json_rows_read_back_as_bound(tmp_path: Path, count: int) -> None:
     engine = create_engine(f"sqlite:///{ours}")
     with engine.begin() as conn:
         conn.exec_driver_sql(schema)
-        insert_rows(conn, "t", ("id", "text", "maybe", "big", "real"), rows)
+        insert_rows(conn, "t", COLUMNS, given)
     engine.dispose()
     assert _read(ours) == _read(theirs)
     assert len(_read(ours)) == count
@@ -63,14 +79,21 @@ def test_json_rows_read_back_as_bound(tmp_path: Path, count: int) -> None:
 @pytest.mark.parametrize(
     "odd", ["nul \x00 inside", dt.date(2026, 1, 2), b"bytes"], ids=["nul", "date", "bytes"]
 )
-def test_values_json_would_change_take_executemany(tmp_path: Path, odd: object) -> None:
+@pytest.mark.parametrize("as_document", [None, True])
+def test_values_json_would_change_take_executemany(
+    tmp_path: Path, odd: object, as_document: bool | None
+) -> None:
     sqlite3.register_adapter(dt.date, dt.date.isoformat)  # as SQLAlchemy's types store dates
     rows: list[tuple[Any, ...]] = [(index, "a") for index in range(1, _SQLITE_JSON_ROWS + 1)]
     rows.append((len(rows) + 1, odd))
+    given: list[tuple[Any, ...]] | Encoded = rows
+    if as_document:  # encoded ahead as a document: bound as VALUES instead
+        given = encode("t", ("id", "v"), rows, as_document=True)
+        assert all("json_each" not in statement for statement, _ in given.statements)
     engine = create_engine(f"sqlite:///{tmp_path / 'odd.db'}")
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")
-        insert_rows(conn, "t", ("id", "v"), rows)
+        insert_rows(conn, "t", ("id", "v"), given)
         stored = conn.exec_driver_sql("SELECT v FROM t WHERE id = ?", (len(rows),)).scalar_one()
     engine.dispose()
     assert stored == (odd.isoformat() if isinstance(odd, dt.date) else odd)

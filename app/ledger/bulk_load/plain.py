@@ -44,10 +44,16 @@ _EXACT = Context(prec=80)  # as money._EXACT: no amount below 2^63 minor units i
 # the chunk before is written), so that write sends its next statement without waiting
 # for the whole plan (100,000 entries on PostgreSQL: 17.1 s; 18.2 s every 100 entries).
 _SLICE = 20
-_POWERS = [10**digits for digits in range(19)]
+POWERS = [10**digits for digits in range(19)]
 
 # (account id, account code, currency, debit minor, credit minor, description)
 PlainLine = tuple[int, str, str, int, int, str | None]
+# What a journal record's posting of an account code in a currency, in an entry of a
+# currency, is planned as (from_file._record_kind): the account's id and code, the line's
+# currency and its scale, the start of its event document (``line_kind``), that
+# currency's zero as the document writes it, and the start of its line in the request
+# hash's canonical JSON (its code, and its currency or null where the entry's).
+RecordKind = tuple[int, str, str, int, bytes, bytes, bytes]
 
 
 @dataclass
@@ -111,10 +117,12 @@ class Planner:
         self.currencies: dict[str, str] = {}
         self.scales: dict[str, int] = {}
         self.claims: set[tuple[str, str]] = set()
-        # What ``_line_kind`` found per (code, currency), and each currency's zero as
+        # What ``line_kind`` found per (code, currency), and each currency's zero as
         # outbox.line_document writes it: many lines share them.
         self.kinds: dict[tuple[str | None, str], tuple[AccountRef, int, bytes]] = {}
         self.zeros: dict[str, bytes] = {}
+        # The same for a journal record's postings (from_file._record_kind).
+        self.record_kinds: dict[tuple[str, str, str], RecordKind] = {}
 
     def currency(self, code: str) -> str:
         checked = self.currencies.get(code)
@@ -139,7 +147,7 @@ class Planner:
         credits: dict[str, int] = {}
         for code, raw_currency, raw_debit, raw_credit, description in raws:
             line_currency = currency if raw_currency is None else self.currency(raw_currency)
-            account, scale, prefix = self._line_kind(code, line_currency)
+            account, scale, prefix = self.line_kind(code, line_currency)
             if raw_credit is None:
                 debit, credit = _decimal_minor(raw_debit, scale), 0
                 debits[line_currency] = debits.get(line_currency, 0) + debit
@@ -157,51 +165,15 @@ class Planner:
                 b'%b,"debit":"%b","credit":"%b","description":%b}'
                 % (
                     prefix,
-                    self._amount_text(debit, line_currency, scale),
-                    self._amount_text(credit, line_currency, scale),
+                    self.amount_text(debit, line_currency, scale),
+                    self.amount_text(credit, line_currency, scale),
                     b"null" if description is None else orjson.dumps(description),
                 )
             )
-        _check_balanced(debits, credits)
+        check_balanced(debits, credits)
         return lines, texts
 
-    def record_lines(
-        self, currency: str, postings: Sequence[tuple[str, str, int, int, int]]
-    ) -> tuple[list[PlainLine], list[bytes]]:
-        """``lines`` of a journal record's postings (``journal_plain.PlainPosting``: signed
-        integer amounts, no description), with the same checks."""
-        if not 2 <= len(postings) <= MAX_LINES:
-            raise NotPlain
-        lines: list[PlainLine] = []
-        texts: list[bytes] = []
-        debits: dict[str, int] = {}
-        credits: dict[str, int] = {}
-        amount_text = self._amount_text
-        for code, posting_currency, value, places, _ in postings:
-            line_currency = (
-                currency if posting_currency == currency else self.currency(posting_currency)
-            )
-            account, scale, prefix = self._line_kind(code, line_currency)
-            minor = scaled_minor(abs(value), places, scale)
-            zero = amount_text(0, line_currency, scale)
-            if value > 0:
-                debits[line_currency] = debits.get(line_currency, 0) + minor
-                lines.append((account.id, account.code, line_currency, minor, 0, None))
-                texts.append(
-                    b'%b,"debit":"%b","credit":"%b","description":null}'
-                    % (prefix, amount_text(minor, line_currency, scale), zero)
-                )
-            else:
-                credits[line_currency] = credits.get(line_currency, 0) + minor
-                lines.append((account.id, account.code, line_currency, 0, minor, None))
-                texts.append(
-                    b'%b,"debit":"%b","credit":"%b","description":null}'
-                    % (prefix, zero, amount_text(minor, line_currency, scale))
-                )
-        _check_balanced(debits, credits)
-        return lines, texts
-
-    def _line_kind(self, code: str | None, currency: str) -> tuple[AccountRef, int, bytes]:
+    def line_kind(self, code: str | None, currency: str) -> tuple[AccountRef, int, bytes]:
         """The account ``code`` names for a line in ``currency``, the currency's scale and
         the start of the line's document in the entry's event (``line_document``'s JSON
         after ``{"id":N,``: orjson of a dict per line was a tenth of the plan); NotPlain
@@ -229,7 +201,7 @@ class Planner:
         kind = self.kinds[(code, currency)] = (account, scale, prefix)
         return kind
 
-    def _amount_text(self, minor: int, currency: str, scale: int) -> bytes:
+    def amount_text(self, minor: int, currency: str, scale: int) -> bytes:
         """``money.format_minor`` of a side (0, or positive) as bytes, its zero (every line's
         empty side) cached and the currency's ``scale`` already known."""
         if minor == 0:
@@ -239,7 +211,7 @@ class Planner:
             return zero
         if scale == 0:
             return b"%d" % minor
-        whole, fraction = divmod(minor, _POWERS[scale])
+        whole, fraction = divmod(minor, POWERS[scale])
         return b"%d.%0*d" % (whole, scale, fraction)
 
     def add(self, entry: PlainEntry) -> None:
@@ -335,7 +307,7 @@ def _entry(data: EntryInput, planner: Planner) -> PlainEntry:
     )
 
 
-def _check_balanced(debits: dict[str, int], credits: dict[str, int]) -> None:
+def check_balanced(debits: dict[str, int], credits: dict[str, int]) -> None:
     if debits != credits or max(debits.values()) > MAX_MINOR:
         raise NotPlain
 

@@ -163,10 +163,11 @@ def build(
     chained, after = link_rows(tenant_id, head, event_rows)
     if not encoded:
         return Built(entry_rows, lines.rows, key_rows, chained, metadata_rows, after)
+    # Events (their payloads) as VALUES, the narrow rows as json_each documents (encode).
     return Built(
-        encode("journal_entries", ENTRY_COLUMNS, entry_rows),
-        encode("journal_lines", LINE_COLUMNS, lines.rows),
-        encode("idempotency_records", KEY_COLUMNS, key_rows),
+        encode("journal_entries", ENTRY_COLUMNS, entry_rows, as_document=True),
+        encode("journal_lines", LINE_COLUMNS, lines.rows, as_document=True),
+        encode("idempotency_records", KEY_COLUMNS, key_rows, as_document=True),
         encode("events", CHAINED_COLUMNS, chained),
         encode("entry_metadata", METADATA_COLUMNS, metadata_rows),
         after,
