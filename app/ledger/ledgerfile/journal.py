@@ -87,7 +87,9 @@ _PLAIN_POSTING = re.compile(
 _OLD_YEAR = re.compile(r"^Y\d{4}$")  # "Y2026", the old spelling of "Y 2026"
 
 
-def _date(text: str, line: int) -> dt.date:
+def header_date(text: str, line: int) -> dt.date:
+    """A transaction's date as its header writes it (YYYY-MM-DD, or with / or . and
+    one-digit months and days)."""
     if len(text) == 10 and text[4] == "-" and text[7] == "-":  # YYYY-MM-DD: the usual
         try:
             return dt.date.fromisoformat(text)
@@ -132,7 +134,7 @@ class _Transaction:
         rest = match["rest"]
         if rest and not rest[0].isspace():
             raise Refused(line, "expected a space after the date", "date")
-        date = _date(match["date"], line)
+        date = header_date(match["date"], line)
         rest, _, comment = rest.partition(";")
         rest = rest.strip()
         status = None

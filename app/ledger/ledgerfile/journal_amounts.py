@@ -53,10 +53,11 @@ DEFAULT_SYMBOLS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_SYMBOL = r"[^-+\d\s.,;@=(){}\"]+"
+# What a commodity's symbol may hold (journal_plain reads amounts with it too).
+SYMBOL = r"[^-+\d\s.,;@=(){}\"]+"
 _AMOUNT = re.compile(
-    rf"^(?P<sign>[-+]?)\s*(?:(?P<left>{_SYMBOL})\s*(?P<sign2>[-+]?)\s*)?"
-    rf"(?P<number>[\d.,]+)(?:\s*(?P<right>{_SYMBOL}))?$"
+    rf"^(?P<sign>[-+]?)\s*(?:(?P<left>{SYMBOL})\s*(?P<sign2>[-+]?)\s*)?"
+    rf"(?P<number>[\d.,]+)(?:\s*(?P<right>{SYMBOL}))?$"
 )
 # Digit groups hledger reads the same way whatever the commodity: commas every three
 # digits before a decimal point (1,000.00). A lone comma (1,000) is hledger's decimal

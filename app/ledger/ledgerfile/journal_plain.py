@@ -2,18 +2,18 @@
 what ``journal.parse_journal`` gives for the same text, but each plain transaction as a
 ``PlainRecord`` read by two regular expressions instead of a line at a time.
 
-Plain here is narrower than what the line reader reads: a ``YYYY-MM-DD`` date, an
-optional status mark, an optional ``(CODE)``, a memo without a comment, then postings
-that are each an account name and an amount such as ``EUR -12.50`` or ``12.50 EUR``
-(at most one left out), with no comment, status mark or odd whitespace anywhere, and
-lines ending in a plain newline. Everything else (directives, comments, tags, other
-amount spellings, CRLF files) goes line by line to the line reader (``LineReader``), in
-file order and with the same state (its commodities, its comment blocks), and so does a
-transaction whose parts the line reader would refuse or read otherwise (an unknown
-commodity, a date past the calendar, an account name over 50 characters...). A record
-is the entry the line reader would give (``to_file_entry``, which a hypothesis test
-holds equal to it), read in about a third of the time; the bulk load plans it without
-building that entry (``bulk_load.from_file``).
+Plain here is narrower than what the line reader reads: a date (``2026-03-01``,
+``2026/3/1``), an optional status mark, an optional ``(CODE)``, a memo without a
+comment, then postings that are each an account name and an amount such as
+``EUR -12.50``, ``12.50 EUR``, ``$12.50`` or ``-€12.50`` (at most one left out), with no
+comment, status mark or odd whitespace anywhere, and lines ending in a plain newline.
+Everything else (directives, comments, tags, other amount spellings, CRLF files) goes
+line by line to the line reader (``LineReader``), in file order and with the same state
+(its commodities, its comment blocks), and so does a transaction whose parts the line
+reader would refuse or read otherwise (an unknown commodity, a date past the calendar,
+an account name over 50 characters...). A record is the entry the line reader would give
+(``to_file_entry``, which a hypothesis test holds equal to it), read in about a third of
+the time; the bulk load plans it without building that entry (``bulk_load.from_file``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.ledger.errors import LedgerError
-from app.ledger.ledgerfile.journal import LineReader
-from app.ledger.ledgerfile.journal_amounts import Commodities, Refused
+from app.ledger.ledgerfile.journal import LineReader, header_date
+from app.ledger.ledgerfile.journal_amounts import SYMBOL, Commodities, Refused
 from app.ledger.ledgerfile.model import (
     MAX_ACCOUNT_CODE,
     MAX_ENTRY_LINES,
@@ -39,15 +39,19 @@ from app.ledger.ledgerfile.model import (
 # An account name: no whitespace but single spaces inside, nothing a comment, status mark
 # or virtual posting starts with (journal._PLAIN_POSTING's names, less the odd whitespace).
 _NAME = r"[^\s;*!(\[][^\s;]*(?: [^\s;]+)*"
-# journal_amounts.PLAIN_AMOUNT with the number's whole and fraction taken apart.
+# An amount with its commodity on the left (``EUR -12.50``, ``$12.50``, ``-$12.50``) or on
+# the right (``12.50 EUR``, ``-12.50€``): a sign before or after a left symbol (both is
+# journal_amounts.parse_amount's refusal, left to it), the number's whole and fraction
+# apart, at most one space between number and commodity. A symbol is what parse_amount
+# takes as one (journal_amounts.SYMBOL), known or not: Commodities.code decides.
 _AMOUNT = (
-    r"(?:([A-Z]{3}) ?(-?)(\d{1,30})(?:\.(\d{1,30}))?"
-    r"|(-?)(\d{1,30})(?:\.(\d{1,30}))? ?([A-Z]{3}))"
+    rf"(?:([-+]?)({SYMBOL}) ?([-+]?)(\d{{1,30}})(?:\.(\d{{1,30}}))?"
+    rf"|([-+]?)(\d{{1,30}})(?:\.(\d{{1,30}}))? ?({SYMBOL}))"
 )
 # One posting line (of a transaction's lines, anchored at each line's start).
 _POSTING = re.compile(rf"^[ \t]+({_NAME})(?:(?:\t| {{2,}})[ \t]*{_AMOUNT})?[ \t]*$", re.M)
 _TRANSACTION = re.compile(
-    r"(\d{4}-\d{2}-\d{2})"  # the date
+    r"(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"  # the date, as journal._HEADER takes it
     r"(?:[ \t]+([*!]))?"  # a status mark
     r"(?:[ \t]+\(([^);\r\n]*)\))?"  # a code
     r"(?:[ \t]+([^\s;(*!][^;\r\n]*))?"  # the memo
@@ -144,8 +148,8 @@ def _record(
     date = dates.get(date_text)
     if date is None:
         try:
-            date = dates[date_text] = dt.date.fromisoformat(date_text)
-        except ValueError:
+            date = dates[date_text] = header_date(date_text, number)
+        except Refused:
             return None
     external_id = None
     if code is not None:
@@ -156,9 +160,18 @@ def _record(
     read: list[PlainPosting] = []
     elided = -1
     used: set[str] = set()
-    for at, (name, left, sign, whole, fraction, sign2, whole2, fraction2, right) in enumerate(
-        postings, number + 1
-    ):
+    for at, (
+        name,
+        sign,
+        left,
+        sign2,
+        whole,
+        fraction,
+        sign3,
+        whole2,
+        fraction2,
+        right,
+    ) in enumerate(postings, number + 1):
         if len(name) > MAX_ACCOUNT_CODE:
             return None
         if not (left or right):
@@ -168,7 +181,11 @@ def _record(
             read.append((name, "", 0, 0, at))
             continue
         if right:
-            sign, whole, fraction = sign2, whole2, fraction2
+            sign, whole, fraction = sign3, whole2, fraction2
+        elif sign and sign2:
+            return None  # two signs: the line reader's refusal
+        else:
+            sign = sign or sign2
         digits = whole + fraction
         if len(digits) > _MAX_DIGITS:
             return None
@@ -180,7 +197,7 @@ def _record(
         except Refused:
             return None
         used.add(currency)
-        read.append((name, currency, -value if sign else value, len(fraction), at))
+        read.append((name, currency, -value if sign == "-" else value, len(fraction), at))
     if elided >= 0:
         if len(used) != 1:
             return None  # none, or more than one: the line reader refuses it
