@@ -39,14 +39,17 @@ from app.ledger.ledgerfile.model import (
 # An account name: no whitespace but single spaces inside, nothing a comment, status mark
 # or virtual posting starts with (journal._PLAIN_POSTING's names, less the odd whitespace).
 _NAME = r"[^\s;*!(\[][^\s;]*(?: [^\s;]+)*"
+# A number's whole part: digits, or digit groups of three (1,000,000) before a decimal
+# point, as journal_amounts._GROUPED reads them (tried second: the usual is faster so).
+_WHOLE = r"(\d{1,30}(?![,\d])|\d{1,3}(?:,\d{3})+(?=\.\d))"
 # An amount with its commodity on the left (``EUR -12.50``, ``$12.50``, ``-$12.50``) or on
 # the right (``12.50 EUR``, ``-12.50€``): a sign before or after a left symbol (both is
 # journal_amounts.parse_amount's refusal, left to it), the number's whole and fraction
 # apart, at most one space between number and commodity. A symbol is what parse_amount
 # takes as one (journal_amounts.SYMBOL), known or not: Commodities.code decides.
 _AMOUNT = (
-    rf"(?:([-+]?)({SYMBOL}) ?([-+]?)(\d{{1,30}})(?:\.(\d{{1,30}}))?"
-    rf"|([-+]?)(\d{{1,30}})(?:\.(\d{{1,30}}))? ?({SYMBOL}))"
+    rf"(?:([-+]?)({SYMBOL}) ?([-+]?){_WHOLE}(?:\.(\d{{1,30}}))?"
+    rf"|([-+]?){_WHOLE}(?:\.(\d{{1,30}}))? ?({SYMBOL}))"
 )
 # One posting line (of a transaction's lines, anchored at each line's start).
 _POSTING = re.compile(rf"^[ \t]+({_NAME})(?:(?:\t| {{2,}})[ \t]*{_AMOUNT})?[ \t]*$", re.M)
@@ -186,6 +189,8 @@ def _record(
             return None  # two signs: the line reader's refusal
         else:
             sign = sign or sign2
+        if "," in whole:
+            whole = whole.replace(",", "")
         digits = whole + fraction
         if len(digits) > _MAX_DIGITS:
             return None
