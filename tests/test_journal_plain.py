@@ -92,14 +92,39 @@ odd_posting = st.builds(
     st.sampled_from(["", "  ", "  ; note", " \u00a0", "\t"]),
 )
 posting = st.one_of(plain_posting, plain_posting, plain_posting, odd_posting)
-plain_header = st.builds(
-    lambda date, day, status, code, memo: f"{date}{day}{status}{code}{memo}\n",
-    st.sampled_from(["2026-03-0", "2026/03/0", "2026.3.", "2026/3/0"]),
-    st.integers(1, 9),
-    st.sampled_from(["", " *", " !"]),
-    st.sampled_from(["", " (inv-1)", " ( )"]),
-    st.sampled_from(["", " Lunch", " Lunch  ", " Lunch \t", " é\u00a0", " t\tab", " a (b) c"]),
-)
+COMMENT_LINES = [
+    "    ; under the header\n",
+    "\t;\n",
+    "    ;  order: A-17, amount: 12.50\n",
+    "  ; :tag1:\n",
+]
+# Comment lines the line reader refuses (a tag it reads as a date, a comment too long) or
+# reads otherwise (an indent that is not a space or a tab).
+ODD_COMMENT_LINES = [
+    "    ; date: soon\n",
+    "    ; kind: a\x1cb\n",
+    "    ; " + "c" * 2001 + "\n",
+    "  \u00a0; odd\n",
+]
+
+
+def headers(comment_lines: list[str]) -> st.SearchStrategy[str]:
+    """Transaction headers in plain spellings, their comment lines drawn from these."""
+    return st.builds(
+        lambda date, day, status, code, memo, comment, lines: (
+            f"{date}{day}{status}{code}{memo}{comment}\n" + "".join(lines)
+        ),
+        st.sampled_from(["2026-03-0", "2026/03/0", "2026.3.", "2026/3/0"]),
+        st.integers(1, 9),
+        st.sampled_from(["", " *", " !"]),
+        st.sampled_from(["", " (inv-1)", " ( )"]),
+        st.sampled_from(["", " Lunch", " Lunch  ", " Lunch \t", " é\u00a0", " t\tab", " a (b) c"]),
+        st.sampled_from(["", "", "  ; a note", " ;kind: sale", "\t; x; y", " ; ", " ;:t1:t2:"]),
+        st.lists(st.sampled_from(comment_lines), max_size=3),
+    )
+
+
+plain_header = headers(COMMENT_LINES + ODD_COMMENT_LINES)
 odd_header = st.builds(
     lambda date, status, code, memo: f"{date}{status}{code}{memo}\n",
     st.sampled_from(
@@ -173,7 +198,7 @@ def test_the_whole_transaction_reading_gives_the_line_readers_entries(
 
 @settings(max_examples=200, deadline=None)
 @given(
-    head=plain_header,
+    head=headers(COMMENT_LINES),
     lines=st.lists(
         st.builds(
             lambda indent, name, amount: f"{indent}{name}  {amount}\n",
@@ -264,12 +289,19 @@ nice_posting = st.builds(
     ),
 )
 nice = st.builds(
-    lambda memo, lines, elided: (
+    lambda memo, notes, lines, elided: (
         f"2026-03-0{len(lines)} {memo}\n"
+        + "".join(notes)
         + "".join(lines)
         + ("    income:sales\n" if elided else "")
     ),
-    st.sampled_from(["Lunch", " x\u0007", "é", "* Paid", "! (c-1) Due", 'Tab\there \\ "q"']),
+    st.sampled_from(
+        [
+            *["Lunch", " x\u0007", "é", "* Paid", "! (c-1) Due", 'Tab\there \\ "q"'],
+            *["Sale  ; kind: sale", "* Paid ; :t1:", "x ; é", "y ; amount: 12.50, n: 2"],
+        ]
+    ),
+    st.lists(st.sampled_from([*COMMENT_LINES, "    ; order: A-17\n"]), max_size=2),
     st.lists(nice_posting, min_size=1, max_size=4),
     st.booleans(),
 )

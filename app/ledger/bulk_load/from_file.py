@@ -29,7 +29,7 @@ from app.ledger.bulk_load.plain import (
 from app.ledger.entries import GRAPHQL_SOURCE, MAX_LINES, POSTED_EVENT
 from app.ledger.errors import LedgerError
 from app.ledger.ledgerfile.journal_plain import PlainPosting, PlainRecord
-from app.ledger.ledgerfile.model import METADATA_KEY, FileEntry, entry_metadata
+from app.ledger.ledgerfile.model import FileEntry, entry_metadata, journal_notes, with_notes
 from app.ledger.metadata import index_rows
 from app.ledger.outbox import json_text
 from app.ledger.validation import (
@@ -134,8 +134,13 @@ def _from_record(
     currency = planner.currency(record.currency or planner.base_currency)
     claim = (scope, check_key(key))
     lines, texts, hashed = _record_lines(planner, currency, record.postings)
-    metadata = {METADATA_KEY: {"status": record.status}} if record.status else None
-    digest = _canonical_digest(record, currency, source, hashed)
+    metadata = None
+    if record.status or record.comment or record.metadata:
+        notes = journal_notes(record.status, record.comment, [])
+        metadata = with_notes(record.metadata, notes)
+    # The canonical JSON written here hashes no metadata: a record's notes (its status and
+    # comment) are annotations the hash leaves out, its tags are not (request_digest's).
+    digest = None if record.metadata else _canonical_digest(record, currency, source, hashed)
     if digest is None:
         scales = planner.scales
         # As importing._input writes them: a line in the entry's currency names none.

@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from app.ledger.account_types import AccountType
 from app.ledger.errors import BadInput, LedgerError
@@ -100,6 +101,24 @@ def header_date(text: str, line: int) -> dt.date:
         return dt.date(year, month, day)
     except ValueError:
         raise Refused(line, f"{text} is not a calendar date", "date") from None
+
+
+def transaction_notes(
+    comments: list[str], lines: list[int], line: int
+) -> tuple[str | None, dict[str, Any] | None]:
+    """A transaction's comment and the metadata its tags give, from its comments (on its
+    header line, at ``line``, and on the comment lines above its first posting, at
+    ``lines``); Refused where a tag or the comment's length is refused."""
+    try:
+        kept, metadata = take_tags(comments, lines)
+    except TagProblem as problem:
+        raise Refused(problem.line, problem.message, problem.field) from None
+    comment = "\n".join(kept).strip("\n") or None
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise Refused(
+            line, f"a transaction comment has at most {MAX_COMMENT} characters", "comment"
+        )
+    return comment, metadata
 
 
 @dataclass
@@ -225,14 +244,9 @@ class _Transaction:
         except Refused as refused:
             return refused.error
         try:
-            comments, metadata = take_tags(self.comments, self.comment_lines)
-        except TagProblem as problem:
-            return FileError(problem.line, problem.message, problem.field)
-        comment = "\n".join(comments).strip("\n") or None
-        if comment is not None and len(comment) > MAX_COMMENT:
-            return FileError(
-                self.line, f"a transaction comment has at most {MAX_COMMENT} characters", "comment"
-            )
+            comment, metadata = transaction_notes(self.comments, self.comment_lines, self.line)
+        except Refused as refused:
+            return refused.error
         commodities = {posting.commodity for posting in self.postings}
         only = next(iter(commodities)) if len(commodities) == 1 else None
         return FileEntry(

@@ -23,9 +23,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from app.ledger.errors import LedgerError
-from app.ledger.ledgerfile.journal import LineReader, header_date
+from app.ledger.ledgerfile.journal import LineReader, header_date, transaction_notes
 from app.ledger.ledgerfile.journal_amounts import SYMBOL, Commodities, Refused
 from app.ledger.ledgerfile.model import (
     MAX_ACCOUNT_CODE,
@@ -58,7 +59,9 @@ _TRANSACTION = re.compile(
     r"(?:[ \t]+([*!]))?"  # a status mark
     r"(?:[ \t]+\(([^);\r\n]*)\))?"  # a code
     r"(?:[ \t]+([^\s;(*!][^;\r\n]*))?"  # the memo
+    r"(?:[ \t]+;([^\r\n]*))?"  # a comment
     r"[ \t]*\n"
+    r"((?:[ \t]+;[^\r\n]*\n)*)"  # comment lines above the first posting: the transaction's
     r"((?:[ \t]+[^\s;][^\n]*\n)+)"  # its indented lines, each to be a posting
     r"(?![ \t]+[^ \t\n])"  # and none after them that the line reader would add to it
 )
@@ -84,6 +87,10 @@ class PlainRecord:
     currency: str | None  # the one currency of all its postings, if they share one
     postings: list[PlainPosting]
     elided: int  # the index of the posting whose amount was left out, -1 when none
+    # Its comment and the metadata of its tags, as the line reader reads them
+    # (journal.transaction_notes).
+    comment: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 Scanner = Callable[[Iterable[str]], Iterator[Parsed | PlainRecord]]
@@ -117,7 +124,7 @@ def read_journal(blocks: Iterable[str]) -> Iterator[Parsed | PlainRecord]:
                 if found and record:
                     yield from reader.flush()
                     yield record
-                    number += 1 + len(record.postings)
+                    number += text.count("\n", start, found.end())
                     start = found.end()
                     continue
             stop = text.index("\n", start) + 1
@@ -143,7 +150,7 @@ def _record(
 ) -> PlainRecord | None:
     """The transaction ``found`` as a record, or None where the line reader would refuse
     it or read it otherwise."""
-    date_text, status, code, memo, lines = found.groups()
+    date_text, status, code, memo, comment, notes, lines = found.groups()
     postings = _POSTING.findall(lines)
     # Each match is one whole line: as many as lines, so every line is a posting.
     if len(postings) != lines.count("\n") or len(postings) > MAX_ENTRY_LINES:
@@ -160,6 +167,13 @@ def _record(
             external_id = check_external_id(code, "code")
         except LedgerError:
             return None
+    first = number + 1  # the file line of its first posting
+    metadata = None
+    if comment is not None or notes:
+        try:
+            comment, metadata, first = _notes(comment, notes, number)
+        except Refused:
+            return None
     read: list[PlainPosting] = []
     elided = -1
     used: set[str] = set()
@@ -174,7 +188,7 @@ def _record(
         whole2,
         fraction2,
         right,
-    ) in enumerate(postings, number + 1):
+    ) in enumerate(postings, first):
         if len(name) > MAX_ACCOUNT_CODE:
             return None
         if not (left or right):
@@ -227,7 +241,31 @@ def _record(
         only,
         read,
         elided,
+        comment,
+        metadata,
     )
+
+
+def _notes(
+    comment: str | None, lines: str, number: int
+) -> tuple[str | None, dict[str, Any] | None, int]:
+    """The comment and tag metadata of a transaction (journal.transaction_notes) whose
+    header, at ``number``, has ``comment`` after its ``;`` and comment ``lines`` under it
+    (each an indented ``;``), collected as the line reader's _Transaction collects them;
+    and the file line of its first posting."""
+    comments: list[str] = []
+    at: list[int] = []
+    if comment is not None and comment.strip():
+        comments.append(comment.strip())
+        at.append(number)
+    line = number + 1
+    for text in lines.split("\n")[:-1]:  # not splitlines: it cuts at \x1c, \x85...
+        body = text.strip()[1:].strip()
+        if body or comments:  # an empty comment line counts once another came first
+            comments.append(body)
+            at.append(line)
+        line += 1
+    return (*transaction_notes(comments, at, number), line)
 
 
 def to_file_entry(record: PlainRecord) -> FileEntry:
@@ -263,7 +301,7 @@ def to_file_entry(record: PlainRecord) -> FileEntry:
         currency=record.currency,
         external_id=record.external_id,
         status=record.status,
-        comment=None,
-        metadata=None,
+        comment=record.comment,
+        metadata=record.metadata,
         lines=lines,
     )

@@ -171,12 +171,18 @@ STATUSES = ("*", "!")
 def metadata_of(entry: FileEntry) -> dict[str, object] | None:
     """The entry's metadata for what the file says beyond amounts; None when nothing
     (so the idempotency hash of an entry without any stays what it was)."""
+    return journal_notes(entry.status, entry.comment, [line.status or "" for line in entry.lines])
+
+
+def journal_notes(
+    status: str | None, comment: str | None, marks: list[str]
+) -> dict[str, object] | None:
+    """``metadata_of`` an entry of this status, comment and postings' status marks."""
     kept: dict[str, object] = {}
-    if entry.status:
-        kept["status"] = entry.status
-    if entry.comment:
-        kept["comment"] = entry.comment
-    marks = [line.status or "" for line in entry.lines]
+    if status:
+        kept["status"] = status
+    if comment:
+        kept["comment"] = comment
     if any(marks):
         kept["posting_status"] = marks
     return {METADATA_KEY: kept} if kept else None
@@ -185,8 +191,15 @@ def metadata_of(entry: FileEntry) -> dict[str, object] | None:
 def entry_metadata(entry: FileEntry) -> dict[str, object] | None:
     """The metadata an imported entry is posted with: the client's and, under its own key,
     what a journal says beyond amounts (``metadata_of``)."""
-    metadata = {**(entry.metadata or {}), **(metadata_of(entry) or {})}
-    return metadata or None
+    return with_notes(entry.metadata, metadata_of(entry))
+
+
+def with_notes(
+    metadata: Mapping[str, Any] | None, notes: dict[str, object] | None
+) -> dict[str, object] | None:
+    """``entry_metadata``: the file's metadata and its notes (``journal_notes``) in one."""
+    merged = {**(metadata or {}), **(notes or {})}
+    return merged or None
 
 
 def marks_of(metadata: Mapping[str, Any] | None) -> tuple[str | None, str | None, list[str]]:
