@@ -12,6 +12,7 @@ from app.ledger.ledgerfile.csvfile import CsvWriter, parse_csv
 from app.ledger.ledgerfile.journal import JournalWriter, parse_journal
 from app.ledger.ledgerfile.journal_plain import Scanner, read_journal
 from app.ledger.ledgerfile.jsonl import JsonlWriter, parse_jsonl
+from app.ledger.ledgerfile.jsonl_plain import read_jsonl
 from app.ledger.ledgerfile.model import FileEntry, Parser, Writer
 
 _LINE_FIELD = re.compile(r"^lines\.(\d+)(?:\.(\w+))?$")
@@ -50,7 +51,7 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {
-    "jsonl": Format("jsonl", parse_jsonl, JsonlWriter, {}, paths=True),
+    "jsonl": Format("jsonl", parse_jsonl, JsonlWriter, {}, paths=True, scan=read_jsonl),
     "csv": Format("csv", parse_csv, CsvWriter, {}, paths=False),
     "journal": Format(
         "journal",

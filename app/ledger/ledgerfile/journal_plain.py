@@ -68,7 +68,7 @@ _TRANSACTION = re.compile(
 _DIGITS = frozenset("0123456789")
 # Amounts of more digits go to the line reader: below it, sums of a transaction's
 # amounts are exact in Decimal's 28 digits as in integers, so both read them alike.
-_MAX_DIGITS = 18
+MAX_DIGITS = 18
 
 # (account name, ISO currency, amount as digits with its sign, places after the point,
 # file line): the amount is digits / 10**places; a left-out one's is the others' balance.
@@ -206,7 +206,7 @@ def _record(
         if "," in whole:
             whole = whole.replace(",", "")
         digits = whole + fraction
-        if len(digits) > _MAX_DIGITS:
+        if len(digits) > MAX_DIGITS:
             return None
         value = int(digits)
         if not value:

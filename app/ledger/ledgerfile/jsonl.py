@@ -147,21 +147,27 @@ def account_of(document: Mapping[str, Any]) -> FileAccount:
 def parse_jsonl(lines: Iterable[str]) -> Iterator[Parsed]:
     """Entries of a JSON Lines text; blank lines are skipped."""
     for number, text in enumerate(lines, 1):
-        if not text.strip():
-            continue
-        try:
-            document = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-        except ValueError as error:  # JSONDecodeError, and NaN/Infinity refused above
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            yield FileError(number, f"not valid JSON: {message}")
-            continue
-        try:
-            if isinstance(document, dict) and "account" in document:
-                yield account_of(document)
-            else:
-                yield entry_of(document, number)
-        except LedgerError as error:
-            yield FileError(number, error.message, error.field)
+        parsed = parse_jsonl_line(text, number)
+        if parsed is not None:
+            yield parsed
+
+
+def parse_jsonl_line(text: str, number: int) -> Parsed | None:
+    """What line ``number`` of a JSON Lines text holds: an entry, an account, or the
+    error that refuses it; None for a blank line."""
+    if not text.strip():
+        return None
+    try:
+        document = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+    except ValueError as error:  # JSONDecodeError, and NaN/Infinity refused above
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        return FileError(number, f"not valid JSON: {message}")
+    try:
+        if isinstance(document, dict) and "account" in document:
+            return account_of(document)
+        return entry_of(document, number)
+    except LedgerError as error:
+        return FileError(number, error.message, error.field)
 
 
 def _amount(value: Decimal) -> str:
