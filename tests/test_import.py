@@ -18,7 +18,7 @@ from app.cli.main import main
 from app.ledger import accounts, importing
 from app.ledger.balances import trial_balance
 from app.ledger.errors import BadInput
-from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file
+from app.ledger.importing import ImportSummary, import_file
 from app.ledger.ledgerfile import FORMATS
 from app.ledger.tenants import create_key
 from db.engine import Database
@@ -91,7 +91,7 @@ async def run_import(
     fmt: str,
     *,
     create_accounts: bool = False,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
 ) -> ImportSummary:
     data = text.encode() if isinstance(text, str) else text
     return await import_file(

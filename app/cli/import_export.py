@@ -10,7 +10,13 @@ import click
 
 from app.cli.common import run as _run
 from app.cli.common import tenant_option
-from app.ledger.importing import DEFAULT_CHUNK, ImportSummary, import_file, tenant_by_slug
+from app.ledger.importing import (
+    DEFAULT_CHUNK_POSTGRES,
+    DEFAULT_CHUNK_SQLITE,
+    ImportSummary,
+    import_file,
+    tenant_by_slug,
+)
 from app.ledger.importing import Progress as ImportProgress
 from app.ledger.ledgerfile import FORMATS, format_named, format_of_path
 from db.engine import Database
@@ -25,7 +31,7 @@ async def _import(
     slug: str,
     format_name: str | None,
     create: bool,
-    chunk: int,
+    chunk: int | None,
 ) -> ImportSummary:
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -79,12 +85,12 @@ async def _import(
 @click.option(
     "--chunk",
     type=click.IntRange(1, 100_000),
-    default=DEFAULT_CHUNK,
-    show_default=True,
-    help="Entries handed to the ledger core at a time.",
+    default=None,
+    help="Entries handed to the ledger core at a time (default: "
+    f"{DEFAULT_CHUNK_SQLITE:,} on SQLite, {DEFAULT_CHUNK_POSTGRES:,} on PostgreSQL).",
 )
 def import_command(
-    file: Path, slug: str, format_name: str | None, create_accounts: bool, chunk: int
+    file: Path, slug: str, format_name: str | None, create_accounts: bool, chunk: int | None
 ) -> None:
     """Post the entries of FILE (JSON Lines, CSV or hledger journal) to a tenant.
 

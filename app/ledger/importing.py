@@ -41,9 +41,13 @@ from db.tables import Account, Tenant
 
 IMPORT_SCOPE = "import"
 IMPORT_SOURCE = "import"
-# Entries per chunk: one transaction of the bulk load each (fewer, larger commits were
-# faster up to about 5,000 on both engines; memory holds two or three chunks at a time).
-DEFAULT_CHUNK = 5000
+# Entries per chunk: one transaction of the bulk load each. Fewer, larger commits are
+# faster, and memory holds two or three chunks at a time: 1M postings on PostgreSQL took
+# 24.1 s in chunks of 10,000 against 25.3 s of 5,000 (23.6 s of 20,000), peak RSS 196
+# MiB; on SQLite, whose chunks also hold their rows built ahead, 9.9 s against 10.2 s,
+# but 257 MiB of the 300 allowed against 169 MiB.
+DEFAULT_CHUNK_SQLITE = 5000
+DEFAULT_CHUNK_POSTGRES = 10_000
 MAX_REPORTED_ERRORS = 100
 _READ_BLOCK = 1 << 20
 # Entries parsed between two yields to the event loop. On PostgreSQL the parsing fills
@@ -511,7 +515,7 @@ async def import_file(
     fmt: Format,
     *,
     create_accounts: bool = False,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     create_hint: str = "--create-accounts to create it",
 ) -> ImportSummary:
@@ -521,6 +525,8 @@ async def import_file(
     goes on. Only a file that cannot be read at all (not UTF-8, a bad CSV header)
     raises, before anything is written.
     """
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK_SQLITE if db.sqlite else DEFAULT_CHUNK_POSTGRES
     if chunk_size < 1:
         raise BadInput("the chunk size is at least 1", field="chunk")
     async with db.read() as session:
