@@ -384,7 +384,7 @@ async def _planned_pair(db: Database, tenant_id: int) -> tuple[Planned, Planned]
         expected=ahead,
     )
     assert second is not None
-    assert (first.prebuilt is None) == (second.prebuilt is None) == (not db.sqlite)
+    assert first.prebuilt is not None and second.prebuilt is not None
     return first, second
 
 
@@ -466,8 +466,8 @@ async def test_chunks_built_ahead_of_another_write_are_built_again(db: Database)
 async def test_chunks_after_one_the_general_path_took_are_built_ahead_again(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks of two, the second with a refused entry (the general path's): on SQLite the
-    chunks after it are still written as built ahead, the third planned once the second
+    """Chunks of two, the second with a refused entry (the general path's): the chunks
+    after it are still written as built ahead, the third planned once the second
     is written, instead of each being built again under the lock."""
     tenant = await make_tenant(db, "USD")
     await chart(db, tenant.id)
@@ -482,5 +482,5 @@ async def test_chunks_after_one_the_general_path_took_are_built_ahead_again(
     monkeypatch.setattr(importing, "write_planned", observed)
     summary = await run_import(db, tenant.id, text, "journal", chunk_size=2)
     assert (summary.posted, summary.failed) == (7, 1)
-    assert outcomes == ([True, True, True] if db.sqlite else [False, False, False])
+    assert outcomes == [True, True, True]
     assert (await verify(db, tenant.id)).ok

@@ -446,15 +446,15 @@ class _Importer:
         assert self.tenant.id is not None
         keys = [self.key(entry) for entry in ready]
         planned = None
-        # One plan at a time, in file order: on PostgreSQL a plan draws the chunk's ids, on
-        # SQLite it builds the rows after what the plan before it expects.
+        # One plan at a time, in file order: a plan builds the chunk's rows after what the
+        # plan before it expects (on PostgreSQL with the ids it draws).
         async with self.planning:
             if failures:
                 self.expected = None  # the general path writes it: the next plan reads it
             else:
-                if self.db.sqlite and self.expected is None and previous is not None:
-                    # Rows built ahead (SQLite) follow what the chunk before leaves: known
-                    # from its plan, else (it went to the general path, or another writer
+                if self.expected is None and previous is not None:
+                    # Rows built ahead follow what the chunk before leaves: known from its
+                    # plan, else (it went to the general path, or another writer
                     # came between) read once it is written, so that the chunks after it
                     # are built ahead again instead of each one under the lock.
                     await previous
@@ -474,8 +474,8 @@ class _Importer:
             await previous
         if planned is not None:
             drawn = planned.lines.entry_ids if planned.lines is not None else []
-            if drawn and drawn[0] < self.last_id:
-                planned = replace(planned, lines=None)
+            if drawn and drawn[0] < self.last_id:  # drawn again, so built again
+                planned = replace(planned, lines=None, prebuilt=None)
             stored = await write_planned(self.db, self.tenant.id, planned)
             if planned.prebuilt is not None and not (stored is not None and stored.as_built):
                 # Another writer came between: the chunks planned after this one were

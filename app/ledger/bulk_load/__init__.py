@@ -37,7 +37,6 @@ from app.ledger.ledgerfile.model import FileEntry
 from app.ledger.posting_rules import Tenant
 from app.ledger.text import storable
 from app.ledger.validation import AccountRef
-from db.bulk import is_postgres
 from db.engine import Database
 
 __all__ = [
@@ -62,7 +61,7 @@ class Planned:
     lines: LineRows | None
     # Every key already stored for the same request: the whole batch replays, unwritten.
     replayed: bool = False
-    # On SQLite, its rows built ahead (``ahead``), against the state ``after`` of the plan
+    # Its rows built ahead (``ahead``), against the state ``after`` of the plan
     # of the chunk before it or else the database's.
     prebuilt: Prebuilt | None = None
 
@@ -139,11 +138,10 @@ async def _planned(
                 return None
             if found == "all":
                 return Planned(batch, None, replayed=True)
-            if is_postgres(conn):
-                return Planned(batch, lines_before(conn, tenant_id, batch))
+            drawn = lines_before(conn, tenant_id, batch)  # PostgreSQL's ids, None on SQLite
             before = expected or expected_now(conn, tenant)
-            ahead = prebuild(conn, tenant_id, batch, before) if before is not None else None
-            return Planned(batch, None, prebuilt=ahead)
+            ahead = prebuild(conn, tenant_id, batch, before, drawn) if before is not None else None
+            return Planned(batch, drawn, prebuilt=ahead)
 
     return await db.run_read(read)
 

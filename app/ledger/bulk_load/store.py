@@ -101,7 +101,7 @@ def write_plain(
     """Writes ``batch`` (planned by ``plan``; ``lines`` from ``lines_before``, if any) in the
     caller's transaction; None: not written, the general path decides it (module
     docstring). ``keys_read``: the plan found none of its keys stored (``claimed``).
-    ``prebuilt``: its rows built ahead (SQLite), sent as they are if still right."""
+    ``prebuilt``: its rows built ahead (``ahead``), sent as they are if still right."""
     entries = batch.entries
     tenant = read_tenant(conn, tenant_id, lock=True)
     if tenant is None or not entries:
