@@ -321,8 +321,16 @@ def test_a_record_is_planned_as_the_entry_it_stands_for(
     read = [item for item in read_journal(["\n".join(transactions)]) if not _is_error(item)]
     entries = [item for item in as_entries(read) if isinstance(item, FileEntry)]
     records = [item for item in read if isinstance(item, FileEntry | PlainRecord)]
+    assert_planned_alike(records, entries, lock)
 
-    def planned(items: list[FileEntry] | list[FileEntry | PlainRecord], start: int) -> object:
+
+def assert_planned_alike(
+    records: Sequence[FileEntry | PlainRecord], entries: Sequence[FileEntry], lock: dt.date | None
+) -> None:
+    """The records and the entries they stand for are planned alike: each on its own
+    (keys by position), and all of them as one chunk."""
+
+    def planned(items: Sequence[FileEntry | PlainRecord], start: int) -> object:
         return plan_file(
             items,
             [f"k{start + index}" for index in range(len(items))],

@@ -10,13 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ledger.bulk_load.from_file import plan_file
-from app.ledger.importing import IMPORT_SCOPE, IMPORT_SOURCE
 from app.ledger.ledgerfile import FileEntry
 from app.ledger.ledgerfile.journal_plain import PlainRecord
 from app.ledger.ledgerfile.jsonl import parse_jsonl
 from app.ledger.ledgerfile.jsonl_plain import read_jsonl
-from tests.test_journal_plain import BY_CODE, NAMES, as_entries, blocks_of
+from tests.test_journal_plain import NAMES, as_entries, assert_planned_alike, blocks_of
 
 PLAIN_AMOUNTS = ["12.50", "3", "007.10", "0.001", "123456789012345678", "92233720368547.807"]
 ODD_AMOUNTS = ["0", "0.00", "-5", "+5", " 5", "1e3", "1.", ".5", "1234567890123456789", "x", "٣"]
@@ -126,22 +124,9 @@ def test_plain_entries_are_read_whole_and_planned_as_their_entries(
     by_line = list(parse_jsonl(text.splitlines(keepends=True)))
     assert as_entries(read) == by_line
 
-    def planned(items: list[FileEntry] | list[PlainRecord], start: int) -> object:
-        return plan_file(
-            items,
-            [f"k{start + index}" for index in range(len(items))],
-            scope=IMPORT_SCOPE,
-            source=IMPORT_SOURCE,
-            base_currency="EUR",
-            lock_date=None,
-            by_code=BY_CODE,
-        )
-
     records = [item for item in read if isinstance(item, PlainRecord)]
     files = [item for item in by_line if isinstance(item, FileEntry)]
-    for index, (record, file_entry) in enumerate(zip(records, files, strict=True)):
-        assert planned([record], index) == planned([file_entry], index)
-    assert planned(records, 0) == planned(files, 0)
+    assert_planned_alike(records, files, None)
 
 
 BASE = {"date": "2026-03-01", "memo": "m", "currency": "EUR"}
