@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from app.ledger.bulk_load.switching import QUICK_SWITCH_S, quick_switches
-from db.bulk import _SQLITE_JSON_ROWS, Encoded, encode, insert_rows
+from db.bulk import _SQLITE_JSON_ROWS, Encoded, encode, encode_numbered, insert_rows
 
 COLUMNS = ("id", "text", "maybe", "big", "real")
 
@@ -109,3 +109,38 @@ def test_quick_switches_nest_and_put_the_interval_back() -> None:
             assert sys.getswitchinterval() == min(before, QUICK_SWITCH_S)
         assert sys.getswitchinterval() == min(before, QUICK_SWITCH_S)
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.parametrize("odd", [None, "nul \x00 inside"], ids=["document", "values"])
+def test_numbered_rows_read_back_as_the_whole_rows_bound(tmp_path: Path, odd: str | None) -> None:
+    """encode_numbered: the ids from first_id on and the fixed columns given once read back
+    as the whole rows executemany binds; a value JSON would change takes VALUES instead."""
+    rows = [(TEXTS[index % len(TEXTS)], index * 3, None) for index in range(700)]
+    if odd is not None:
+        rows[5] = (odd, 1, None)
+    fixed = {"tenant": 7, "kind": "POSTED", "none": None}
+    whole = [(41 + index, 7, "POSTED", None, *row) for index, row in enumerate(rows)]
+    schema = (
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, tenant BIGINT, kind VARCHAR, none BIGINT, "
+        "text VARCHAR, n BIGINT, maybe BIGINT)"
+    )
+    encoded = encode_numbered("t", 41, fixed, ("text", "n", "maybe"), rows)
+    assert any("json_each" in sql for sql, _ in encoded.statements) == (odd is None)
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    with sqlite3.connect(theirs) as plain:
+        plain.execute(schema)
+        plain.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", whole)
+    engine = create_engine(f"sqlite:///{ours}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(schema)
+        insert_rows(conn, "t", ("id", *fixed, "text", "n", "maybe"), encoded)
+    engine.dispose()
+
+    def read(path: Path) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(path) as done:
+            return done.execute(
+                "SELECT *, typeof(tenant), typeof(none), typeof(n), typeof(maybe) FROM t ORDER BY id"
+            ).fetchall()
+
+    assert read(ours) == read(theirs)
+    assert len(read(ours)) == 700

@@ -80,7 +80,7 @@ def prebuild(
     if drawn is None:
         entry_ids = list(range(before.entry_id + 1, before.entry_id + 1 + count))
         line_ids = range(before.line_id + 1, before.line_id + 1 + batch.lines)
-        lines = line_rows(conn, tenant_id, batch, entry_ids, line_ids)
+        lines = line_rows(conn, tenant_id, batch, entry_ids, line_ids, numbered=True)
         last_entry, last_line = before.entry_id + count, before.line_id + batch.lines
     else:
         lines, last_entry, last_line = drawn, before.entry_id, before.line_id

@@ -5,7 +5,7 @@ under the lock, or ahead of it on SQLite (``ahead``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,22 @@ from app.ledger.entries import POSTED
 from app.ledger.outbox import CHAINED_COLUMNS, write_chained
 from app.ledger.posting_rules import entry_number
 from app.ledger.rollups import Movements
-from db.bulk import Rows, db_date, db_datetime, encode, insert_rows
+from db.bulk import Rows, db_date, db_datetime, encode, encode_numbered, insert_rows
 from db.tables import utcnow
+
+# The columns of a batch's rows built ahead on SQLite that differ from row to row
+# (db.bulk.encode_numbered gives the id and the rest once).
+ENTRY_VARYING = ("number", "date", "memo", "currency", "source", "idempotency_key", "metadata_json")
+LINE_VARYING = (
+    "entry_id",
+    "account_id",
+    "date",
+    "currency",
+    "debit_minor",
+    "credit_minor",
+    "description",
+    "line_no",
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class LineRows:
     entry_ids: list[int]
     rows: list[tuple[Any, ...]]
     documents: list[bytes]
+    first_line_id: int = 0  # where the ids of rows built ``numbered`` start
 
 
 def line_rows(
@@ -38,9 +53,13 @@ def line_rows(
     tenant_id: int,
     batch: PlainBatch,
     entry_ids: list[int],
-    line_ids: Iterable[int],
+    line_ids: Sequence[int],
+    *,
+    numbered: bool = False,
 ) -> LineRows:
-    """The batch's line rows and event JSON, its entries and lines given these ids."""
+    """The batch's line rows and event JSON, its entries and lines given these ids;
+    ``numbered``: the rows without their id and tenant (``LINE_VARYING``, for
+    db.bulk.encode_numbered: the ids run on, the tenant is one)."""
     next_ids = iter(line_ids)
     days: dict[dt.date, object] = {}
     rows: list[tuple[Any, ...]] = []
@@ -54,23 +73,28 @@ def line_rows(
             zip(entry.lines, entry.line_texts, strict=True)
         ):
             line_id = next(next_ids)
-            rows.append(
-                (
-                    line_id,
-                    entry_id,
-                    tenant_id,
-                    account_id,
-                    on,
-                    currency,
-                    debit,
-                    credit,
-                    description,
-                    line_no,
+            if numbered:
+                rows.append(
+                    (entry_id, account_id, on, currency, debit, credit, description, line_no)
                 )
-            )
+            else:
+                rows.append(
+                    (
+                        line_id,
+                        entry_id,
+                        tenant_id,
+                        account_id,
+                        on,
+                        currency,
+                        debit,
+                        credit,
+                        description,
+                        line_no,
+                    )
+                )
             texts.append(b'{"id":%d,%b' % (line_id, text))
         documents.append(b"[" + b",".join(texts) + b"]")
-    return LineRows(entry_ids, rows, documents)
+    return LineRows(entry_ids, rows, documents, line_ids[0] if line_ids else 0)
 
 
 # outbox.payload_text's JSON for an entry of a bulk batch (no reversal, no accrual date),
@@ -126,24 +150,37 @@ def build(
         if on is None:
             on = days[date] = db_date(conn, date)
         number = entry_number(prefix, date, seq + offset)
-        entry_rows.append(
-            (
-                entry_id,
-                tenant_id,
-                journal_id,
-                number,
-                on,
-                entry.memo,
-                entry.currency,
-                POSTED,
-                entry.source,
-                entry.idempotency_key,
-                None,
-                None,
-                entry.metadata_json,
-                created_db,
+        if encoded:  # ENTRY_VARYING, for encode_numbered
+            entry_rows.append(
+                (
+                    number,
+                    on,
+                    entry.memo,
+                    entry.currency,
+                    entry.source,
+                    entry.idempotency_key,
+                    entry.metadata_json,
+                )
             )
-        )
+        else:
+            entry_rows.append(
+                (
+                    entry_id,
+                    tenant_id,
+                    journal_id,
+                    number,
+                    on,
+                    entry.memo,
+                    entry.currency,
+                    POSTED,
+                    entry.source,
+                    entry.idempotency_key,
+                    None,
+                    None,
+                    entry.metadata_json,
+                    created_db,
+                )
+            )
         if entry.claim is not None:
             scope, key = entry.claim
             key_rows.append((tenant_id, scope, key, entry.request_hash, entry_id, created_db))
@@ -163,10 +200,23 @@ def build(
     chained, after = link_rows(tenant_id, head, event_rows)
     if not encoded:
         return Built(entry_rows, lines.rows, key_rows, chained, metadata_rows, after)
-    # Events (their payloads) as VALUES, the narrow rows as json_each documents (encode).
+    # Events (their payloads) as VALUES, the narrow rows as json_each documents (encode),
+    # entries and lines with what they share given once (encode_numbered).
+    entry_ids = lines.entry_ids
+    assert entry_ids == list(range(entry_ids[0], entry_ids[0] + len(entry_ids)))
+    same = {
+        "tenant_id": tenant_id,
+        "journal_id": journal_id,
+        "status": POSTED,
+        "reversal_of_id": None,
+        "reversed_by_id": None,
+        "created_at": created_db,
+    }
     return Built(
-        encode("journal_entries", ENTRY_COLUMNS, entry_rows, as_document=True),
-        encode("journal_lines", LINE_COLUMNS, lines.rows, as_document=True),
+        encode_numbered("journal_entries", entry_ids[0], same, ENTRY_VARYING, entry_rows),
+        encode_numbered(
+            "journal_lines", lines.first_line_id, {"tenant_id": tenant_id}, LINE_VARYING, lines.rows
+        ),
         encode("idempotency_records", KEY_COLUMNS, key_rows, as_document=True),
         encode("events", CHAINED_COLUMNS, chained),
         encode("entry_metadata", METADATA_COLUMNS, metadata_rows),
