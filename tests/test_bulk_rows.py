@@ -51,6 +51,28 @@ def _read(path: Path) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
+def _written_both_ways(
+    tmp_path: Path,
+    schema: str,
+    rows: list[tuple[Any, ...]],
+    columns: tuple[str, ...],
+    given: list[tuple[Any, ...]] | Encoded,
+) -> tuple[Path, Path]:
+    """Two databases of table ``schema``: ``given`` inserted by insert_rows into the
+    first, ``rows`` by sqlite3's executemany into the second."""
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    with sqlite3.connect(theirs) as plain:
+        plain.execute(schema)
+        marks = ", ".join("?" * len(columns))
+        plain.executemany(f"INSERT INTO t ({', '.join(columns)}) VALUES ({marks})", rows)
+    engine = create_engine(f"sqlite:///{ours}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(schema)
+        insert_rows(conn, "t", columns, given)
+    engine.dispose()
+    return ours, theirs
+
+
 @pytest.mark.parametrize("sent", ["rows", "values", "document"])
 @pytest.mark.parametrize("count", [3, _SQLITE_JSON_ROWS, 500, 7000])
 def test_json_rows_read_back_as_bound(tmp_path: Path, count: int, sent: str) -> None:
@@ -60,18 +82,10 @@ def test_json_rows_read_back_as_bound(tmp_path: Path, count: int, sent: str) -> 
     if sent == "document":
         assert isinstance(given, Encoded)
         assert [statement.count("json_each") for statement, _ in given.statements] == [1]
-    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
     schema = (
         "CREATE TABLE t (id INTEGER PRIMARY KEY, text VARCHAR, maybe BIGINT, big BIGINT, real REAL)"
     )
-    with sqlite3.connect(theirs) as conn:
-        conn.execute(schema)
-        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)", rows)
-    engine = create_engine(f"sqlite:///{ours}")
-    with engine.begin() as conn:
-        conn.exec_driver_sql(schema)
-        insert_rows(conn, "t", COLUMNS, given)
-    engine.dispose()
+    ours, theirs = _written_both_ways(tmp_path, schema, rows, COLUMNS, given)
     assert _read(ours) == _read(theirs)
     assert len(_read(ours)) == count
 
@@ -126,15 +140,8 @@ def test_numbered_rows_read_back_as_the_whole_rows_bound(tmp_path: Path, odd: st
     )
     encoded = encode_numbered("t", 41, fixed, ("text", "n", "maybe"), rows)
     assert any("json_each" in sql for sql, _ in encoded.statements) == (odd is None)
-    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
-    with sqlite3.connect(theirs) as plain:
-        plain.execute(schema)
-        plain.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)", whole)
-    engine = create_engine(f"sqlite:///{ours}")
-    with engine.begin() as conn:
-        conn.exec_driver_sql(schema)
-        insert_rows(conn, "t", ("id", *fixed, "text", "n", "maybe"), encoded)
-    engine.dispose()
+    columns = ("id", *fixed, "text", "n", "maybe")
+    ours, theirs = _written_both_ways(tmp_path, schema, whole, columns, encoded)
 
     def read(path: Path) -> list[tuple[Any, ...]]:
         with sqlite3.connect(path) as done:

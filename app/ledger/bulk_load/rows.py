@@ -22,19 +22,19 @@ from app.ledger.rollups import Movements
 from db.bulk import Rows, db_date, db_datetime, encode, encode_numbered, insert_rows
 from db.tables import utcnow
 
-# The columns of a batch's rows built ahead on SQLite that differ from row to row
-# (db.bulk.encode_numbered gives the id and the rest once).
-ENTRY_VARYING = ("number", "date", "memo", "currency", "source", "idempotency_key", "metadata_json")
-LINE_VARYING = (
-    "entry_id",
-    "account_id",
-    "date",
-    "currency",
-    "debit_minor",
-    "credit_minor",
-    "description",
-    "line_no",
+# The columns of a batch's rows built ahead on SQLite that differ from row to row, in
+# their tables' order (db.bulk.encode_numbered gives the id and the rest once).
+_SHARED = (
+    "id",
+    "tenant_id",
+    "journal_id",
+    "status",
+    "reversal_of_id",
+    "reversed_by_id",
+    "created_at",
 )
+ENTRY_VARYING = tuple(column for column in ENTRY_COLUMNS if column not in _SHARED)
+LINE_VARYING = tuple(column for column in LINE_COLUMNS if column not in _SHARED)
 
 
 @dataclass(frozen=True)
