@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 import orjson
 
 from app.ledger.bulk_load.plain import (
-    POWERS,
     NotPlain,
     PlainBatch,
     PlainEntry,
@@ -24,6 +23,7 @@ from app.ledger.bulk_load.plain import (
     Planner,
     RecordKind,
     check_balanced,
+    minor_text,
     scaled_minor,
 )
 from app.ledger.entries import GRAPHQL_SOURCE, MAX_LINES, POSTED_EVENT
@@ -184,7 +184,7 @@ def _record_lines(
             kind = _record_kind(planner, code, posting_currency, currency)
         account_id, account_code, line_currency, scale, prefix, zero, head = kind
         minor = scaled_minor(-value if value < 0 else value, places, scale)
-        amount = _amount_text(minor, scale) if minor else zero
+        amount = minor_text(minor, scale) if minor else zero
         if value > 0:
             debits[line_currency] = debits.get(line_currency, 0) + minor
             lines.append((account_id, account_code, line_currency, minor, 0, None))
@@ -215,14 +215,6 @@ def _record_kind(planner: Planner, code: str, posting_currency: str, currency: s
     kind = (account.id, account.code, line_currency, scale, prefix, zero, head)
     planner.record_kinds[(code, posting_currency, currency)] = kind
     return kind
-
-
-def _amount_text(minor: int, scale: int) -> bytes:
-    """``Planner.amount_text`` of a positive amount, its currency's scale known."""
-    if scale == 0:
-        return b"%d" % minor
-    whole, fraction = divmod(minor, POWERS[scale])
-    return b"%d.%0*d" % (whole, scale, fraction)
 
 
 def _key_text(amount: bytes, minor: int, scale: int) -> bytes:
